@@ -1,0 +1,35 @@
+//! Auth0-compatible development identity provider.
+//!
+//! Stands in for an Auth0 tenant on a laptop and in end-to-end tests:
+//!
+//! * `POST /oauth/token` — the client-credentials grant, with client
+//!   credentials in a JSON or form body or in HTTP Basic auth; issues RS256
+//!   access tokens with Auth0's claims (`sub = CLIENT_ID@clients`, `gty`,
+//!   `azp`, `scope`, `permissions`).
+//! * `GET /.well-known/jwks.json` and `GET /.well-known/openid-configuration`,
+//!   which tests can make misbehave with [`Fault`].
+//!
+//! [`Idp::start`] runs the server on background threads; the returned handle
+//! also mints tokens directly, rotates keys and counts well-known requests.
+
+mod config;
+mod fault;
+mod http;
+mod keys;
+mod oauth_error;
+mod routes;
+mod server;
+mod state;
+mod token;
+mod token_request;
+
+pub use config::{ClientConfig, DEFAULT_AUDIENCE, DEFAULT_TOKEN_LIFETIME_SECS, Grant, IdpConfig};
+pub use fault::Fault;
+pub use http::MAX_BODY_BYTES;
+pub use keys::KeyPair;
+pub use oauth_error::OAuthError;
+pub use routes::{DISCOVERY_PATH, JWKS_PATH, TOKEN_PATH, discovery_document};
+pub use server::Idp;
+pub use state::{AccessLog, AccessLogger};
+pub use token::{TokenResponse, access_token_claims, client_credentials};
+pub use token_request::{TokenParams, parse_token_request};

@@ -1,0 +1,122 @@
+//! Maps a request to its answer, applying any injected fault.
+
+use serde_json::{Value, json};
+
+use crate::fault::Fault;
+use crate::http::{HttpRequest, HttpResponse};
+use crate::state::IdpState;
+use crate::token::client_credentials;
+use crate::token_request::parse_token_request;
+
+pub const TOKEN_PATH: &str = "/oauth/token";
+pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
+
+/// What to do with the connection.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Reply {
+    Send(HttpResponse),
+    /// Close the connection without a response.
+    Hangup,
+}
+
+pub(crate) fn route(state: &IdpState, request: &HttpRequest, now: u64) -> Reply {
+    let method = request.method.as_str();
+    match request.path.as_str() {
+        TOKEN_PATH if method == "POST" => Reply::Send(token(state, request, now)),
+        TOKEN_PATH => Reply::Send(method_not_allowed("POST")),
+        JWKS_PATH if method == "GET" => {
+            state.count_jwks_request();
+            with_fault(state, || state.jwks())
+        }
+        DISCOVERY_PATH if method == "GET" => {
+            state.count_discovery_request();
+            with_fault(state, || discovery_document(&state.issuer))
+        }
+        JWKS_PATH | DISCOVERY_PATH => Reply::Send(method_not_allowed("GET")),
+        path => Reply::Send(HttpResponse::error(
+            404,
+            "not_found",
+            &format!("no such endpoint: {path}"),
+        )),
+    }
+}
+
+fn token(state: &IdpState, request: &HttpRequest, now: u64) -> HttpResponse {
+    let result = parse_token_request(
+        request.header("content-type"),
+        request.header("authorization"),
+        &request.body,
+    )
+    .and_then(|params| {
+        let key = state.current_key();
+        client_credentials(&state.config, &state.issuer, &key, &params, now)
+    });
+    match result {
+        Ok(token) => HttpResponse::json(200, &token.to_json()),
+        Err(err) => HttpResponse::json(err.status, &err.to_json()),
+    }
+}
+
+/// Serves `document` unless a fault says otherwise.
+fn with_fault(state: &IdpState, document: impl FnOnce() -> Value) -> Reply {
+    match state.fault() {
+        Fault::None => Reply::Send(HttpResponse::json(200, &document())),
+        Fault::Status(status) => Reply::Send(HttpResponse::error(
+            status,
+            "injected_fault",
+            &format!("devidp was told to answer {status}"),
+        )),
+        Fault::Body { content_type, body } => Reply::Send(HttpResponse {
+            status: 200,
+            content_type,
+            extra_headers: Vec::new(),
+            body,
+        }),
+        Fault::Delay(delay) => {
+            state.sleep_unless_stopping(delay);
+            Reply::Send(HttpResponse::json(200, &document()))
+        }
+        Fault::Close => Reply::Hangup,
+    }
+}
+
+/// The OIDC discovery document for a client-credentials-only tenant.
+pub fn discovery_document(issuer: &str) -> Value {
+    json!({
+        "issuer": issuer,
+        "jwks_uri": format!("{issuer}{}", &JWKS_PATH[1..]),
+        "token_endpoint": format!("{issuer}{}", &TOKEN_PATH[1..]),
+        "grant_types_supported": ["client_credentials"],
+        "response_types_supported": ["token"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+    })
+}
+
+fn method_not_allowed(allowed: &str) -> HttpResponse {
+    HttpResponse::error(
+        405,
+        "method_not_allowed",
+        &format!("this endpoint only accepts {allowed}"),
+    )
+    .with_header("Allow", allowed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discovery_document_points_below_the_issuer() {
+        let doc = discovery_document("https://idp.test/");
+        assert_eq!(doc["jwks_uri"], "https://idp.test/.well-known/jwks.json");
+        assert_eq!(doc["token_endpoint"], "https://idp.test/oauth/token");
+        assert_eq!(doc["grant_types_supported"], json!(["client_credentials"]));
+        assert_eq!(
+            doc["token_endpoint_auth_methods_supported"],
+            json!(["client_secret_post", "client_secret_basic"])
+        );
+    }
+}

@@ -1,0 +1,574 @@
+//! The running identity provider: a listener thread, one thread per
+//! connection, and the handle tests use to mint tokens and inject faults.
+
+use std::io;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+use crate::config::IdpConfig;
+use crate::fault::Fault;
+use crate::http::{self, HttpResponse, ReadError};
+use crate::keys::KeyPair;
+use crate::routes::{self, Reply};
+use crate::state::{AccessLog, AccessLogger, IdpState};
+use crate::token::access_token_claims;
+
+/// How often the listener checks whether it should stop.
+const ACCEPT_POLL: Duration = Duration::from_millis(5);
+/// A client that sends nothing for this long is dropped, so shutdown never waits on it.
+const SOCKET_TIMEOUT: Duration = Duration::from_secs(10);
+/// Beyond this many open connections new ones are refused with 503.
+const MAX_CONNECTIONS: usize = 128;
+
+/// A running dev IdP. Dropping it stops the server and joins its threads.
+pub struct Idp {
+    addr: SocketAddr,
+    state: Arc<IdpState>,
+    listener_thread: Option<JoinHandle<()>>,
+}
+
+impl Idp {
+    /// Listens on `listen` (e.g. `127.0.0.1:0`) and serves on background threads.
+    pub fn start(listen: &str, config: IdpConfig) -> io::Result<Idp> {
+        Self::start_inner(listen, config, None)
+    }
+
+    /// Like [`Idp::start`], calling `logger` once per request (the binary prints these).
+    pub fn start_with_logger(
+        listen: &str,
+        config: IdpConfig,
+        logger: AccessLogger,
+    ) -> io::Result<Idp> {
+        Self::start_inner(listen, config, Some(logger))
+    }
+
+    fn start_inner(
+        listen: &str,
+        config: IdpConfig,
+        logger: Option<AccessLogger>,
+    ) -> io::Result<Idp> {
+        config
+            .validate()
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let key = KeyPair::generate_with_thumbprint_kid().map_err(io::Error::other)?;
+        let listener = TcpListener::bind(listen)?;
+        let addr = listener.local_addr()?;
+        // Non-blocking so the listener thread can notice a stop request.
+        listener.set_nonblocking(true)?;
+        let issuer = issuer_for(config.issuer.as_deref(), addr);
+        let state = Arc::new(IdpState::new(config, issuer, key, logger));
+        let listener_state = Arc::clone(&state);
+        let listener_thread = thread::Builder::new()
+            .name("devidp-listener".to_owned())
+            .spawn(move || accept_loop(&listener, &listener_state))?;
+        Ok(Idp {
+            addr,
+            state,
+            listener_thread: Some(listener_thread),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The configured issuer, else `http://{addr}/`; always ends with `/`.
+    pub fn issuer(&self) -> String {
+        self.state.issuer.clone()
+    }
+
+    pub fn jwks_uri(&self) -> String {
+        format!("{}{}", self.state.issuer, &routes::JWKS_PATH[1..])
+    }
+
+    pub fn discovery_uri(&self) -> String {
+        format!("{}{}", self.state.issuer, &routes::DISCOVERY_PATH[1..])
+    }
+
+    pub fn token_endpoint(&self) -> String {
+        format!("{}{}", self.state.issuer, &routes::TOKEN_PATH[1..])
+    }
+
+    /// The server's URL on its actual socket address (differs from the issuer
+    /// when `issuer` is configured).
+    pub fn base_url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    pub fn config(&self) -> &IdpConfig {
+        &self.state.config
+    }
+
+    /// The key new tokens are signed with.
+    pub fn current_key(&self) -> Arc<KeyPair> {
+        self.state.current_key()
+    }
+
+    /// The JWKS document as served (ignoring faults).
+    pub fn jwks(&self) -> Value {
+        self.state.jwks()
+    }
+
+    /// Signs `claims` with the current key via jsonwebtoken.
+    ///
+    /// # Panics
+    /// If jsonwebtoken rejects our own freshly generated key, which would be a
+    /// bug in devidp; this is a test helper, not a request path.
+    pub fn mint(&self, claims: &Value) -> String {
+        match self.current_key().mint(claims) {
+            Ok(token) => token,
+            Err(e) => panic!("devidp bug: {e}"),
+        }
+    }
+
+    /// Signs exactly these header and payload bytes with the current key.
+    pub fn sign_raw(&self, header_json: &str, payload_json: &str) -> String {
+        self.current_key().sign_raw(header_json, payload_json)
+    }
+
+    /// The claims the token endpoint would issue right now for this request.
+    pub fn claims_for(&self, client_id: &str, audience: &str, scopes: &[&str]) -> Value {
+        let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
+        access_token_claims(
+            &self.state.issuer,
+            client_id,
+            audience,
+            &scopes,
+            unix_now(),
+            self.state.config.token_lifetime_secs,
+        )
+    }
+
+    /// Signs with a new key from now on; old keys stay in the JWKS. Returns the new kid.
+    ///
+    /// # Panics
+    /// If the OS random number generator fails; this is a test helper.
+    pub fn rotate_key(&self) -> String {
+        match KeyPair::generate_with_thumbprint_kid() {
+            Ok(key) => {
+                let kid = key.kid().to_owned();
+                self.state.add_signing_key(key);
+                kid
+            }
+            Err(e) => panic!("cannot generate a new signing key: {e}"),
+        }
+    }
+
+    /// Leaves only the current signing key in the JWKS.
+    pub fn retire_old_keys(&self) {
+        self.state.retire_old_keys();
+    }
+
+    /// Sets the fault for the JWKS and discovery endpoints.
+    pub fn set_fault(&self, fault: Fault) {
+        self.state.set_fault(fault);
+    }
+
+    /// JWKS requests received so far, faulted ones included.
+    pub fn jwks_requests(&self) -> usize {
+        self.state.jwks_requests()
+    }
+
+    /// Discovery requests received so far, faulted ones included.
+    pub fn discovery_requests(&self) -> usize {
+        self.state.discovery_requests()
+    }
+}
+
+impl Drop for Idp {
+    fn drop(&mut self) {
+        self.state.stop();
+        if let Some(thread) = self.listener_thread.take() {
+            // A panicked server thread has nothing left to clean up.
+            let _ = thread.join();
+        }
+    }
+}
+
+fn issuer_for(configured: Option<&str>, addr: SocketAddr) -> String {
+    let mut issuer = configured.map_or_else(|| format!("http://{addr}/"), str::to_owned);
+    if !issuer.ends_with('/') {
+        issuer.push('/');
+    }
+    issuer
+}
+
+/// Seconds since the Unix epoch from the real clock.
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Accepts connections until stopped, then waits for open ones to finish.
+fn accept_loop(listener: &TcpListener, state: &Arc<IdpState>) {
+    let mut connections: Vec<JoinHandle<()>> = Vec::new();
+    while !state.is_stopping() {
+        let stream = match listener.accept() {
+            Ok((stream, _)) => stream,
+            // WouldBlock means no client is waiting; other errors (e.g. out of
+            // file descriptors) are worth retrying after the same pause.
+            Err(_) => {
+                thread::sleep(ACCEPT_POLL);
+                continue;
+            }
+        };
+        connections.retain(|c| !c.is_finished());
+        if connections.len() >= MAX_CONNECTIONS {
+            let busy = HttpResponse::error(503, "server_busy", "too many open connections");
+            let _ = http::write_response(&stream, &busy);
+            continue;
+        }
+        let connection_state = Arc::clone(state);
+        let spawned = thread::Builder::new()
+            .name("devidp-connection".to_owned())
+            .spawn(move || serve_connection(&stream, &connection_state));
+        // If no thread can be spawned the stream was dropped with the closure: the client sees a close.
+        if let Ok(handle) = spawned {
+            connections.push(handle);
+        }
+    }
+    for connection in connections {
+        let _ = connection.join();
+    }
+}
+
+/// Answers the one request a connection carries, then closes it.
+fn serve_connection(stream: &TcpStream, state: &IdpState) {
+    let configured = stream
+        .set_nonblocking(false)
+        .and_then(|()| stream.set_read_timeout(Some(SOCKET_TIMEOUT)))
+        .and_then(|()| stream.set_write_timeout(Some(SOCKET_TIMEOUT)));
+    if configured.is_err() {
+        return;
+    }
+    let request = match http::read_request(stream) {
+        Ok(request) => request,
+        Err(ReadError::Disconnected) => return,
+        Err(ReadError::Refused { status, message }) => {
+            let error = if status == 413 {
+                "invalid_request"
+            } else {
+                "bad_request"
+            };
+            let _ = http::write_response(stream, &HttpResponse::error(status, error, &message));
+            return;
+        }
+    };
+    let status = match routes::route(state, &request, unix_now()) {
+        Reply::Send(response) => {
+            // The client may already be gone; there is no one to tell.
+            let _ = http::write_response(stream, &response);
+            Some(response.status)
+        }
+        Reply::Hangup => None,
+    };
+    state.log(&AccessLog {
+        method: request.method,
+        path: request.path,
+        status,
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::DEFAULT_AUDIENCE;
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+    use serde_json::json;
+    use std::io::{Read, Write};
+    use std::time::Instant;
+
+    /// A minimal HTTP client: sends `raw`, returns (status, body), or `None`
+    /// when the server closed the connection without answering.
+    fn exchange(addr: SocketAddr, raw: &str) -> Option<(u16, Vec<u8>)> {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream.write_all(raw.as_bytes()).unwrap();
+        let mut response = Vec::new();
+        // A reset after a hangup is also "no response".
+        let _ = stream.read_to_end(&mut response);
+        if response.is_empty() {
+            return None;
+        }
+        let split = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        let head = String::from_utf8(response[..split].to_vec()).unwrap();
+        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+        Some((status, response[split + 4..].to_vec()))
+    }
+
+    fn get(idp: &Idp, path: &str) -> Option<(u16, Vec<u8>)> {
+        exchange(
+            idp.addr(),
+            &format!("GET {path} HTTP/1.1\r\nHost: idp\r\n\r\n"),
+        )
+    }
+
+    fn get_json(idp: &Idp, path: &str) -> (u16, Value) {
+        let (status, body) = get(idp, path).unwrap();
+        (status, serde_json::from_slice(&body).unwrap())
+    }
+
+    fn post(idp: &Idp, content_type: &str, extra_headers: &str, body: &str) -> (u16, Value) {
+        let raw = format!(
+            "POST /oauth/token HTTP/1.1\r\nHost: idp\r\nContent-Type: {content_type}\r\n{extra_headers}Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let (status, body) = exchange(idp.addr(), &raw).unwrap();
+        (status, serde_json::from_slice(&body).unwrap())
+    }
+
+    fn verify_with_jwks(jwks: &Value, token: &str) -> Value {
+        let kid = jsonwebtoken::decode_header(token).unwrap().kid.unwrap();
+        let jwk = jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["kid"] == kid.as_str())
+            .unwrap();
+        let key = DecodingKey::from_rsa_components(
+            jwk["n"].as_str().unwrap(),
+            jwk["e"].as_str().unwrap(),
+        )
+        .unwrap();
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.set_audience(&[DEFAULT_AUDIENCE]);
+        jsonwebtoken::decode::<Value>(token, &key, &validation)
+            .unwrap()
+            .claims
+    }
+
+    fn start() -> Idp {
+        Idp::start("127.0.0.1:0", IdpConfig::default()).unwrap()
+    }
+
+    #[test]
+    fn issued_token_verifies_against_the_served_jwks() {
+        let idp = start();
+        let body = format!(
+            r#"{{"grant_type":"client_credentials","client_id":"demo-client","client_secret":"demo-secret","audience":"{DEFAULT_AUDIENCE}"}}"#
+        );
+        let (status, response) = post(&idp, "application/json", "", &body);
+        assert_eq!(status, 200, "{response}");
+        assert_eq!(response["token_type"], "Bearer");
+        let (status, jwks) = get_json(&idp, "/.well-known/jwks.json");
+        assert_eq!(status, 200);
+        let claims = verify_with_jwks(&jwks, response["access_token"].as_str().unwrap());
+        assert_eq!(claims["iss"], idp.issuer());
+        assert_eq!(claims["sub"], "demo-client@clients");
+        assert_eq!(idp.jwks_requests(), 1);
+    }
+
+    #[test]
+    fn form_body_with_basic_auth_gets_a_token() {
+        let idp = start();
+        let auth = STANDARD.encode("limited-client:limited-secret");
+        let body = "grant_type=client_credentials&audience=https%3A%2F%2Fapi.example.com";
+        let (status, response) = post(
+            &idp,
+            "application/x-www-form-urlencoded",
+            &format!("Authorization: Basic {auth}\r\n"),
+            body,
+        );
+        assert_eq!(status, 200, "{response}");
+        assert_eq!(response["scope"], "read:profile");
+    }
+
+    #[test]
+    fn wrong_secret_over_http_is_401_invalid_client() {
+        let idp = start();
+        let body = r#"{"grant_type":"client_credentials","client_id":"demo-client","client_secret":"nope","audience":"https://api.example.com"}"#;
+        let (status, response) = post(&idp, "application/json", "", body);
+        assert_eq!(status, 401);
+        assert_eq!(response["error"], "invalid_client");
+    }
+
+    #[test]
+    fn oversized_token_request_is_413() {
+        let idp = start();
+        let raw = format!(
+            "POST /oauth/token HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            http::MAX_BODY_BYTES + 1
+        );
+        assert_eq!(exchange(idp.addr(), &raw).unwrap().0, 413);
+    }
+
+    #[test]
+    fn discovery_document_names_this_server() {
+        let idp = start();
+        let (status, doc) = get_json(&idp, "/.well-known/openid-configuration");
+        assert_eq!(status, 200);
+        assert_eq!(doc["issuer"], format!("http://{}/", idp.addr()));
+        assert_eq!(doc["jwks_uri"], idp.jwks_uri());
+        assert_eq!(doc["token_endpoint"], idp.token_endpoint());
+        assert_eq!(idp.discovery_requests(), 1);
+    }
+
+    #[test]
+    fn unknown_path_is_404_and_wrong_method_is_405() {
+        let idp = start();
+        assert_eq!(get_json(&idp, "/nope").0, 404);
+        assert_eq!(get_json(&idp, "/oauth/token").0, 405);
+        let raw = "DELETE /.well-known/jwks.json HTTP/1.1\r\n\r\n";
+        assert_eq!(exchange(idp.addr(), raw).unwrap().0, 405);
+        assert_eq!(idp.jwks_requests(), 0, "only GETs count");
+    }
+
+    #[test]
+    fn faults_apply_to_well_known_endpoints_and_are_counted() {
+        let idp = start();
+        idp.set_fault(Fault::Status(503));
+        assert_eq!(get(&idp, "/.well-known/jwks.json").unwrap().0, 503);
+        assert_eq!(
+            get(&idp, "/.well-known/openid-configuration").unwrap().0,
+            503
+        );
+
+        idp.set_fault(Fault::Body {
+            content_type: "text/html".to_owned(),
+            body: b"<html>oops</html>".to_vec(),
+        });
+        assert_eq!(
+            get(&idp, "/.well-known/jwks.json"),
+            Some((200, b"<html>oops</html>".to_vec()))
+        );
+
+        idp.set_fault(Fault::Close);
+        assert_eq!(get(&idp, "/.well-known/jwks.json"), None);
+        assert_eq!(
+            get_json(&idp, "/nope").0,
+            404,
+            "other endpoints are unaffected"
+        );
+
+        idp.set_fault(Fault::None);
+        assert_eq!(get_json(&idp, "/.well-known/jwks.json").0, 200);
+        assert_eq!(idp.jwks_requests(), 4);
+        assert_eq!(idp.discovery_requests(), 1);
+    }
+
+    #[test]
+    fn delayed_jwks_does_not_block_other_requests() {
+        let idp = start();
+        idp.set_fault(Fault::Delay(Duration::from_millis(600)));
+        let addr = idp.addr();
+        let slow = thread::spawn(move || {
+            let started = Instant::now();
+            let reply = exchange(addr, "GET /.well-known/jwks.json HTTP/1.1\r\n\r\n");
+            (reply.map(|r| r.0), started.elapsed())
+        });
+        thread::sleep(Duration::from_millis(100));
+        let started = Instant::now();
+        assert_eq!(get_json(&idp, "/nope").0, 404);
+        assert!(started.elapsed() < Duration::from_millis(400));
+        let (status, elapsed) = slow.join().unwrap();
+        assert_eq!(status, Some(200));
+        assert!(elapsed >= Duration::from_millis(600));
+    }
+
+    #[test]
+    fn rotation_keeps_old_keys_until_retired() {
+        let idp = start();
+        let old_kid = idp.current_key().kid().to_owned();
+        let old_token = idp.mint(&json!({"aud": DEFAULT_AUDIENCE, "exp": unix_now() + 60}));
+        let new_kid = idp.rotate_key();
+        assert_ne!(new_kid, old_kid);
+        assert_eq!(idp.current_key().kid(), new_kid);
+
+        let (_, jwks) = get_json(&idp, "/.well-known/jwks.json");
+        let kids: Vec<&str> = jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap())
+            .collect();
+        assert_eq!(kids, [new_kid.as_str(), old_kid.as_str()]);
+        verify_with_jwks(&jwks, &old_token);
+
+        idp.retire_old_keys();
+        let (_, jwks) = get_json(&idp, "/.well-known/jwks.json");
+        assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
+        assert_eq!(jwks["keys"][0]["kid"], new_kid.as_str());
+    }
+
+    #[test]
+    fn claims_for_and_sign_raw_verify_with_the_current_key() {
+        let idp = start();
+        let claims = idp.claims_for("demo-client", DEFAULT_AUDIENCE, &["read:messages"]);
+        assert_eq!(claims["permissions"], json!(["read:messages"]));
+        let exp = claims["exp"].as_u64().unwrap();
+        assert_eq!(exp - claims["iat"].as_u64().unwrap(), 86_400);
+        let header = format!(
+            r#"{{"alg":"RS256","typ":"JWT","kid":"{}"}}"#,
+            idp.current_key().kid()
+        );
+        let token = idp.sign_raw(&header, &claims.to_string());
+        assert_eq!(verify_with_jwks(&idp.jwks(), &token), claims);
+    }
+
+    #[test]
+    fn configured_issuer_gains_a_trailing_slash() {
+        let config = IdpConfig {
+            issuer: Some("https://tenant.example.com".to_owned()),
+            ..IdpConfig::default()
+        };
+        let idp = Idp::start("127.0.0.1:0", config).unwrap();
+        assert_eq!(idp.issuer(), "https://tenant.example.com/");
+        assert_eq!(
+            idp.jwks_uri(),
+            "https://tenant.example.com/.well-known/jwks.json"
+        );
+    }
+
+    #[test]
+    fn access_log_sees_method_path_and_status_only() {
+        let entries = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = Arc::clone(&entries);
+        let logger: AccessLogger =
+            Arc::new(move |entry: &AccessLog| sink.lock().unwrap().push(entry.clone()));
+        let idp = Idp::start_with_logger("127.0.0.1:0", IdpConfig::default(), logger).unwrap();
+        get(&idp, "/nope?secret=x");
+        idp.set_fault(Fault::Close);
+        get(&idp, "/.well-known/jwks.json");
+        drop(idp); // joins the connection threads, so every entry is in
+        let entries = entries.lock().unwrap();
+        assert_eq!(
+            *entries,
+            [
+                AccessLog {
+                    method: "GET".into(),
+                    path: "/nope".into(),
+                    status: Some(404)
+                },
+                AccessLog {
+                    method: "GET".into(),
+                    path: "/.well-known/jwks.json".into(),
+                    status: None
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn drop_stops_the_server_promptly_even_during_a_delay() {
+        let idp = start();
+        let addr = idp.addr();
+        idp.set_fault(Fault::Delay(Duration::from_secs(60)));
+        let client =
+            thread::spawn(move || exchange(addr, "GET /.well-known/jwks.json HTTP/1.1\r\n\r\n"));
+        thread::sleep(Duration::from_millis(100));
+        let started = Instant::now();
+        drop(idp);
+        assert!(started.elapsed() < Duration::from_secs(2));
+        client.join().unwrap();
+        assert!(TcpStream::connect(addr).is_err(), "listener is closed");
+    }
+}

@@ -1,0 +1,148 @@
+//! What the server threads share: config, signing keys, fault, counters.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::config::IdpConfig;
+use crate::fault::Fault;
+use crate::keys::KeyPair;
+
+/// One served request, as the access log sees it: never bodies or headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessLog {
+    pub method: String,
+    pub path: String,
+    /// `None` when the connection was closed without a response (a `Fault::Close`).
+    pub status: Option<u16>,
+}
+
+/// Receives one [`AccessLog`] per request.
+pub type AccessLogger = Arc<dyn Fn(&AccessLog) + Send + Sync>;
+
+/// The signing key plus every key still published in the JWKS.
+struct KeyRing {
+    current: Arc<KeyPair>,
+    /// Newest first; always contains `current`.
+    published: Vec<Arc<KeyPair>>,
+}
+
+pub(crate) struct IdpState {
+    pub config: IdpConfig,
+    pub issuer: String,
+    keys: RwLock<KeyRing>,
+    fault: Mutex<Fault>,
+    jwks_requests: AtomicUsize,
+    discovery_requests: AtomicUsize,
+    stopping: AtomicBool,
+    logger: Option<AccessLogger>,
+}
+
+// A panic while holding a lock can't leave these values half-written (each
+// update is a single assignment), so a poisoned lock is still safe to use.
+impl IdpState {
+    pub fn new(
+        config: IdpConfig,
+        issuer: String,
+        key: KeyPair,
+        logger: Option<AccessLogger>,
+    ) -> Self {
+        let key = Arc::new(key);
+        IdpState {
+            config,
+            issuer,
+            keys: RwLock::new(KeyRing {
+                current: Arc::clone(&key),
+                published: vec![key],
+            }),
+            fault: Mutex::new(Fault::None),
+            jwks_requests: AtomicUsize::new(0),
+            discovery_requests: AtomicUsize::new(0),
+            stopping: AtomicBool::new(false),
+            logger,
+        }
+    }
+
+    pub fn current_key(&self) -> Arc<KeyPair> {
+        let ring = self.keys.read().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(&ring.current)
+    }
+
+    /// `{"keys":[...]}` with every published key, the signing key first.
+    pub fn jwks(&self) -> Value {
+        let ring = self.keys.read().unwrap_or_else(PoisonError::into_inner);
+        let keys: Vec<Value> = ring.published.iter().map(|k| k.public_jwk()).collect();
+        json!({ "keys": keys })
+    }
+
+    /// Makes `key` the signing key while keeping older keys published.
+    pub fn add_signing_key(&self, key: KeyPair) {
+        let key = Arc::new(key);
+        let mut ring = self.keys.write().unwrap_or_else(PoisonError::into_inner);
+        ring.published.insert(0, Arc::clone(&key));
+        ring.current = key;
+    }
+
+    /// Stops publishing every key but the signing key.
+    pub fn retire_old_keys(&self) {
+        let mut ring = self.keys.write().unwrap_or_else(PoisonError::into_inner);
+        ring.published = vec![Arc::clone(&ring.current)];
+    }
+
+    pub fn fault(&self) -> Fault {
+        self.fault
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn set_fault(&self, fault: Fault) {
+        *self.fault.lock().unwrap_or_else(PoisonError::into_inner) = fault;
+    }
+
+    pub fn count_jwks_request(&self) {
+        self.jwks_requests.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub fn count_discovery_request(&self) {
+        self.discovery_requests.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub fn jwks_requests(&self) -> usize {
+        self.jwks_requests.load(Ordering::SeqCst)
+    }
+
+    pub fn discovery_requests(&self) -> usize {
+        self.discovery_requests.load(Ordering::SeqCst)
+    }
+
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// Sleeps for `duration`, cut short if the server stops, so shutting down
+    /// never waits out a long injected delay.
+    pub fn sleep_unless_stopping(&self, duration: Duration) {
+        const SLICE: Duration = Duration::from_millis(20);
+        let deadline = Instant::now() + duration;
+        while !self.is_stopping() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            std::thread::sleep(left.min(SLICE));
+        }
+    }
+
+    pub fn log(&self, entry: &AccessLog) {
+        if let Some(logger) = &self.logger {
+            logger(entry);
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! Every reason a request is refused: one variant per failure, each with its HTTP status,
+//! its RFC 6750 challenge and a human-readable description.
+//!
+//! Descriptions never contain the token or any claim value, so they are safe to log and to
+//! send back; they also avoid `"` and `\`, which RFC 6750 forbids inside `error_description`.
+
+use std::fmt;
+
+/// Why a request was not allowed through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthError {
+    /// No token in any of the provider's locations.
+    Missing,
+    /// More than one token in the request (RFC 6750 §2: one method per request).
+    MultipleTokens,
+    /// The token is longer than the provider's `max_token_bytes`; it was not decoded.
+    TooLarge,
+    /// The token is not a well-formed compact JWS; the text says which part.
+    Malformed(&'static str),
+    /// Two members with the same name in the header or the payload.
+    DuplicateMember,
+    /// `alg` is not on the provider's allow-list (this covers `none` and every HMAC).
+    AlgorithmNotAllowed,
+    /// The header has a `crit` member: this filter understands no JWS extensions.
+    UnsupportedCritical,
+    /// `exp` is absent: every token must expire.
+    MissingExpiry,
+    /// A registered claim has the wrong JSON type; the text names the claim.
+    InvalidClaim(&'static str),
+    /// `exp` is in the past, beyond the clock skew.
+    Expired,
+    /// `nbf` is in the future, beyond the clock skew.
+    NotYetValid,
+    /// `iat` is in the future, beyond the clock skew.
+    IssuedInFuture,
+    /// `iss` is absent or is not the provider's issuer.
+    IssuerNotAllowed,
+    /// `aud` is absent or contains none of the provider's audiences.
+    AudienceNotAllowed,
+    /// The key set has no key for the token's `kid` and `alg`.
+    UnknownKey,
+    /// The signature does not verify with the selected key.
+    BadSignature,
+    /// No key set could be fetched from the issuer yet: the fault is ours, not the client's.
+    KeysUnavailable,
+    /// The token is valid but lacks scopes the route requires (all of them are listed).
+    InsufficientScope(Vec<String>),
+    /// No rule matches the request: fail closed.
+    NoMatchingRule,
+}
+
+impl AuthError {
+    /// The HTTP status of the local reply.
+    pub fn status(&self) -> u32 {
+        match self {
+            Self::MultipleTokens => 400,
+            Self::InsufficientScope(_) | Self::NoMatchingRule => 403,
+            Self::KeysUnavailable => 503,
+            _ => 401,
+        }
+    }
+
+    /// The `error` code of the JSON body and, where RFC 6750 has one, of the challenge.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Missing => "missing_token",
+            Self::MultipleTokens => "invalid_request",
+            Self::InsufficientScope(_) => "insufficient_scope",
+            Self::KeysUnavailable => "temporarily_unavailable",
+            Self::NoMatchingRule => "access_denied",
+            _ => "invalid_token",
+        }
+    }
+
+    /// A short, stable name for logs and metrics.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Missing => "missing",
+            Self::MultipleTokens => "multiple_tokens",
+            Self::TooLarge
+            | Self::Malformed(_)
+            | Self::DuplicateMember
+            | Self::UnsupportedCritical
+            | Self::InvalidClaim(_)
+            | Self::MissingExpiry => "malformed",
+            Self::AlgorithmNotAllowed => "algorithm",
+            Self::Expired | Self::NotYetValid | Self::IssuedInFuture => "expired",
+            Self::IssuerNotAllowed => "issuer",
+            Self::AudienceNotAllowed => "audience",
+            Self::UnknownKey => "unknown_key",
+            Self::BadSignature => "signature",
+            Self::KeysUnavailable => "keys_unavailable",
+            Self::InsufficientScope(_) => "scope",
+            Self::NoMatchingRule => "no_rule",
+        }
+    }
+
+    /// The human-readable reason sent as `error_description`.
+    pub fn description(&self) -> String {
+        match self {
+            Self::Missing => "Jwt is missing".into(),
+            Self::MultipleTokens => "Request carries more than one token".into(),
+            Self::TooLarge => "Jwt exceeds the size limit".into(),
+            Self::Malformed(what) => (*what).into(),
+            Self::DuplicateMember => "Jwt has duplicate JSON member names".into(),
+            Self::AlgorithmNotAllowed => "Jwt algorithm is not allowed".into(),
+            Self::UnsupportedCritical => "Jwt header has a crit member that is not understood".into(),
+            Self::MissingExpiry => "Jwt has no exp claim".into(),
+            Self::InvalidClaim(what) => (*what).into(),
+            Self::Expired => "Jwt is expired".into(),
+            Self::NotYetValid => "Jwt is not yet valid".into(),
+            Self::IssuedInFuture => "Jwt iat is in the future".into(),
+            Self::IssuerNotAllowed => "Jwt issuer is not allowed".into(),
+            Self::AudienceNotAllowed => "Jwt audience is not allowed".into(),
+            Self::UnknownKey => "Jwks doesn't have key to match kid or alg from Jwt".into(),
+            Self::BadSignature => "Jwt verification fails".into(),
+            Self::KeysUnavailable => "Jwks is not available from the issuer".into(),
+            Self::InsufficientScope(scopes) => {
+                format!("Jwt lacks required scope: {}", scopes.join(" "))
+            }
+            Self::NoMatchingRule => "No rule matches this request".into(),
+        }
+    }
+
+    /// The `WWW-Authenticate` value (RFC 6750 §3), if this reply carries one.
+    pub fn www_authenticate(&self, realm: &str) -> Option<String> {
+        match self {
+            Self::Missing => Some(format!("Bearer realm=\"{realm}\"")),
+            Self::NoMatchingRule | Self::KeysUnavailable => None,
+            Self::InsufficientScope(scopes) => Some(format!(
+                "Bearer realm=\"{realm}\", error=\"insufficient_scope\", error_description=\"{}\", scope=\"{}\"",
+                self.description(),
+                scopes.join(" ")
+            )),
+            _ => Some(format!(
+                "Bearer realm=\"{realm}\", error=\"{}\", error_description=\"{}\"",
+                self.code(),
+                self.description()
+            )),
+        }
+    }
+
+    /// Seconds a client should wait before retrying, for failures that are ours.
+    pub fn retry_after(&self) -> Option<u32> {
+        matches!(self, Self::KeysUnavailable).then_some(RETRY_AFTER_SECONDS)
+    }
+
+    /// The JSON body of the local reply: `{"error": ..., "error_description": ...}`.
+    pub fn body(&self) -> String {
+        serde_json::json!({"error": self.code(), "error_description": self.description()})
+            .to_string()
+    }
+}
+
+/// What a keys-unavailable reply tells clients; about one backoff step of the key fetcher.
+const RETRY_AFTER_SECONDS: u32 = 5;
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.description())
+    }
+}
+
+impl std::error::Error for AuthError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_token_challenge_has_only_the_realm() {
+        let e = AuthError::Missing;
+        assert_eq!(e.status(), 401);
+        assert_eq!(e.www_authenticate("api").as_deref(), Some("Bearer realm=\"api\""));
+        assert_eq!(
+            e.body(),
+            r#"{"error":"missing_token","error_description":"Jwt is missing"}"#
+        );
+    }
+
+    #[test]
+    fn invalid_token_challenge_names_the_reason() {
+        let e = AuthError::Expired;
+        assert_eq!(e.status(), 401);
+        assert_eq!(
+            e.www_authenticate("api").as_deref(),
+            Some("Bearer realm=\"api\", error=\"invalid_token\", error_description=\"Jwt is expired\"")
+        );
+    }
+
+    #[test]
+    fn insufficient_scope_is_403_and_lists_the_scopes() {
+        let e = AuthError::InsufficientScope(vec!["read:messages".into(), "write:messages".into()]);
+        assert_eq!(e.status(), 403);
+        assert_eq!(
+            e.www_authenticate("api").as_deref(),
+            Some(
+                "Bearer realm=\"api\", error=\"insufficient_scope\", error_description=\"Jwt lacks required scope: read:messages write:messages\", scope=\"read:messages write:messages\""
+            )
+        );
+    }
+
+    #[test]
+    fn keys_unavailable_is_503_with_retry_after_and_no_challenge() {
+        let e = AuthError::KeysUnavailable;
+        assert_eq!(e.status(), 503);
+        assert_eq!(e.www_authenticate("api"), None);
+        assert_eq!(e.retry_after(), Some(RETRY_AFTER_SECONDS));
+    }
+
+    #[test]
+    fn descriptions_never_need_escaping() {
+        let all = [
+            AuthError::Missing,
+            AuthError::MultipleTokens,
+            AuthError::TooLarge,
+            AuthError::Malformed("x"),
+            AuthError::DuplicateMember,
+            AuthError::AlgorithmNotAllowed,
+            AuthError::UnsupportedCritical,
+            AuthError::MissingExpiry,
+            AuthError::InvalidClaim("x"),
+            AuthError::Expired,
+            AuthError::NotYetValid,
+            AuthError::IssuedInFuture,
+            AuthError::IssuerNotAllowed,
+            AuthError::AudienceNotAllowed,
+            AuthError::UnknownKey,
+            AuthError::BadSignature,
+            AuthError::KeysUnavailable,
+            AuthError::InsufficientScope(vec!["a".into()]),
+            AuthError::NoMatchingRule,
+        ];
+        for e in all {
+            let d = e.description();
+            assert!(!d.contains('"') && !d.contains('\\'), "{d}");
+        }
+    }
+}

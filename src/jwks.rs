@@ -1,0 +1,208 @@
+//! JWKS documents -> a key set indexed by `kid`. Keys this filter cannot use are skipped with a
+//! reason (for the log); a document with no usable key at all is an error.
+
+use crate::jwt::{Algorithm, decode_base64url};
+use crate::json;
+use rsa::pkcs1v15::VerifyingKey;
+use rsa::{BigUint, RsaPublicKey};
+use serde_json::{Map, Value};
+use sha2::Sha256;
+use std::fmt;
+
+/// Largest JWKS document accepted (Auth0's is about 3 KiB).
+pub const MAX_JWKS_BYTES: usize = 256 * 1024;
+/// More keys than this in one document is not a key set but an attack on our memory.
+const MAX_KEYS: usize = 64;
+/// RFC 7518 §3.3: RS256 keys of at least 2048 bits.
+const MIN_RSA_BITS: usize = 2048;
+/// Verification cost grows with the modulus; 8192 bits covers every real deployment.
+const MAX_RSA_BITS: usize = 8192;
+
+/// A usable verification key.
+#[derive(Debug, Clone)]
+pub struct Key {
+    pub kid: Option<String>,
+    /// The key's `alg`, when the JWKS pins one.
+    pub algorithm: Option<Algorithm>,
+    /// The public key, parsed once when the key set arrives.
+    pub rs256: VerifyingKey<Sha256>,
+    /// Modulus length in bytes: an RS256 signature has exactly this length.
+    pub modulus_bytes: usize,
+}
+
+/// The usable keys of one JWKS document.
+#[derive(Debug, Clone, Default)]
+pub struct KeySet {
+    keys: Vec<Key>,
+}
+
+/// A key that was left out, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedKey {
+    pub index: usize,
+    pub kid: Option<String>,
+    pub reason: String,
+}
+
+/// A parsed JWKS document.
+#[derive(Debug, Clone)]
+pub struct ParsedJwks {
+    pub keys: KeySet,
+    pub skipped: Vec<SkippedKey>,
+}
+
+/// Why a whole JWKS document was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JwksError {
+    TooLarge(usize),
+    NotJson,
+    DuplicateMember,
+    NoKeysArray,
+    TooManyKeys(usize),
+    NoUsableKeys(Vec<SkippedKey>),
+}
+
+impl fmt::Display for JwksError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooLarge(n) => write!(f, "JWKS is {n} bytes, more than the {MAX_JWKS_BYTES} accepted"),
+            Self::NotJson => f.write_str("JWKS is not a JSON object"),
+            Self::DuplicateMember => f.write_str("JWKS has duplicate JSON member names"),
+            Self::NoKeysArray => f.write_str("JWKS has no \"keys\" array"),
+            Self::TooManyKeys(n) => write!(f, "JWKS has {n} keys, more than the {MAX_KEYS} accepted"),
+            Self::NoUsableKeys(skipped) if skipped.is_empty() => f.write_str("JWKS has no keys"),
+            Self::NoUsableKeys(skipped) => {
+                f.write_str("JWKS has no usable RS256 key: ")?;
+                let reasons: Vec<String> = skipped.iter().map(SkippedKey::to_string).collect();
+                f.write_str(&reasons.join("; "))
+            }
+        }
+    }
+}
+
+impl std::error::Error for JwksError {}
+
+impl fmt::Display for SkippedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kid {
+            Some(kid) => write!(f, "key {} (kid {kid:?}) skipped: {}", self.index, self.reason),
+            None => write!(f, "key {} skipped: {}", self.index, self.reason),
+        }
+    }
+}
+
+impl KeySet {
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The key for a token's `kid` and `alg`. A token without `kid` is accepted only when a
+    /// single key fits, so one token never costs more than one signature check.
+    pub fn find(&self, kid: Option<&str>, algorithm: Algorithm) -> Option<&Key> {
+        let fits = |k: &&Key| k.algorithm.is_none_or(|a| a == algorithm);
+        match kid {
+            Some(kid) => self.keys.iter().filter(fits).find(|k| k.kid.as_deref() == Some(kid)),
+            None => {
+                let mut candidates = self.keys.iter().filter(fits);
+                match (candidates.next(), candidates.next()) {
+                    (Some(only), None) => Some(only),
+                    _ => None,
+                }
+            }
+        }
+    }
+
+    /// Whether any key has this `kid` (used to decide if a refetch could help).
+    pub fn has_kid(&self, kid: &str) -> bool {
+        self.keys.iter().any(|k| k.kid.as_deref() == Some(kid))
+    }
+}
+
+/// Parses a JWKS document (RFC 7517 §5).
+pub fn parse(bytes: &[u8]) -> Result<ParsedJwks, JwksError> {
+    if bytes.len() > MAX_JWKS_BYTES {
+        return Err(JwksError::TooLarge(bytes.len()));
+    }
+    let document = json::parse_object(bytes).map_err(|e| match e {
+        json::StrictJsonError::DuplicateMember => JwksError::DuplicateMember,
+        _ => JwksError::NotJson,
+    })?;
+    let Some(Value::Array(entries)) = document.get("keys") else {
+        return Err(JwksError::NoKeysArray);
+    };
+    if entries.len() > MAX_KEYS {
+        return Err(JwksError::TooManyKeys(entries.len()));
+    }
+    let mut keys: Vec<Key> = Vec::with_capacity(entries.len());
+    let mut skipped = Vec::new();
+    for (index, entry) in entries.iter().enumerate() {
+        let kid = entry.get("kid").and_then(Value::as_str).map(str::to_owned);
+        let result = match entry {
+            Value::Object(members) => parse_key(members, kid.clone()),
+            _ => Err("not a JSON object".to_string()),
+        };
+        match result {
+            Ok(key) if key.kid.is_some() && keys.iter().any(|k| k.kid == key.kid) => {
+                skipped.push(SkippedKey { index, kid, reason: "duplicate kid".into() });
+            }
+            Ok(key) => keys.push(key),
+            Err(reason) => skipped.push(SkippedKey { index, kid, reason }),
+        }
+    }
+    if keys.is_empty() {
+        return Err(JwksError::NoUsableKeys(skipped));
+    }
+    Ok(ParsedJwks { keys: KeySet { keys }, skipped })
+}
+
+fn parse_key(members: &Map<String, Value>, kid: Option<String>) -> Result<Key, String> {
+    let text = |name: &str| -> Result<Option<&str>, String> {
+        match members.get(name) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(format!("{name} is not a string")),
+        }
+    };
+    if members.get("kid").is_some_and(|k| !k.is_string()) {
+        return Err("kid is not a string".into());
+    }
+    match text("kty")? {
+        Some("RSA") => {}
+        Some(other) => return Err(format!("kty {other:?} is not supported")),
+        None => return Err("kty is missing".into()),
+    }
+    if let Some(usage) = text("use")? {
+        if usage != "sig" {
+            return Err(format!("use {usage:?} is not sig"));
+        }
+    }
+    if let Some(ops) = members.get("key_ops") {
+        let verifies = ops.as_array().is_some_and(|ops| ops.iter().any(|op| op == "verify"));
+        if !verifies {
+            return Err("key_ops does not allow verify".into());
+        }
+    }
+    let algorithm = match text("alg")? {
+        None => None,
+        Some(name) => Some(Algorithm::from_name(name).ok_or_else(|| format!("alg {name:?} is not supported"))?),
+    };
+    let integer = |name: &str| -> Result<BigUint, String> {
+        let encoded = text(name)?.ok_or_else(|| format!("{name} is missing"))?;
+        let bytes = decode_base64url(encoded).ok_or_else(|| format!("{name} is not base64url"))?;
+        Ok(BigUint::from_bytes_be(&bytes))
+    };
+    let (n, e) = (integer("n")?, integer("e")?);
+    let bits = n.bits();
+    if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
+        return Err(format!("modulus of {bits} bits is outside {MIN_RSA_BITS}..={MAX_RSA_BITS}"));
+    }
+    if e.to_bytes_be().last().is_none_or(|low| low & 1 == 0) || e < BigUint::from(3u8) {
+        return Err("public exponent must be odd and at least 3".into());
+    }
+    let public = RsaPublicKey::new_with_max_size(n, e, MAX_RSA_BITS).map_err(|err| format!("not a valid RSA public key: {err}"))?;
+    Ok(Key { kid, algorithm, modulus_bytes: bits.div_ceil(8), rs256: VerifyingKey::new(public) })
+}

@@ -1,0 +1,212 @@
+//! Compact JWS parsing under a strict profile: size cap before decoding, canonical base64url,
+//! strict JSON (no duplicate members), `alg` on the allow-list before any key is touched,
+//! no `crit` extensions. `jku`, `x5u`, `jwk` and `x5c` are never read: keys come from the
+//! provider's key set only.
+
+use crate::error::AuthError;
+use crate::json::{self, StrictJsonError};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value};
+
+/// Signature algorithms this filter can verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algorithm {
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (what Auth0 signs access tokens with).
+    RS256,
+}
+
+impl Algorithm {
+    /// The `alg` names this filter knows.
+    pub const NAMES: [&'static str; 1] = ["RS256"];
+
+    /// The algorithm for an `alg` value; names are case-sensitive (RFC 7515 §4.1.1).
+    pub fn from_name(name: &str) -> Option<Algorithm> {
+        match name {
+            "RS256" => Some(Algorithm::RS256),
+            _ => None,
+        }
+    }
+}
+
+/// A parsed token. The signature has not been checked yet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Jws<'t> {
+    pub algorithm: Algorithm,
+    pub kid: Option<String>,
+    pub claims: Map<String, Value>,
+    /// `BASE64URL(header) . BASE64URL(payload)`: the bytes the signature covers.
+    pub signing_input: &'t str,
+    pub signature: Vec<u8>,
+}
+
+/// Parses `token` for a provider that allows `algorithms` and tokens of up to `max_bytes`.
+pub fn parse<'t>(token: &'t str, max_bytes: usize, algorithms: &[Algorithm]) -> Result<Jws<'t>, AuthError> {
+    if token.len() > max_bytes {
+        return Err(AuthError::TooLarge);
+    }
+    let mut parts = token.split('.');
+    let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(AuthError::Malformed("Jwt is not in the form of Header.Payload.Signature"));
+    };
+    let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
+
+    let header = decode_json(header_b64, "Jwt header is not base64url encoded", "Jwt header is not a JSON object")?;
+    let algorithm = match header.get("alg") {
+        Some(Value::String(name)) => Algorithm::from_name(name)
+            .filter(|a| algorithms.contains(a))
+            .ok_or(AuthError::AlgorithmNotAllowed)?,
+        Some(_) => return Err(AuthError::Malformed("Jwt header alg is not a string")),
+        None => return Err(AuthError::Malformed("Jwt header has no alg")),
+    };
+    if header.contains_key("crit") {
+        return Err(AuthError::UnsupportedCritical);
+    }
+    let kid = match header.get("kid") {
+        None => None,
+        Some(Value::String(kid)) => Some(kid.clone()),
+        Some(_) => return Err(AuthError::Malformed("Jwt header kid is not a string")),
+    };
+
+    let claims = decode_json(payload_b64, "Jwt payload is not base64url encoded", "Jwt payload is not a JSON object")?;
+    let signature = decode_base64url(signature_b64).ok_or(AuthError::Malformed("Jwt signature is not base64url encoded"))?;
+    if signature.is_empty() {
+        return Err(AuthError::Malformed("Jwt signature is empty"));
+    }
+    Ok(Jws { algorithm, kid, claims, signing_input, signature })
+}
+
+fn decode_json(
+    part: &str,
+    not_base64: &'static str,
+    not_object: &'static str,
+) -> Result<Map<String, Value>, AuthError> {
+    let bytes = decode_base64url(part).ok_or(AuthError::Malformed(not_base64))?;
+    json::parse_object(&bytes).map_err(|e| match e {
+        StrictJsonError::DuplicateMember => AuthError::DuplicateMember,
+        StrictJsonError::Syntax | StrictJsonError::NotAnObject => AuthError::Malformed(not_object),
+    })
+}
+
+/// Canonical unpadded base64url only: no padding, no whitespace, no stray trailing bits,
+/// so each token has exactly one encoding.
+pub fn decode_base64url(text: &str) -> Option<Vec<u8>> {
+    URL_SAFE_NO_PAD.decode(text).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b64(s: &str) -> String {
+        URL_SAFE_NO_PAD.encode(s)
+    }
+
+    fn token(header: &str, payload: &str) -> String {
+        format!("{}.{}.{}", b64(header), b64(payload), b64("sig"))
+    }
+
+    const RS: &[Algorithm] = &[Algorithm::RS256];
+    const HEADER: &str = r#"{"alg":"RS256","typ":"JWT","kid":"k1"}"#;
+
+    #[test]
+    fn well_formed_token_parses() {
+        let t = token(HEADER, r#"{"iss":"x"}"#);
+        let jws = parse(&t, 8192, RS).unwrap();
+        assert_eq!(jws.algorithm, Algorithm::RS256);
+        assert_eq!(jws.kid.as_deref(), Some("k1"));
+        assert_eq!(jws.claims["iss"], "x");
+        assert_eq!(jws.signature, b"sig");
+        assert_eq!(jws.signing_input, &t[..t.rfind('.').unwrap()]);
+    }
+
+    #[test]
+    fn oversized_token_is_refused_before_decoding() {
+        let t = "x".repeat(9000);
+        assert_eq!(parse(&t, 8192, RS), Err(AuthError::TooLarge));
+    }
+
+    #[test]
+    fn wrong_number_of_parts_is_malformed() {
+        for t in ["a.b", "a.b.c.d", "abc", "", "a.b.c.d.e"] {
+            assert!(matches!(parse(t, 8192, RS), Err(AuthError::Malformed(_))), "{t}");
+        }
+    }
+
+    #[test]
+    fn none_and_hmac_and_lowercase_are_not_allowed() {
+        for alg in ["none", "None", "NONE", "HS256", "rs256", "RS384", "PS256", ""] {
+            let t = token(&format!(r#"{{"alg":"{alg}"}}"#), "{}");
+            assert_eq!(parse(&t, 8192, RS), Err(AuthError::AlgorithmNotAllowed), "{alg}");
+        }
+    }
+
+    #[test]
+    fn missing_or_non_string_alg_is_malformed() {
+        assert_eq!(parse(&token(r#"{"kid":"a"}"#, "{}"), 8192, RS), Err(AuthError::Malformed("Jwt header has no alg")));
+        assert_eq!(
+            parse(&token(r#"{"alg":["RS256"]}"#, "{}"), 8192, RS),
+            Err(AuthError::Malformed("Jwt header alg is not a string"))
+        );
+    }
+
+    #[test]
+    fn any_crit_member_is_refused() {
+        for crit in [r#"["exp"]"#, "[]", r#""b64""#] {
+            let t = token(&format!(r#"{{"alg":"RS256","crit":{crit}}}"#), "{}");
+            assert_eq!(parse(&t, 8192, RS), Err(AuthError::UnsupportedCritical), "{crit}");
+        }
+    }
+
+    #[test]
+    fn duplicate_members_are_refused_in_header_and_payload() {
+        let dup_header = token(r#"{"alg":"RS256","alg":"RS256"}"#, "{}");
+        assert_eq!(parse(&dup_header, 8192, RS), Err(AuthError::DuplicateMember));
+        let dup_payload = token(HEADER, r#"{"sub":"a","sub":"b"}"#);
+        assert_eq!(parse(&dup_payload, 8192, RS), Err(AuthError::DuplicateMember));
+    }
+
+    #[test]
+    fn key_headers_are_ignored() {
+        let t = token(r#"{"alg":"RS256","jku":"https://evil/jwks","x5u":"https://evil","jwk":{"kty":"RSA"},"x5c":["AA"]}"#, "{}");
+        let jws = parse(&t, 8192, RS).unwrap();
+        assert_eq!(jws.kid, None);
+    }
+
+    #[test]
+    fn non_canonical_base64_is_malformed() {
+        let good = token(HEADER, "{}");
+        let (h, rest) = good.split_once('.').unwrap();
+        for bad in [format!("{h}=.{rest}"), format!("{h} .{rest}"), format!("{}+.{rest}", &h[..h.len() - 1]), format!("{h}.{rest}=")] {
+            assert!(matches!(parse(&bad, 8192, RS), Err(AuthError::Malformed(_))), "{bad}");
+        }
+        // "QQ" decodes to 'A'; "QR" has stray trailing bits and must not decode to the same byte.
+        assert_eq!(decode_base64url("QQ"), Some(b"A".to_vec()));
+        assert_eq!(decode_base64url("QR"), None);
+    }
+
+    #[test]
+    fn payload_must_be_a_json_object() {
+        for payload in ["[]", "\"x\"", "{", "null"] {
+            assert_eq!(
+                parse(&token(HEADER, payload), 8192, RS),
+                Err(AuthError::Malformed("Jwt payload is not a JSON object")),
+                "{payload}"
+            );
+        }
+    }
+
+    #[test]
+    fn empty_signature_is_malformed() {
+        let t = format!("{}.{}.", b64(HEADER), b64("{}"));
+        assert_eq!(parse(&t, 8192, RS), Err(AuthError::Malformed("Jwt signature is empty")));
+    }
+
+    #[test]
+    fn non_string_kid_is_malformed() {
+        let t = token(r#"{"alg":"RS256","kid":7}"#, "{}");
+        assert_eq!(parse(&t, 8192, RS), Err(AuthError::Malformed("Jwt header kid is not a string")));
+    }
+}
