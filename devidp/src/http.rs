@@ -40,7 +40,12 @@ pub enum ReadError {
     /// The client went away or stalled: nobody is left to answer.
     Disconnected,
     /// The client sent something we must refuse with this status.
-    Refused { status: u16, message: String },
+    Refused {
+        status: u16,
+        message: String,
+        /// Method and path, when the request line was readable (for the access log).
+        target: Option<(String, String)>,
+    },
 }
 
 impl ReadError {
@@ -48,6 +53,20 @@ impl ReadError {
         ReadError::Refused {
             status,
             message: message.into(),
+            target: None,
+        }
+    }
+
+    fn for_target(self, method: &str, path: &str) -> Self {
+        match self {
+            ReadError::Refused {
+                status, message, ..
+            } => ReadError::Refused {
+                status,
+                message,
+                target: Some((method.to_owned(), path.to_owned())),
+            },
+            disconnected => disconnected,
         }
     }
 }
@@ -56,9 +75,15 @@ impl ReadError {
 pub fn read_request(stream: &TcpStream) -> Result<HttpRequest, ReadError> {
     let mut reader = BufReader::new(stream);
     let mut head_budget = MAX_HEAD_BYTES;
-
     let request_line = read_line(&mut reader, &mut head_budget)?;
-    let mut parts = request_line.split_whitespace();
+    let (method, path) = parse_request_line(&request_line)?;
+    read_rest(stream, &mut reader, head_budget, method, path)
+        .map_err(|e| e.for_target(method, path))
+}
+
+/// `GET /path?query HTTP/1.1` → (`GET`, `/path`).
+fn parse_request_line(line: &str) -> Result<(&str, &str), ReadError> {
+    let mut parts = line.split_whitespace();
     let (Some(method), Some(target), Some(version), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
@@ -67,11 +92,21 @@ pub fn read_request(stream: &TcpStream) -> Result<HttpRequest, ReadError> {
     if !version.starts_with("HTTP/1.") {
         return Err(ReadError::refused(505, "only HTTP/1.x is supported"));
     }
-    let path = target.split('?').next().unwrap_or(target).to_owned();
+    let path = target.split('?').next().unwrap_or(target);
+    Ok((method, path))
+}
 
+/// Headers and body, after the request line.
+fn read_rest(
+    stream: &TcpStream,
+    reader: &mut BufReader<&TcpStream>,
+    mut head_budget: usize,
+    method: &str,
+    path: &str,
+) -> Result<HttpRequest, ReadError> {
     let mut headers = Vec::new();
     loop {
-        let line = read_line(&mut reader, &mut head_budget)?;
+        let line = read_line(reader, &mut head_budget)?;
         if line.is_empty() {
             break;
         }
@@ -82,7 +117,7 @@ pub fn read_request(stream: &TcpStream) -> Result<HttpRequest, ReadError> {
     }
     let mut request = HttpRequest {
         method: method.to_owned(),
-        path,
+        path: path.to_owned(),
         headers,
         body: Vec::new(),
     };
@@ -260,6 +295,20 @@ mod tests {
             MAX_BODY_BYTES + 1
         );
         assert_eq!(refused_status(raw.as_bytes()), 413);
+    }
+
+    #[test]
+    fn refusal_after_the_request_line_names_method_and_path() {
+        let raw = format!(
+            "POST /oauth/token HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
+            MAX_BODY_BYTES + 1
+        );
+        match parse(raw.as_bytes()) {
+            Err(ReadError::Refused { target, .. }) => {
+                assert_eq!(target, Some(("POST".to_owned(), "/oauth/token".to_owned())));
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
     }
 
     #[test]

@@ -249,13 +249,24 @@ fn serve_connection(stream: &TcpStream, state: &IdpState) {
     let request = match http::read_request(stream) {
         Ok(request) => request,
         Err(ReadError::Disconnected) => return,
-        Err(ReadError::Refused { status, message }) => {
+        Err(ReadError::Refused {
+            status,
+            message,
+            target,
+        }) => {
+            // 413 only happens to token requests in practice: answer it the OAuth way.
             let error = if status == 413 {
                 "invalid_request"
             } else {
                 "bad_request"
             };
             let _ = http::write_response(stream, &HttpResponse::error(status, error, &message));
+            let (method, path) = target.unwrap_or_else(|| ("-".to_owned(), "-".to_owned()));
+            state.log(&AccessLog {
+                method,
+                path,
+                status: Some(status),
+            });
             return;
         }
     };

@@ -56,15 +56,16 @@ impl Echo {
         Self::start_inner(listen, false)
     }
 
-    /// Like [`Echo::start`], and prints one line per request (method, path,
-    /// status; never header values, which carry tokens).
+    /// Like [`Echo::start`], and prints one line per request (method, path
+    /// without query, status; never header values, which carry tokens).
     pub fn start_logging(listen: &str) -> io::Result<Echo> {
         Self::start_inner(listen, true)
     }
 
     fn start_inner(listen: &str, log: bool) -> io::Result<Echo> {
-        let server = Server::http(listen)
-            .map_err(|e| io::Error::other(format!("echo upstream cannot listen on {listen}: {e}")))?;
+        let server = Server::http(listen).map_err(|e| {
+            io::Error::other(format!("echo upstream cannot listen on {listen}: {e}"))
+        })?;
         let addr = server
             .server_addr()
             .to_ip()
@@ -131,9 +132,11 @@ fn serve(server: &Server, recorded: &Mutex<Vec<RecordedRequest>>, log: bool) {
         }
         let outcome = request.respond(response);
         if log {
+            // The query is left out too: it may carry credentials.
+            let path = seen.path.split('?').next().unwrap_or_default();
             match outcome {
-                Ok(()) => println!("echo: {} {} -> 200", seen.method, seen.path),
-                Err(e) => println!("echo: {} {} -> 200 (send failed: {e})", seen.method, seen.path),
+                Ok(()) => println!("echo: {} {path} -> 200", seen.method),
+                Err(e) => println!("echo: {} {path} -> 200 (send failed: {e})", seen.method),
             }
         }
     }
@@ -190,7 +193,11 @@ mod tests {
             echo.addr(),
             "POST",
             "/a/b?c=d",
-            &[("X-Dup", "one"), ("x-dup", "two"), ("Authorization", "Bearer t")],
+            &[
+                ("X-Dup", "one"),
+                ("x-dup", "two"),
+                ("Authorization", "Bearer t"),
+            ],
             Some(b"payload"),
         )
         .unwrap();

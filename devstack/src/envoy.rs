@@ -39,10 +39,7 @@ impl Default for EnvoyOptions {
 /// The workspace root: devstack's parent directory.
 pub fn workspace_root() -> PathBuf {
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir
-        .parent()
-        .unwrap_or(manifest_dir)
-        .to_path_buf()
+    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
 }
 
 /// The filter module: `JWT_AUTHZ_WASM`, else `<root>/dist/jwt_authz.wasm`.
@@ -210,7 +207,11 @@ impl Envoy {
 
     /// A GET on the admin endpoint.
     pub fn admin_get(&self, path: &str) -> io::Result<Response> {
-        http::get(SocketAddr::from(([127, 0, 0, 1], self.admin_port)), path, &[])
+        http::get(
+            SocketAddr::from(([127, 0, 0, 1], self.admin_port)),
+            path,
+            &[],
+        )
     }
 
     /// Counters and gauges by name (histograms and text readouts are skipped).
@@ -321,7 +322,12 @@ mod tests {
 
     #[test]
     fn workspace_root_holds_the_workspace_manifest() {
-        assert!(workspace_root().join("devstack").join("Cargo.toml").is_file());
+        assert!(
+            workspace_root()
+                .join("devstack")
+                .join("Cargo.toml")
+                .is_file()
+        );
     }
 
     fn direct_response_config(listener_port: u16, admin_port: u16) -> String {

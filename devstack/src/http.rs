@@ -286,13 +286,16 @@ mod tests {
 
     #[test]
     fn skips_100_continue() {
-        let r = parse("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n");
+        let r =
+            parse("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n");
         assert_eq!(r.status, 201);
     }
 
     #[test]
     fn header_lookup_is_case_insensitive_and_keeps_duplicates() {
-        let r = parse("HTTP/1.1 200 OK\r\nSet-Cookie: a\r\nset-cookie:  b \r\nContent-Length: 0\r\n\r\n");
+        let r = parse(
+            "HTTP/1.1 200 OK\r\nSet-Cookie: a\r\nset-cookie:  b \r\nContent-Length: 0\r\n\r\n",
+        );
         assert_eq!(r.header("SET-COOKIE"), Some("a"));
         assert_eq!(r.headers_named("set-cookie"), vec!["a", "b"]);
         assert_eq!(r.header("missing"), None);
@@ -333,7 +336,13 @@ mod tests {
             "POST /x HTTP/1.1\r\nHost: 127.0.0.1:1234\r\nauthorization: Bearer a\r\n\
              Authorization: Bearer b\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi"
         );
-        let bytes = build_request(addr, "GET", "/", &[("host", "h"), ("connection", "keep-alive")], None);
+        let bytes = build_request(
+            addr,
+            "GET",
+            "/",
+            &[("host", "h"), ("connection", "keep-alive")],
+            None,
+        );
         assert_eq!(
             String::from_utf8(bytes).unwrap(),
             "GET / HTTP/1.1\r\nhost: h\r\nconnection: keep-alive\r\n\r\n"
@@ -358,7 +367,9 @@ mod tests {
             }
             let mut stream = stream;
             stream
-                .write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
+                .write_all(
+                    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+                )
                 .unwrap();
             request
         });

@@ -1,0 +1,48 @@
+//! `demo`: runs the whole stack on the fixed demo ports for `make demo`.
+
+use std::process::ExitCode;
+use std::sync::mpsc;
+
+use devstack::demo_commands::demo_commands;
+use devstack::envoy::{EnvoyOptions, workspace_root};
+use devstack::stack::{Stack, StackPorts, demo_envoy_config};
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("demo: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), String> {
+    // The demo config loads the module by this relative path.
+    let module = workspace_root().join("dist").join("jwt_authz.wasm");
+    if !module.is_file() {
+        return Err(format!(
+            "{} not found; build the filter first (`make demo` does it for you)",
+            module.display()
+        ));
+    }
+
+    let (stop_tx, stop_rx) = mpsc::channel();
+    // Installed before starting anything so an early Ctrl-C still stops cleanly.
+    ctrlc::set_handler(move || {
+        let _ = stop_tx.send(());
+    })
+    .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
+
+    let ports = StackPorts::demo();
+    let config = demo_envoy_config(&ports)?;
+    println!("Starting the dev IdP, the echo upstream and Envoy...");
+    let stack = Stack::start(ports, &config, &EnvoyOptions::default())?;
+    println!("\n{}", demo_commands(&stack.ports));
+
+    // Blocks until Ctrl-C or SIGTERM; a closed channel means the same.
+    let _ = stop_rx.recv();
+    println!("\nStopping Envoy, the dev IdP and the echo upstream.");
+    drop(stack);
+    Ok(())
+}

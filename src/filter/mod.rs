@@ -1,0 +1,14 @@
+//! The proxy-wasm glue (wasm32 only): everything here is a thin translation between host
+//! calls and the pure logic of the crate.
+
+mod host;
+mod http;
+mod root;
+mod vm;
+
+proxy_wasm::main! {{
+    proxy_wasm::set_log_level(proxy_wasm::types::LogLevel::Trace);
+    proxy_wasm::set_root_context(|context_id| -> Box<dyn proxy_wasm::traits::RootContext> {
+        Box::new(root::Root::new(context_id))
+    });
+}}

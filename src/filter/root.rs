@@ -1,0 +1,70 @@
+//! The root context: configuration, the periodic tick, and JWKS callouts.
+
+use super::host;
+use super::http::Stream;
+use super::vm::Vm;
+use crate::config::Config;
+use proxy_wasm::traits::{Context, HttpContext, RootContext};
+use proxy_wasm::types::ContextType;
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+/// Refreshes, retries and overdue waiters are looked at this often.
+pub const TICK: Duration = Duration::from_millis(500);
+/// A stream that needs a fetch sets this period to wake the root at once.
+pub const WAKE: Duration = Duration::from_millis(1);
+
+pub struct Root {
+    context_id: u32,
+    vm: Option<Rc<RefCell<Vm>>>,
+}
+
+impl Root {
+    pub fn new(context_id: u32) -> Root {
+        Root { context_id, vm: None }
+    }
+}
+
+impl Context for Root {
+    fn on_http_call_response(&mut self, token: u32, _headers: usize, body_size: usize, _trailers: usize) {
+        if let Some(vm) = &self.vm {
+            vm.borrow_mut().on_jwks_response(token, body_size, host::now());
+        }
+    }
+}
+
+impl RootContext for Root {
+    fn on_configure(&mut self, _size: usize) -> bool {
+        match Config::from_json(&host::plugin_configuration()) {
+            Ok(config) => {
+                log::info!("jwt-authz {} (root {}): {}", host::version(), self.context_id, config.summary());
+                self.vm = Some(Rc::new(RefCell::new(Vm::new(config))));
+                host::set_tick_period(TICK);
+                true
+            }
+            Err(error) => {
+                log::error!("jwt-authz: configuration refused: {error}");
+                false
+            }
+        }
+    }
+
+    fn on_tick(&mut self) {
+        let Some(vm) = &self.vm else { return };
+        let now = host::now();
+        let mut vm = vm.borrow_mut();
+        vm.dispatch_due_fetches(now);
+        vm.expire_waiters(now);
+        host::set_tick_period(TICK);
+    }
+
+    fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
+        let vm = self.vm.clone()?;
+        Some(Box::new(Stream::new(context_id, vm)))
+    }
+
+    fn get_type(&self) -> Option<ContextType> {
+        Some(ContextType::HttpContext)
+    }
+}
