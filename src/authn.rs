@@ -43,7 +43,12 @@ pub struct Allowed {
 }
 
 /// Decides `request` at time `now` (since the Unix epoch).
-pub fn authorize(config: &Config, request: Request, keyring: &mut Keyring, now: Duration) -> Decision {
+pub fn authorize(
+    config: &Config,
+    request: Request,
+    keyring: &mut Keyring,
+    now: Duration,
+) -> Decision {
     match check(config, request, keyring, now) {
         Ok(Some(allowed)) => Decision::Allow(allowed),
         Ok(None) => Decision::Wait(waiting_provider(config, request)),
@@ -52,13 +57,22 @@ pub fn authorize(config: &Config, request: Request, keyring: &mut Keyring, now: 
 }
 
 /// `Ok(None)` means: wait for keys.
-fn check(config: &Config, request: Request, keyring: &mut Keyring, now: Duration) -> Result<Option<Allowed>, AuthError> {
+fn check(
+    config: &Config,
+    request: Request,
+    keyring: &mut Keyring,
+    now: Duration,
+) -> Result<Option<Allowed>, AuthError> {
     let rule = rules::first_match(&config.rules, request.path).ok_or(AuthError::NoMatchingRule)?;
     let Some(provider_index) = rule.provider else {
         return Ok(Some(Allowed::default()));
     };
-    let provider = &config.providers[provider_index];
-    let found = extract::find_token(request.path, request.headers, &provider.locations)?.ok_or(AuthError::Missing)?;
+    let provider = config
+        .providers
+        .get(provider_index)
+        .ok_or(AuthError::NoMatchingRule)?;
+    let found = extract::find_token(request.path, request.headers, &provider.locations)?
+        .ok_or(AuthError::Missing)?;
     let jws = jwt::parse(&found.token, provider.max_token_bytes, &provider.algorithms)?;
     let claim_rules = ClaimRules {
         issuer: &provider.issuer,
@@ -84,5 +98,7 @@ fn check(config: &Config, request: Request, keyring: &mut Keyring, now: Duration
 }
 
 fn waiting_provider(config: &Config, request: Request) -> usize {
-    rules::first_match(&config.rules, request.path).and_then(|r| r.provider).unwrap_or(0)
+    rules::first_match(&config.rules, request.path)
+        .and_then(|r| r.provider)
+        .unwrap_or(0)
 }

@@ -23,28 +23,36 @@ pub fn check(claims: &Map<String, Value>, rules: ClaimRules, now: u64) -> Result
 fn check_time(claims: &Map<String, Value>, skew: u64, now: u64) -> Result<(), AuthError> {
     let (now, skew) = (now as f64, skew as f64);
     // RFC 7519 §4.1.4: the current time must be before `exp`.
-    let exp = numeric_date(claims, "exp", "Jwt exp claim is not a number")?.ok_or(AuthError::MissingExpiry)?;
+    let exp = numeric_date(claims, "exp", "Jwt exp claim is not a number")?
+        .ok_or(AuthError::MissingExpiry)?;
     if now >= exp + skew {
         return Err(AuthError::Expired);
     }
-    if let Some(nbf) = numeric_date(claims, "nbf", "Jwt nbf claim is not a number")? {
-        if now + skew < nbf {
-            return Err(AuthError::NotYetValid);
-        }
+    if let Some(nbf) = numeric_date(claims, "nbf", "Jwt nbf claim is not a number")?
+        && now + skew < nbf
+    {
+        return Err(AuthError::NotYetValid);
     }
-    if let Some(iat) = numeric_date(claims, "iat", "Jwt iat claim is not a number")? {
-        if iat > now + skew {
-            return Err(AuthError::IssuedInFuture);
-        }
+    if let Some(iat) = numeric_date(claims, "iat", "Jwt iat claim is not a number")?
+        && iat > now + skew
+    {
+        return Err(AuthError::IssuedInFuture);
     }
     Ok(())
 }
 
 /// A NumericDate (RFC 7519 §2): any JSON number, fractions allowed; strings are refused.
-fn numeric_date(claims: &Map<String, Value>, name: &str, wrong_type: &'static str) -> Result<Option<f64>, AuthError> {
+fn numeric_date(
+    claims: &Map<String, Value>,
+    name: &str,
+    wrong_type: &'static str,
+) -> Result<Option<f64>, AuthError> {
     match claims.get(name) {
         None => Ok(None),
-        Some(Value::Number(n)) => n.as_f64().map(Some).ok_or(AuthError::InvalidClaim(wrong_type)),
+        Some(Value::Number(n)) => n
+            .as_f64()
+            .map(Some)
+            .ok_or(AuthError::InvalidClaim(wrong_type)),
         Some(_) => Err(AuthError::InvalidClaim(wrong_type)),
     }
 }
@@ -62,7 +70,9 @@ fn check_audience(aud: Option<&Value>, allowed: &[String]) -> Result<(), AuthErr
             }
         }
         Some(Value::String(_)) | None => Err(AuthError::AudienceNotAllowed),
-        Some(_) => Err(AuthError::InvalidClaim("Jwt aud claim is not a string or an array of strings")),
+        Some(_) => Err(AuthError::InvalidClaim(
+            "Jwt aud claim is not a string or an array of strings",
+        )),
     }
 }
 
@@ -72,17 +82,26 @@ fn check_audience(aud: Option<&Value>, allowed: &[String]) -> Result<(), AuthErr
 /// `scp`, or an element of `permissions` (Auth0 RBAC). Matches are exact.
 pub fn missing_scopes<'r>(claims: &Map<String, Value>, required: &'r [String]) -> Vec<&'r str> {
     fn words(v: Option<&Value>) -> impl Iterator<Item = &str> {
-        v.and_then(Value::as_str).into_iter().flat_map(str::split_ascii_whitespace)
+        v.and_then(Value::as_str)
+            .into_iter()
+            .flat_map(str::split_ascii_whitespace)
     }
     fn elements(v: Option<&Value>) -> impl Iterator<Item = &str> {
-        v.and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str)
+        v.and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
     }
     let granted: Vec<&str> = words(claims.get("scope"))
         .chain(words(claims.get("scp")))
         .chain(elements(claims.get("scp")))
         .chain(elements(claims.get("permissions")))
         .collect();
-    required.iter().map(String::as_str).filter(|r| !granted.contains(r)).collect()
+    required
+        .iter()
+        .map(String::as_str)
+        .filter(|r| !granted.contains(r))
+        .collect()
 }
 
 #[cfg(test)]
@@ -105,7 +124,15 @@ mod tests {
 
     fn check_at(v: Value, now: u64) -> Result<(), AuthError> {
         let aud = audiences();
-        check(&claims(v), ClaimRules { issuer: "https://idp/", audiences: &aud, clock_skew_seconds: 60 }, now)
+        check(
+            &claims(v),
+            ClaimRules {
+                issuer: "https://idp/",
+                audiences: &aud,
+                clock_skew_seconds: 60,
+            },
+            now,
+        )
     }
 
     fn valid() -> Value {
@@ -130,13 +157,22 @@ mod tests {
 
     #[test]
     fn expired_beyond_skew_is_rejected() {
-        assert_eq!(check_at(with("exp", json!(NOW)), NOW + 60), Err(AuthError::Expired));
+        assert_eq!(
+            check_at(with("exp", json!(NOW)), NOW + 60),
+            Err(AuthError::Expired)
+        );
     }
 
     #[test]
     fn fractional_exp_is_a_numeric_date() {
-        assert_eq!(check_at(with("exp", json!(NOW as f64 + 0.5)), NOW + 60), Ok(()));
-        assert_eq!(check_at(with("exp", json!(NOW as f64 - 60.5)), NOW), Err(AuthError::Expired));
+        assert_eq!(
+            check_at(with("exp", json!(NOW as f64 + 0.5)), NOW + 60),
+            Ok(())
+        );
+        assert_eq!(
+            check_at(with("exp", json!(NOW as f64 - 60.5)), NOW),
+            Err(AuthError::Expired)
+        );
     }
 
     #[test]
@@ -153,15 +189,28 @@ mod tests {
             ("nbf", "Jwt nbf claim is not a number"),
             ("iat", "Jwt iat claim is not a number"),
         ] {
-            for bad in [json!("1700000000"), json!(true), json!(null), json!([1]), json!({})] {
-                assert_eq!(check_at(with(field, bad.clone()), NOW), Err(AuthError::InvalidClaim(message)), "{field} {bad}");
+            for bad in [
+                json!("1700000000"),
+                json!(true),
+                json!(null),
+                json!([1]),
+                json!({}),
+            ] {
+                assert_eq!(
+                    check_at(with(field, bad.clone()), NOW),
+                    Err(AuthError::InvalidClaim(message)),
+                    "{field} {bad}"
+                );
             }
         }
     }
 
     #[test]
     fn negative_and_huge_exp_are_handled() {
-        assert_eq!(check_at(with("exp", json!(-1)), NOW), Err(AuthError::Expired));
+        assert_eq!(
+            check_at(with("exp", json!(-1)), NOW),
+            Err(AuthError::Expired)
+        );
         assert_eq!(check_at(with("exp", json!(1e300)), NOW), Ok(()));
         assert_eq!(check_at(with("exp", json!(u64::MAX)), NOW), Ok(()));
     }
@@ -169,19 +218,35 @@ mod tests {
     #[test]
     fn not_before_beyond_skew_is_rejected() {
         assert_eq!(check_at(with("nbf", json!(NOW + 60)), NOW), Ok(()));
-        assert_eq!(check_at(with("nbf", json!(NOW + 61)), NOW), Err(AuthError::NotYetValid));
+        assert_eq!(
+            check_at(with("nbf", json!(NOW + 61)), NOW),
+            Err(AuthError::NotYetValid)
+        );
     }
 
     #[test]
     fn issued_in_the_future_beyond_skew_is_rejected() {
         assert_eq!(check_at(with("iat", json!(NOW + 60)), NOW), Ok(()));
-        assert_eq!(check_at(with("iat", json!(NOW + 61)), NOW), Err(AuthError::IssuedInFuture));
+        assert_eq!(
+            check_at(with("iat", json!(NOW + 61)), NOW),
+            Err(AuthError::IssuedInFuture)
+        );
     }
 
     #[test]
     fn issuer_must_match_exactly() {
-        for iss in [json!("https://idp"), json!("https://IDP/"), json!("https://idp/ "), json!(1), json!(null)] {
-            assert_eq!(check_at(with("iss", iss.clone()), NOW), Err(AuthError::IssuerNotAllowed), "{iss}");
+        for iss in [
+            json!("https://idp"),
+            json!("https://IDP/"),
+            json!("https://idp/ "),
+            json!(1),
+            json!(null),
+        ] {
+            assert_eq!(
+                check_at(with("iss", iss.clone()), NOW),
+                Err(AuthError::IssuerNotAllowed),
+                "{iss}"
+            );
         }
         let mut v = valid();
         v.as_object_mut().unwrap().remove("iss");
@@ -190,16 +255,41 @@ mod tests {
 
     #[test]
     fn audience_may_be_a_string_or_an_array() {
-        assert_eq!(check_at(with("aud", json!(["other", "https://api.example.com"])), NOW), Ok(()));
-        assert_eq!(check_at(with("aud", json!("other")), NOW), Err(AuthError::AudienceNotAllowed));
-        assert_eq!(check_at(with("aud", json!([])), NOW), Err(AuthError::AudienceNotAllowed));
-        assert_eq!(check_at(with("aud", json!(["other"])), NOW), Err(AuthError::AudienceNotAllowed));
+        assert_eq!(
+            check_at(
+                with("aud", json!(["other", "https://api.example.com"])),
+                NOW
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            check_at(with("aud", json!("other")), NOW),
+            Err(AuthError::AudienceNotAllowed)
+        );
+        assert_eq!(
+            check_at(with("aud", json!([])), NOW),
+            Err(AuthError::AudienceNotAllowed)
+        );
+        assert_eq!(
+            check_at(with("aud", json!(["other"])), NOW),
+            Err(AuthError::AudienceNotAllowed)
+        );
     }
 
     #[test]
     fn audience_of_the_wrong_type_is_rejected() {
-        for aud in [json!(1), json!({"a": "https://api.example.com"}), json!(["https://api.example.com", 1])] {
-            assert!(matches!(check_at(with("aud", aud.clone()), NOW), Err(AuthError::InvalidClaim(_))), "{aud}");
+        for aud in [
+            json!(1),
+            json!({"a": "https://api.example.com"}),
+            json!(["https://api.example.com", 1]),
+        ] {
+            assert!(
+                matches!(
+                    check_at(with("aud", aud.clone()), NOW),
+                    Err(AuthError::InvalidClaim(_))
+                ),
+                "{aud}"
+            );
         }
         let mut v = valid();
         v.as_object_mut().unwrap().remove("aud");
@@ -220,14 +310,22 @@ mod tests {
 
     #[test]
     fn scope_match_is_exact() {
-        let c = claims(json!({"scope": "read:messages-extra read:messagesx", "permissions": ["READ:messages"]}));
-        assert_eq!(missing_scopes(&c, &required(&["read:messages"])), vec!["read:messages"]);
+        let c = claims(
+            json!({"scope": "read:messages-extra read:messagesx", "permissions": ["READ:messages"]}),
+        );
+        assert_eq!(
+            missing_scopes(&c, &required(&["read:messages"])),
+            vec!["read:messages"]
+        );
     }
 
     #[test]
     fn all_missing_scopes_are_listed() {
         let c = claims(json!({"scope": "b"}));
-        assert_eq!(missing_scopes(&c, &required(&["a", "b", "c"])), vec!["a", "c"]);
+        assert_eq!(
+            missing_scopes(&c, &required(&["a", "b", "c"])),
+            vec!["a", "c"]
+        );
     }
 
     #[test]

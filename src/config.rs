@@ -90,7 +90,10 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 fn error(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
-    ConfigError { path: path.into(), message: message.into() }
+    ConfigError {
+        path: path.into(),
+        message: message.into(),
+    }
 }
 
 impl Config {
@@ -99,7 +102,10 @@ impl Config {
         let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
         let raw: RawConfig = serde_path_to_error::deserialize(deserializer).map_err(|e| {
             let path = e.path().to_string();
-            error(if path == "." { "(root)".into() } else { path }, e.inner().to_string())
+            error(
+                if path == "." { "(root)".into() } else { path },
+                e.inner().to_string(),
+            )
         })?;
         Config::try_from(raw)
     }
@@ -122,7 +128,12 @@ impl Config {
                 format!("{} (issuer {}, {keys})", p.name, p.issuer)
             })
             .collect();
-        format!("{} provider(s): {}; {} rule(s)", self.providers.len(), providers.join(", "), self.rules.len())
+        format!(
+            "{} provider(s): {}; {} rule(s)",
+            self.providers.len(),
+            providers.join(", "),
+            self.rules.len()
+        )
     }
 }
 
@@ -218,7 +229,10 @@ impl TryFrom<RawConfig> for Config {
     fn try_from(raw: RawConfig) -> Result<Config, ConfigError> {
         let realm = match raw.realm {
             Some(realm) if realm.is_empty() || !is_quotable(&realm) => {
-                return Err(error("realm", "must be non-empty printable ASCII without quotes or backslashes"));
+                return Err(error(
+                    "realm",
+                    "must be non-empty printable ASCII without quotes or backslashes",
+                ));
             }
             Some(realm) => realm,
             None => DEFAULT_REALM.into(),
@@ -229,7 +243,10 @@ impl TryFrom<RawConfig> for Config {
             .map(|(name, p)| compile_provider(&format!("providers.{name}"), name, p))
             .collect::<Result<Vec<_>, _>>()?;
         if raw.rules.is_empty() {
-            return Err(error("rules", "at least one rule is required: without rules every request is refused"));
+            return Err(error(
+                "rules",
+                "at least one rule is required: without rules every request is refused",
+            ));
         }
         let rules = raw
             .rules
@@ -237,7 +254,11 @@ impl TryFrom<RawConfig> for Config {
             .enumerate()
             .map(|(i, rule)| compile_rule(&format!("rules[{i}]"), rule, &providers))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Config { realm, providers, rules })
+        Ok(Config {
+            realm,
+            providers,
+            rules,
+        })
     }
 }
 
@@ -255,38 +276,60 @@ fn compile_provider(path: &str, name: String, raw: RawProvider) -> Result<Provid
         return Err(error(format!("{path}.audiences[{i}]"), "must not be empty"));
     }
     let keys = match (raw.remote_jwks, raw.local_jwks) {
-        (Some(remote), None) => KeySource::Remote(compile_remote_jwks(&format!("{path}.remote_jwks"), remote)?),
+        (Some(remote), None) => {
+            KeySource::Remote(compile_remote_jwks(&format!("{path}.remote_jwks"), remote)?)
+        }
         (None, Some(local)) => KeySource::Local(
             jwks::parse(local.inline_string.as_bytes())
                 .map_err(|e| error(format!("{path}.local_jwks.inline_string"), e.to_string()))?
                 .keys,
         ),
-        (Some(_), Some(_)) => return Err(error(path, "give either remote_jwks or local_jwks, not both")),
+        (Some(_), Some(_)) => {
+            return Err(error(
+                path,
+                "give either remote_jwks or local_jwks, not both",
+            ));
+        }
         (None, None) => return Err(error(path, "one of remote_jwks or local_jwks is required")),
     };
     let locations = compile_locations(path, raw.from_headers, raw.from_params)?;
     let algorithms = match raw.algorithms {
         None => vec![Algorithm::RS256],
         Some(names) if names.is_empty() => {
-            return Err(error(format!("{path}.algorithms"), "must list at least one algorithm"));
+            return Err(error(
+                format!("{path}.algorithms"),
+                "must list at least one algorithm",
+            ));
         }
         Some(names) => names
             .iter()
             .enumerate()
             .map(|(i, name)| {
                 Algorithm::from_name(name).ok_or_else(|| {
-                    error(format!("{path}.algorithms[{i}]"), format!("unsupported algorithm {name:?}: supported are {:?}", Algorithm::NAMES))
+                    error(
+                        format!("{path}.algorithms[{i}]"),
+                        format!(
+                            "unsupported algorithm {name:?}: supported are {:?}",
+                            Algorithm::NAMES
+                        ),
+                    )
                 })
             })
             .collect::<Result<Vec<_>, _>>()?,
     };
     let max_token_bytes = raw.max_token_bytes.unwrap_or(DEFAULT_MAX_TOKEN_BYTES);
     if !(1..=MAX_TOKEN_BYTES_LIMIT).contains(&max_token_bytes) {
-        return Err(error(format!("{path}.max_token_bytes"), format!("must be between 1 and {MAX_TOKEN_BYTES_LIMIT}")));
+        return Err(error(
+            format!("{path}.max_token_bytes"),
+            format!("must be between 1 and {MAX_TOKEN_BYTES_LIMIT}"),
+        ));
     }
     let clock_skew_seconds = raw.clock_skew_seconds.unwrap_or(DEFAULT_CLOCK_SKEW_SECONDS);
     if clock_skew_seconds > 86_400 {
-        return Err(error(format!("{path}.clock_skew_seconds"), "must be at most 86400"));
+        return Err(error(
+            format!("{path}.clock_skew_seconds"),
+            "must be at most 86400",
+        ));
     }
     Ok(Provider {
         name,
@@ -303,25 +346,45 @@ fn compile_provider(path: &str, name: String, raw: RawProvider) -> Result<Provid
 
 fn compile_remote_jwks(path: &str, raw: RawRemoteJwks) -> Result<RemoteJwks, ConfigError> {
     let uri_path = format!("{path}.http_uri.uri");
-    let (authority, request_path) = split_uri(&raw.http_uri.uri).map_err(|m| error(&uri_path, m))?;
+    let (authority, request_path) =
+        split_uri(&raw.http_uri.uri).map_err(|m| error(&uri_path, m))?;
     if raw.http_uri.cluster.is_empty() {
-        return Err(error(format!("{path}.http_uri.cluster"), "must not be empty"));
+        return Err(error(
+            format!("{path}.http_uri.cluster"),
+            "must not be empty",
+        ));
     }
     let duration = |field: &str, value: Option<String>, default: Duration| match value {
         None => Ok(default),
         Some(text) => parse_duration(&text).map_err(|m| error(format!("{path}.{field}"), m)),
     };
-    let timeout = duration("http_uri.timeout", raw.http_uri.timeout, DEFAULT_FETCH_TIMEOUT)?;
+    let timeout = duration(
+        "http_uri.timeout",
+        raw.http_uri.timeout,
+        DEFAULT_FETCH_TIMEOUT,
+    )?;
     let cache_duration = duration("cache_duration", raw.cache_duration, DEFAULT_CACHE_DURATION)?;
-    let min_refetch_interval =
-        duration("min_refetch_interval", raw.min_refetch_interval, DEFAULT_MIN_REFETCH_INTERVAL)?;
-    for (field, value) in [("http_uri.timeout", timeout), ("cache_duration", cache_duration)] {
+    let min_refetch_interval = duration(
+        "min_refetch_interval",
+        raw.min_refetch_interval,
+        DEFAULT_MIN_REFETCH_INTERVAL,
+    )?;
+    for (field, value) in [
+        ("http_uri.timeout", timeout),
+        ("cache_duration", cache_duration),
+    ] {
         if value.is_zero() {
-            return Err(error(format!("{path}.{field}"), "must be greater than zero"));
+            return Err(error(
+                format!("{path}.{field}"),
+                "must be greater than zero",
+            ));
         }
     }
     if timeout > Duration::from_secs(60) {
-        return Err(error(format!("{path}.http_uri.timeout"), "must be at most 60s: requests wait for it"));
+        return Err(error(
+            format!("{path}.http_uri.timeout"),
+            "must be at most 60s: requests wait for it",
+        ));
     }
     Ok(RemoteJwks {
         cluster: raw.http_uri.cluster,
@@ -341,14 +404,23 @@ fn compile_locations(
     if headers.is_empty() && params.is_empty() {
         // jwt_authn's default: `Authorization: Bearer <token>` or `?access_token=<token>`.
         return Ok(vec![
-            TokenLocation::Header { name: "authorization".into(), value_prefix: "Bearer ".into() },
+            TokenLocation::Header {
+                name: "authorization".into(),
+                value_prefix: "Bearer ".into(),
+            },
             TokenLocation::Param("access_token".into()),
         ]);
     }
     let mut locations = Vec::with_capacity(headers.len() + params.len());
     for (i, header) in headers.into_iter().enumerate() {
-        if header.name.is_empty() || !header.name.bytes().all(is_header_name_byte) || header.name.starts_with(':') {
-            return Err(error(format!("{path}.from_headers[{i}].name"), format!("{:?} is not a valid header name", header.name)));
+        if header.name.is_empty()
+            || !header.name.bytes().all(is_header_name_byte)
+            || header.name.starts_with(':')
+        {
+            return Err(error(
+                format!("{path}.from_headers[{i}].name"),
+                format!("{:?} is not a valid header name", header.name),
+            ));
         }
         locations.push(TokenLocation::Header {
             name: header.name.to_ascii_lowercase(),
@@ -357,7 +429,10 @@ fn compile_locations(
     }
     for (i, param) in params.into_iter().enumerate() {
         if param.is_empty() || param.contains(['&', '=', '#', '?']) {
-            return Err(error(format!("{path}.from_params[{i}]"), format!("{param:?} is not a valid query parameter name")));
+            return Err(error(
+                format!("{path}.from_params[{i}]"),
+                format!("{param:?} is not a valid query parameter name"),
+            ));
         }
         locations.push(TokenLocation::Param(param));
     }
@@ -368,13 +443,21 @@ fn compile_rule(path: &str, raw: RawRule, providers: &[Provider]) -> Result<Rule
     let matcher = match (raw.matcher.prefix, raw.matcher.path) {
         (Some(prefix), None) => PathMatch::Prefix(prefix),
         (None, Some(exact)) => PathMatch::Exact(exact),
-        _ => return Err(error(format!("{path}.match"), "give exactly one of prefix or path")),
+        _ => {
+            return Err(error(
+                format!("{path}.match"),
+                "give exactly one of prefix or path",
+            ));
+        }
     };
     let pattern = match &matcher {
         PathMatch::Prefix(p) | PathMatch::Exact(p) => p,
     };
     if !pattern.starts_with('/') {
-        return Err(error(format!("{path}.match"), format!("{pattern:?} must start with '/'")));
+        return Err(error(
+            format!("{path}.match"),
+            format!("{pattern:?} must start with '/'"),
+        ));
     }
     let provider = match raw.requires {
         None => None,
@@ -391,15 +474,29 @@ fn compile_rule(path: &str, raw: RawRule, providers: &[Provider]) -> Result<Rule
         ),
     };
     if provider.is_none() && !raw.required_scopes.is_empty() {
-        return Err(error(format!("{path}.required_scopes"), "needs requires: scopes can only be checked on a verified token"));
-    }
-    if let Some(i) = raw.required_scopes.iter().position(|s| !is_scope_token(s)) {
         return Err(error(
-            format!("{path}.required_scopes[{i}]"),
-            format!("{:?} is not a valid scope (RFC 6749: printable ASCII, no spaces, quotes or backslashes)", raw.required_scopes[i]),
+            format!("{path}.required_scopes"),
+            "needs requires: scopes can only be checked on a verified token",
         ));
     }
-    Ok(Rule { matcher, provider, required_scopes: raw.required_scopes })
+    if let Some((i, scope)) = raw
+        .required_scopes
+        .iter()
+        .enumerate()
+        .find(|(_, s)| !is_scope_token(s))
+    {
+        return Err(error(
+            format!("{path}.required_scopes[{i}]"),
+            format!(
+                "{scope:?} is not a valid scope (RFC 6749: printable ASCII, no spaces, quotes or backslashes)"
+            ),
+        ));
+    }
+    Ok(Rule {
+        matcher,
+        provider,
+        required_scopes: raw.required_scopes,
+    })
 }
 
 /// Splits `http(s)://authority/path?query` into the callout's `:authority` and `:path`.
@@ -427,7 +524,12 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let number = text.strip_suffix('s').ok_or_else(invalid)?;
     let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
     let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if whole.is_empty() || !digits(whole) || !digits(fraction) || fraction.len() > 9 || (number.contains('.') && fraction.is_empty()) {
+    if whole.is_empty()
+        || !digits(whole)
+        || !digits(fraction)
+        || fraction.len() > 9
+        || (number.contains('.') && fraction.is_empty())
+    {
         return Err(invalid());
     }
     let seconds: u64 = whole.parse().map_err(|_| invalid())?;
@@ -448,12 +550,15 @@ fn is_header_name_byte(b: u8) -> bool {
 
 /// RFC 6749 `scope-token`: %x21 / %x23-5B / %x5D-7E.
 fn is_scope_token(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
 }
 
 /// Safe inside an RFC 7235 quoted-string without escaping.
 fn is_quotable(s: &str) -> bool {
-    s.bytes().all(|b| (0x20..=0x7E).contains(&b) && b != b'"' && b != b'\\')
+    s.bytes()
+        .all(|b| (0x20..=0x7E).contains(&b) && b != b'"' && b != b'\\')
 }
 
 #[cfg(test)]
@@ -494,7 +599,8 @@ mod tests {
         )
     }
 
-    const REMOTE: &str = r#""remote_jwks": {"http_uri": {"uri": "https://i/jwks", "cluster": "c"}}"#;
+    const REMOTE: &str =
+        r#""remote_jwks": {"http_uri": {"uri": "https://i/jwks", "cluster": "c"}}"#;
 
     #[test]
     fn the_documented_example_compiles() {
@@ -504,7 +610,9 @@ mod tests {
         assert_eq!(p.issuer, "https://tenant.us.auth0.com/");
         assert_eq!(p.max_token_bytes, 8192);
         assert_eq!(p.algorithms, vec![Algorithm::RS256]);
-        let KeySource::Remote(remote) = &p.keys else { panic!("remote expected") };
+        let KeySource::Remote(remote) = &p.keys else {
+            panic!("remote expected")
+        };
         assert_eq!(remote.authority, "tenant.us.auth0.com");
         assert_eq!(remote.path, "/.well-known/jwks.json");
         assert_eq!(remote.cluster, "auth0_jwks");
@@ -521,7 +629,10 @@ mod tests {
         assert_eq!(
             config.providers[0].locations,
             vec![
-                TokenLocation::Header { name: "authorization".into(), value_prefix: "Bearer ".into() },
+                TokenLocation::Header {
+                    name: "authorization".into(),
+                    value_prefix: "Bearer ".into()
+                },
                 TokenLocation::Param("access_token".into()),
             ]
         );
@@ -542,14 +653,19 @@ mod tests {
 
     #[test]
     fn unparsable_duration_names_the_field() {
-        let e = refused(&with_provider(r#""remote_jwks": {"http_uri": {"uri": "https://i/jwks", "cluster": "c", "timeout": "5"}}"#));
+        let e = refused(&with_provider(
+            r#""remote_jwks": {"http_uri": {"uri": "https://i/jwks", "cluster": "c", "timeout": "5"}}"#,
+        ));
         assert_eq!(e.path, "providers.p.remote_jwks.http_uri.timeout");
         assert!(e.message.contains("invalid duration \"5\""), "{e}");
     }
 
     #[test]
     fn rule_naming_an_unknown_provider_is_refused() {
-        let json = EXAMPLE.replace(r#""requires": {"provider_name": "auth0"}}"#, r#""requires": {"provider_name": "nobody"}}"#);
+        let json = EXAMPLE.replace(
+            r#""requires": {"provider_name": "auth0"}}"#,
+            r#""requires": {"provider_name": "nobody"}}"#,
+        );
         let e = refused(&json);
         assert_eq!(e.path, "rules[3].requires.provider_name");
         assert_eq!(e.message, "no provider is called \"nobody\"");
@@ -570,21 +686,31 @@ mod tests {
 
     #[test]
     fn both_or_neither_key_source_is_refused() {
-        assert_eq!(refused(&with_provider(r#""forward": true"#)).message, "one of remote_jwks or local_jwks is required");
+        assert_eq!(
+            refused(&with_provider(r#""forward": true"#)).message,
+            "one of remote_jwks or local_jwks is required"
+        );
         let both = format!("{REMOTE}, \"local_jwks\": {{\"inline_string\": \"{{}}\"}}");
-        assert_eq!(refused(&with_provider(&both)).message, "give either remote_jwks or local_jwks, not both");
+        assert_eq!(
+            refused(&with_provider(&both)).message,
+            "give either remote_jwks or local_jwks, not both"
+        );
     }
 
     #[test]
     fn unusable_inline_jwks_is_refused() {
-        let e = refused(&with_provider(r#""local_jwks": {"inline_string": "{\"keys\": []}"}"#));
+        let e = refused(&with_provider(
+            r#""local_jwks": {"inline_string": "{\"keys\": []}"}"#,
+        ));
         assert_eq!(e.path, "providers.p.local_jwks.inline_string");
     }
 
     #[test]
     fn hmac_and_none_are_not_allowed_algorithms() {
         for alg in ["HS256", "none"] {
-            let e = refused(&with_provider(&format!("{REMOTE}, \"algorithms\": [\"{alg}\"]")));
+            let e = refused(&with_provider(&format!(
+                "{REMOTE}, \"algorithms\": [\"{alg}\"]"
+            )));
             assert_eq!(e.path, "providers.p.algorithms[0]");
         }
     }
@@ -622,14 +748,22 @@ mod tests {
 
     #[test]
     fn jwks_uri_must_be_http() {
-        let e = refused(&with_provider(r#""remote_jwks": {"http_uri": {"uri": "ftp://i/jwks", "cluster": "c"}}"#));
+        let e = refused(&with_provider(
+            r#""remote_jwks": {"http_uri": {"uri": "ftp://i/jwks", "cluster": "c"}}"#,
+        ));
         assert_eq!(e.path, "providers.p.remote_jwks.http_uri.uri");
     }
 
     #[test]
     fn uri_without_path_asks_for_root() {
-        assert_eq!(split_uri("https://idp.example:8443").unwrap(), ("idp.example:8443".into(), "/".into()));
-        assert_eq!(split_uri("http://h/a/b?x=1").unwrap(), ("h".into(), "/a/b?x=1".into()));
+        assert_eq!(
+            split_uri("https://idp.example:8443").unwrap(),
+            ("idp.example:8443".into(), "/".into())
+        );
+        assert_eq!(
+            split_uri("http://h/a/b?x=1").unwrap(),
+            ("h".into(), "/a/b?x=1".into())
+        );
         assert!(split_uri("https:///x").is_err());
     }
 
@@ -638,14 +772,27 @@ mod tests {
         assert_eq!(parse_duration("600s"), Ok(Duration::from_secs(600)));
         assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
         assert_eq!(parse_duration("0.000000001s"), Ok(Duration::from_nanos(1)));
-        for bad in ["5", "s", "1.s", ".5s", "-1s", "1.0000000001s", "1e3s", "5 s", "5ms", ""] {
+        for bad in [
+            "5",
+            "s",
+            "1.s",
+            ".5s",
+            "-1s",
+            "1.0000000001s",
+            "1e3s",
+            "5 s",
+            "5ms",
+            "",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn zero_timeout_is_refused() {
-        let e = refused(&with_provider(r#""remote_jwks": {"http_uri": {"uri": "https://i/jwks", "cluster": "c", "timeout": "0s"}}"#));
+        let e = refused(&with_provider(
+            r#""remote_jwks": {"http_uri": {"uri": "https://i/jwks", "cluster": "c", "timeout": "0s"}}"#,
+        ));
         assert_eq!(e.path, "providers.p.remote_jwks.http_uri.timeout");
     }
 }

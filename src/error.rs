@@ -104,7 +104,9 @@ impl AuthError {
             Self::Malformed(what) => (*what).into(),
             Self::DuplicateMember => "Jwt has duplicate JSON member names".into(),
             Self::AlgorithmNotAllowed => "Jwt algorithm is not allowed".into(),
-            Self::UnsupportedCritical => "Jwt header has a crit member that is not understood".into(),
+            Self::UnsupportedCritical => {
+                "Jwt header has a crit member that is not understood".into()
+            }
             Self::MissingExpiry => "Jwt has no exp claim".into(),
             Self::InvalidClaim(what) => (*what).into(),
             Self::Expired => "Jwt is expired".into(),
@@ -171,7 +173,10 @@ mod tests {
     fn missing_token_challenge_has_only_the_realm() {
         let e = AuthError::Missing;
         assert_eq!(e.status(), 401);
-        assert_eq!(e.www_authenticate("api").as_deref(), Some("Bearer realm=\"api\""));
+        assert_eq!(
+            e.www_authenticate("api").as_deref(),
+            Some("Bearer realm=\"api\"")
+        );
         assert_eq!(
             e.body(),
             r#"{"error":"missing_token","error_description":"Jwt is missing"}"#
@@ -184,7 +189,9 @@ mod tests {
         assert_eq!(e.status(), 401);
         assert_eq!(
             e.www_authenticate("api").as_deref(),
-            Some("Bearer realm=\"api\", error=\"invalid_token\", error_description=\"Jwt is expired\"")
+            Some(
+                "Bearer realm=\"api\", error=\"invalid_token\", error_description=\"Jwt is expired\""
+            )
         );
     }
 

@@ -60,7 +60,9 @@ pub fn find_token(
                 }
             }
             TokenLocation::Param(param) => {
-                let Some((base, query)) = path.split_once('?') else { continue };
+                let Some((base, query)) = path.split_once('?') else {
+                    continue;
+                };
                 let (mut kept, mut tokens) = (Vec::new(), Vec::new());
                 for pair in query.split('&') {
                     match pair.split_once('=') {
@@ -69,7 +71,11 @@ pub fn find_token(
                         _ => kept.push(pair),
                     }
                 }
-                let stripped = if kept.is_empty() { base.to_string() } else { format!("{base}?{}", kept.join("&")) };
+                let stripped = if kept.is_empty() {
+                    base.to_string()
+                } else {
+                    format!("{base}?{}", kept.join("&"))
+                };
                 for token in tokens.into_iter().filter(|t| !t.is_empty()) {
                     record(token, Removal::Path(stripped.clone()))?;
                 }
@@ -81,30 +87,27 @@ pub fn find_token(
 
 fn strip_prefix_ignore_case<'v>(value: &'v str, prefix: &str) -> Option<&'v str> {
     let head = value.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix).then(|| &value[prefix.len()..])
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &value[prefix.len()..])
 }
 
 /// `%XX` and `+` decoding of a query value; an invalid escape is kept as it is, and the
 /// token parser then refuses it.
 fn percent_decode(value: &str) -> String {
-    let bytes = value.as_bytes();
-    let hex = |b: u8| (b as char).to_digit(16);
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                if let (Some(high), Some(low)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    out.push((high * 16 + low) as u8);
-                    i += 3;
-                    continue;
-                }
-                out.push(b'%');
-            }
-            b'+' => out.push(b' '),
-            b => out.push(b),
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(value.len());
+    let mut rest = value.as_bytes();
+    while let Some((&byte, tail)) = rest.split_first() {
+        if byte == b'%'
+            && let [high, low, after @ ..] = tail
+            && let (Some(high), Some(low)) = (hex(*high), hex(*low))
+        {
+            out.push(high * 16 + low);
+            rest = after;
+            continue;
         }
-        i += 1;
+        out.push(if byte == b'+' { b' ' } else { byte });
+        rest = tail;
     }
     String::from_utf8_lossy(&out).into_owned()
 }
@@ -115,46 +118,78 @@ mod tests {
 
     fn defaults() -> Vec<TokenLocation> {
         vec![
-            TokenLocation::Header { name: "authorization".into(), value_prefix: "Bearer ".into() },
+            TokenLocation::Header {
+                name: "authorization".into(),
+                value_prefix: "Bearer ".into(),
+            },
             TokenLocation::Param("access_token".into()),
         ]
     }
 
     fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn bearer_header_is_found_and_removed_whole() {
-        let found = find_token("/api", &headers(&[("authorization", "Bearer abc.def.ghi")]), &defaults()).unwrap();
-        assert_eq!(found, Some(Found { token: "abc.def.ghi".into(), removal: Removal::Header("authorization".into()) }));
+        let found = find_token(
+            "/api",
+            &headers(&[("authorization", "Bearer abc.def.ghi")]),
+            &defaults(),
+        )
+        .unwrap();
+        assert_eq!(
+            found,
+            Some(Found {
+                token: "abc.def.ghi".into(),
+                removal: Removal::Header("authorization".into())
+            })
+        );
     }
 
     #[test]
     fn scheme_is_case_insensitive_and_spaces_are_trimmed() {
-        let found = find_token("/", &headers(&[("Authorization", "bearer   t.t.t  ")]), &defaults()).unwrap();
+        let found = find_token(
+            "/",
+            &headers(&[("Authorization", "bearer   t.t.t  ")]),
+            &defaults(),
+        )
+        .unwrap();
         assert_eq!(found.unwrap().token, "t.t.t");
     }
 
     #[test]
     fn other_schemes_and_empty_tokens_count_as_missing() {
         for value in ["Basic dXNlcjpwYXNz", "Bearer", "Bearer    ", ""] {
-            assert_eq!(find_token("/", &headers(&[("authorization", value)]), &defaults()), Ok(None), "{value}");
+            assert_eq!(
+                find_token("/", &headers(&[("authorization", value)]), &defaults()),
+                Ok(None),
+                "{value}"
+            );
         }
     }
 
     #[test]
     fn query_parameter_is_found_and_removed_from_the_path() {
-        let found = find_token("/api?a=1&access_token=t.t.t&b=2", &[], &defaults()).unwrap().unwrap();
+        let found = find_token("/api?a=1&access_token=t.t.t&b=2", &[], &defaults())
+            .unwrap()
+            .unwrap();
         assert_eq!(found.token, "t.t.t");
         assert_eq!(found.removal, Removal::Path("/api?a=1&b=2".into()));
-        let only = find_token("/api?access_token=x.y.z", &[], &defaults()).unwrap().unwrap();
+        let only = find_token("/api?access_token=x.y.z", &[], &defaults())
+            .unwrap()
+            .unwrap();
         assert_eq!(only.removal, Removal::Path("/api".into()));
     }
 
     #[test]
     fn query_value_is_percent_decoded() {
-        let found = find_token("/?access_token=a%2Eb.c", &[], &defaults()).unwrap().unwrap();
+        let found = find_token("/?access_token=a%2Eb.c", &[], &defaults())
+            .unwrap()
+            .unwrap();
         assert_eq!(found.token, "a.b.c");
         assert_eq!(percent_decode("%zz%4"), "%zz%4");
         assert_eq!(percent_decode("%41+%42"), "A B");
@@ -162,23 +197,50 @@ mod tests {
 
     #[test]
     fn similar_parameter_names_are_not_tokens() {
-        assert_eq!(find_token("/?access_token_x=a&xaccess_token=b", &[], &defaults()), Ok(None));
+        assert_eq!(
+            find_token("/?access_token_x=a&xaccess_token=b", &[], &defaults()),
+            Ok(None)
+        );
     }
 
     #[test]
     fn two_tokens_are_refused_wherever_they_are() {
-        let two_headers = headers(&[("authorization", "Bearer a.b.c"), ("authorization", "Bearer d.e.f")]);
-        assert_eq!(find_token("/", &two_headers, &defaults()), Err(AuthError::MultipleTokens));
+        let two_headers = headers(&[
+            ("authorization", "Bearer a.b.c"),
+            ("authorization", "Bearer d.e.f"),
+        ]);
+        assert_eq!(
+            find_token("/", &two_headers, &defaults()),
+            Err(AuthError::MultipleTokens)
+        );
         let one_header = headers(&[("authorization", "Bearer a.b.c")]);
-        assert_eq!(find_token("/?access_token=a.b.c", &one_header, &defaults()), Err(AuthError::MultipleTokens));
-        assert_eq!(find_token("/?access_token=a&access_token=b", &[], &defaults()), Err(AuthError::MultipleTokens));
+        assert_eq!(
+            find_token("/?access_token=a.b.c", &one_header, &defaults()),
+            Err(AuthError::MultipleTokens)
+        );
+        assert_eq!(
+            find_token("/?access_token=a&access_token=b", &[], &defaults()),
+            Err(AuthError::MultipleTokens)
+        );
     }
 
     #[test]
     fn custom_header_without_prefix_takes_the_whole_value() {
-        let locations = vec![TokenLocation::Header { name: "x-jwt".into(), value_prefix: String::new() }];
-        let found = find_token("/", &headers(&[("x-jwt", "a.b.c")]), &locations).unwrap().unwrap();
+        let locations = vec![TokenLocation::Header {
+            name: "x-jwt".into(),
+            value_prefix: String::new(),
+        }];
+        let found = find_token("/", &headers(&[("x-jwt", "a.b.c")]), &locations)
+            .unwrap()
+            .unwrap();
         assert_eq!(found.token, "a.b.c");
-        assert_eq!(find_token("/", &headers(&[("authorization", "Bearer a.b.c")]), &locations), Ok(None));
+        assert_eq!(
+            find_token(
+                "/",
+                &headers(&[("authorization", "Bearer a.b.c")]),
+                &locations
+            ),
+            Ok(None)
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! JWKS documents -> a key set indexed by `kid`. Keys this filter cannot use are skipped with a
 //! reason (for the log); a document with no usable key at all is an error.
 
-use crate::jwt::{Algorithm, decode_base64url};
 use crate::json;
+use crate::jwt::{Algorithm, decode_base64url};
 use rsa::pkcs1v15::VerifyingKey;
 use rsa::{BigUint, RsaPublicKey};
 use serde_json::{Map, Value};
@@ -65,11 +65,16 @@ pub enum JwksError {
 impl fmt::Display for JwksError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::TooLarge(n) => write!(f, "JWKS is {n} bytes, more than the {MAX_JWKS_BYTES} accepted"),
+            Self::TooLarge(n) => write!(
+                f,
+                "JWKS is {n} bytes, more than the {MAX_JWKS_BYTES} accepted"
+            ),
             Self::NotJson => f.write_str("JWKS is not a JSON object"),
             Self::DuplicateMember => f.write_str("JWKS has duplicate JSON member names"),
             Self::NoKeysArray => f.write_str("JWKS has no \"keys\" array"),
-            Self::TooManyKeys(n) => write!(f, "JWKS has {n} keys, more than the {MAX_KEYS} accepted"),
+            Self::TooManyKeys(n) => {
+                write!(f, "JWKS has {n} keys, more than the {MAX_KEYS} accepted")
+            }
             Self::NoUsableKeys(skipped) if skipped.is_empty() => f.write_str("JWKS has no keys"),
             Self::NoUsableKeys(skipped) => {
                 f.write_str("JWKS has no usable RS256 key: ")?;
@@ -85,7 +90,11 @@ impl std::error::Error for JwksError {}
 impl fmt::Display for SkippedKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kid {
-            Some(kid) => write!(f, "key {} (kid {kid:?}) skipped: {}", self.index, self.reason),
+            Some(kid) => write!(
+                f,
+                "key {} (kid {kid:?}) skipped: {}",
+                self.index, self.reason
+            ),
             None => write!(f, "key {} skipped: {}", self.index, self.reason),
         }
     }
@@ -105,7 +114,11 @@ impl KeySet {
     pub fn find(&self, kid: Option<&str>, algorithm: Algorithm) -> Option<&Key> {
         let fits = |k: &&Key| k.algorithm.is_none_or(|a| a == algorithm);
         match kid {
-            Some(kid) => self.keys.iter().filter(fits).find(|k| k.kid.as_deref() == Some(kid)),
+            Some(kid) => self
+                .keys
+                .iter()
+                .filter(fits)
+                .find(|k| k.kid.as_deref() == Some(kid)),
             None => {
                 let mut candidates = self.keys.iter().filter(fits);
                 match (candidates.next(), candidates.next()) {
@@ -147,7 +160,11 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedJwks, JwksError> {
         };
         match result {
             Ok(key) if key.kid.is_some() && keys.iter().any(|k| k.kid == key.kid) => {
-                skipped.push(SkippedKey { index, kid, reason: "duplicate kid".into() });
+                skipped.push(SkippedKey {
+                    index,
+                    kid,
+                    reason: "duplicate kid".into(),
+                });
             }
             Ok(key) => keys.push(key),
             Err(reason) => skipped.push(SkippedKey { index, kid, reason }),
@@ -156,7 +173,10 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedJwks, JwksError> {
     if keys.is_empty() {
         return Err(JwksError::NoUsableKeys(skipped));
     }
-    Ok(ParsedJwks { keys: KeySet { keys }, skipped })
+    Ok(ParsedJwks {
+        keys: KeySet { keys },
+        skipped,
+    })
 }
 
 fn parse_key(members: &Map<String, Value>, kid: Option<String>) -> Result<Key, String> {
@@ -175,20 +195,24 @@ fn parse_key(members: &Map<String, Value>, kid: Option<String>) -> Result<Key, S
         Some(other) => return Err(format!("kty {other:?} is not supported")),
         None => return Err("kty is missing".into()),
     }
-    if let Some(usage) = text("use")? {
-        if usage != "sig" {
-            return Err(format!("use {usage:?} is not sig"));
-        }
+    if let Some(usage) = text("use")?
+        && usage != "sig"
+    {
+        return Err(format!("use {usage:?} is not sig"));
     }
     if let Some(ops) = members.get("key_ops") {
-        let verifies = ops.as_array().is_some_and(|ops| ops.iter().any(|op| op == "verify"));
+        let verifies = ops
+            .as_array()
+            .is_some_and(|ops| ops.iter().any(|op| op == "verify"));
         if !verifies {
             return Err("key_ops does not allow verify".into());
         }
     }
     let algorithm = match text("alg")? {
         None => None,
-        Some(name) => Some(Algorithm::from_name(name).ok_or_else(|| format!("alg {name:?} is not supported"))?),
+        Some(name) => Some(
+            Algorithm::from_name(name).ok_or_else(|| format!("alg {name:?} is not supported"))?,
+        ),
     };
     let integer = |name: &str| -> Result<BigUint, String> {
         let encoded = text(name)?.ok_or_else(|| format!("{name} is missing"))?;
@@ -198,11 +222,19 @@ fn parse_key(members: &Map<String, Value>, kid: Option<String>) -> Result<Key, S
     let (n, e) = (integer("n")?, integer("e")?);
     let bits = n.bits();
     if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
-        return Err(format!("modulus of {bits} bits is outside {MIN_RSA_BITS}..={MAX_RSA_BITS}"));
+        return Err(format!(
+            "modulus of {bits} bits is outside {MIN_RSA_BITS}..={MAX_RSA_BITS}"
+        ));
     }
     if e.to_bytes_be().last().is_none_or(|low| low & 1 == 0) || e < BigUint::from(3u8) {
         return Err("public exponent must be odd and at least 3".into());
     }
-    let public = RsaPublicKey::new_with_max_size(n, e, MAX_RSA_BITS).map_err(|err| format!("not a valid RSA public key: {err}"))?;
-    Ok(Key { kid, algorithm, modulus_bytes: bits.div_ceil(8), rs256: VerifyingKey::new(public) })
+    let public = RsaPublicKey::new_with_max_size(n, e, MAX_RSA_BITS)
+        .map_err(|err| format!("not a valid RSA public key: {err}"))?;
+    Ok(Key {
+        kid,
+        algorithm,
+        modulus_bytes: bits.div_ceil(8),
+        rs256: VerifyingKey::new(public),
+    })
 }

@@ -41,7 +41,11 @@ pub struct Jws<'t> {
 }
 
 /// Parses `token` for a provider that allows `algorithms` and tokens of up to `max_bytes`.
-pub fn parse<'t>(token: &'t str, max_bytes: usize, algorithms: &[Algorithm]) -> Result<Jws<'t>, AuthError> {
+pub fn parse<'t>(
+    token: &'t str,
+    max_bytes: usize,
+    algorithms: &[Algorithm],
+) -> Result<Jws<'t>, AuthError> {
     if token.len() > max_bytes {
         return Err(AuthError::TooLarge);
     }
@@ -49,11 +53,17 @@ pub fn parse<'t>(token: &'t str, max_bytes: usize, algorithms: &[Algorithm]) -> 
     let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(AuthError::Malformed("Jwt is not in the form of Header.Payload.Signature"));
+        return Err(AuthError::Malformed(
+            "Jwt is not in the form of Header.Payload.Signature",
+        ));
     };
     let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
 
-    let header = decode_json(header_b64, "Jwt header is not base64url encoded", "Jwt header is not a JSON object")?;
+    let header = decode_json(
+        header_b64,
+        "Jwt header is not base64url encoded",
+        "Jwt header is not a JSON object",
+    )?;
     let algorithm = match header.get("alg") {
         Some(Value::String(name)) => Algorithm::from_name(name)
             .filter(|a| algorithms.contains(a))
@@ -70,12 +80,24 @@ pub fn parse<'t>(token: &'t str, max_bytes: usize, algorithms: &[Algorithm]) -> 
         Some(_) => return Err(AuthError::Malformed("Jwt header kid is not a string")),
     };
 
-    let claims = decode_json(payload_b64, "Jwt payload is not base64url encoded", "Jwt payload is not a JSON object")?;
-    let signature = decode_base64url(signature_b64).ok_or(AuthError::Malformed("Jwt signature is not base64url encoded"))?;
+    let claims = decode_json(
+        payload_b64,
+        "Jwt payload is not base64url encoded",
+        "Jwt payload is not a JSON object",
+    )?;
+    let signature = decode_base64url(signature_b64).ok_or(AuthError::Malformed(
+        "Jwt signature is not base64url encoded",
+    ))?;
     if signature.is_empty() {
         return Err(AuthError::Malformed("Jwt signature is empty"));
     }
-    Ok(Jws { algorithm, kid, claims, signing_input, signature })
+    Ok(Jws {
+        algorithm,
+        kid,
+        claims,
+        signing_input,
+        signature,
+    })
 }
 
 fn decode_json(
@@ -131,21 +153,33 @@ mod tests {
     #[test]
     fn wrong_number_of_parts_is_malformed() {
         for t in ["a.b", "a.b.c.d", "abc", "", "a.b.c.d.e"] {
-            assert!(matches!(parse(t, 8192, RS), Err(AuthError::Malformed(_))), "{t}");
+            assert!(
+                matches!(parse(t, 8192, RS), Err(AuthError::Malformed(_))),
+                "{t}"
+            );
         }
     }
 
     #[test]
     fn none_and_hmac_and_lowercase_are_not_allowed() {
-        for alg in ["none", "None", "NONE", "HS256", "rs256", "RS384", "PS256", ""] {
+        for alg in [
+            "none", "None", "NONE", "HS256", "rs256", "RS384", "PS256", "",
+        ] {
             let t = token(&format!(r#"{{"alg":"{alg}"}}"#), "{}");
-            assert_eq!(parse(&t, 8192, RS), Err(AuthError::AlgorithmNotAllowed), "{alg}");
+            assert_eq!(
+                parse(&t, 8192, RS),
+                Err(AuthError::AlgorithmNotAllowed),
+                "{alg}"
+            );
         }
     }
 
     #[test]
     fn missing_or_non_string_alg_is_malformed() {
-        assert_eq!(parse(&token(r#"{"kid":"a"}"#, "{}"), 8192, RS), Err(AuthError::Malformed("Jwt header has no alg")));
+        assert_eq!(
+            parse(&token(r#"{"kid":"a"}"#, "{}"), 8192, RS),
+            Err(AuthError::Malformed("Jwt header has no alg"))
+        );
         assert_eq!(
             parse(&token(r#"{"alg":["RS256"]}"#, "{}"), 8192, RS),
             Err(AuthError::Malformed("Jwt header alg is not a string"))
@@ -156,21 +190,34 @@ mod tests {
     fn any_crit_member_is_refused() {
         for crit in [r#"["exp"]"#, "[]", r#""b64""#] {
             let t = token(&format!(r#"{{"alg":"RS256","crit":{crit}}}"#), "{}");
-            assert_eq!(parse(&t, 8192, RS), Err(AuthError::UnsupportedCritical), "{crit}");
+            assert_eq!(
+                parse(&t, 8192, RS),
+                Err(AuthError::UnsupportedCritical),
+                "{crit}"
+            );
         }
     }
 
     #[test]
     fn duplicate_members_are_refused_in_header_and_payload() {
         let dup_header = token(r#"{"alg":"RS256","alg":"RS256"}"#, "{}");
-        assert_eq!(parse(&dup_header, 8192, RS), Err(AuthError::DuplicateMember));
+        assert_eq!(
+            parse(&dup_header, 8192, RS),
+            Err(AuthError::DuplicateMember)
+        );
         let dup_payload = token(HEADER, r#"{"sub":"a","sub":"b"}"#);
-        assert_eq!(parse(&dup_payload, 8192, RS), Err(AuthError::DuplicateMember));
+        assert_eq!(
+            parse(&dup_payload, 8192, RS),
+            Err(AuthError::DuplicateMember)
+        );
     }
 
     #[test]
     fn key_headers_are_ignored() {
-        let t = token(r#"{"alg":"RS256","jku":"https://evil/jwks","x5u":"https://evil","jwk":{"kty":"RSA"},"x5c":["AA"]}"#, "{}");
+        let t = token(
+            r#"{"alg":"RS256","jku":"https://evil/jwks","x5u":"https://evil","jwk":{"kty":"RSA"},"x5c":["AA"]}"#,
+            "{}",
+        );
         let jws = parse(&t, 8192, RS).unwrap();
         assert_eq!(jws.kid, None);
     }
@@ -179,8 +226,16 @@ mod tests {
     fn non_canonical_base64_is_malformed() {
         let good = token(HEADER, "{}");
         let (h, rest) = good.split_once('.').unwrap();
-        for bad in [format!("{h}=.{rest}"), format!("{h} .{rest}"), format!("{}+.{rest}", &h[..h.len() - 1]), format!("{h}.{rest}=")] {
-            assert!(matches!(parse(&bad, 8192, RS), Err(AuthError::Malformed(_))), "{bad}");
+        for bad in [
+            format!("{h}=.{rest}"),
+            format!("{h} .{rest}"),
+            format!("{}+.{rest}", &h[..h.len() - 1]),
+            format!("{h}.{rest}="),
+        ] {
+            assert!(
+                matches!(parse(&bad, 8192, RS), Err(AuthError::Malformed(_))),
+                "{bad}"
+            );
         }
         // "QQ" decodes to 'A'; "QR" has stray trailing bits and must not decode to the same byte.
         assert_eq!(decode_base64url("QQ"), Some(b"A".to_vec()));
@@ -201,12 +256,18 @@ mod tests {
     #[test]
     fn empty_signature_is_malformed() {
         let t = format!("{}.{}.", b64(HEADER), b64("{}"));
-        assert_eq!(parse(&t, 8192, RS), Err(AuthError::Malformed("Jwt signature is empty")));
+        assert_eq!(
+            parse(&t, 8192, RS),
+            Err(AuthError::Malformed("Jwt signature is empty"))
+        );
     }
 
     #[test]
     fn non_string_kid_is_malformed() {
         let t = token(r#"{"alg":"RS256","kid":7}"#, "{}");
-        assert_eq!(parse(&t, 8192, RS), Err(AuthError::Malformed("Jwt header kid is not a string")));
+        assert_eq!(
+            parse(&t, 8192, RS),
+            Err(AuthError::Malformed("Jwt header kid is not a string"))
+        );
     }
 }

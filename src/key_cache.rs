@@ -120,7 +120,9 @@ impl KeyCache {
     pub fn fetch_failed(&mut self, now: Duration, reason: String) {
         self.in_flight_since = None;
         self.failures = self.failures.saturating_add(1);
-        let backoff = BACKOFF_BASE.saturating_mul(1 << self.failures.min(16).saturating_sub(1)).min(BACKOFF_MAX);
+        let backoff = BACKOFF_BASE
+            .saturating_mul(1 << self.failures.min(16).saturating_sub(1))
+            .min(BACKOFF_MAX);
         self.retry_at = now + backoff;
         self.last_error = Some(reason);
     }
@@ -153,6 +155,9 @@ impl KeyCache {
     }
 
     fn may_refetch(&self, now: Duration) -> bool {
-        now >= self.retry_at && self.last_attempt.is_none_or(|t| now >= t + self.min_refetch_interval)
+        now >= self.retry_at
+            && self
+                .last_attempt
+                .is_none_or(|t| now >= t + self.min_refetch_interval)
     }
 }

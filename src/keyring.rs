@@ -1,8 +1,8 @@
 //! The verification keys of every provider: inline sets, and caches of remote ones.
 
 use crate::config::{Config, KeySource};
-use crate::key_cache::{KeyCache, Lookup};
 use crate::jwt::Algorithm;
+use crate::key_cache::{KeyCache, Lookup};
 use std::time::Duration;
 
 /// One entry per provider, in the configuration's order.
@@ -31,9 +31,17 @@ impl Keyring {
     }
 
     /// The key of `provider` for a token's `kid` and `alg`.
-    pub fn lookup(&mut self, provider: usize, kid: Option<&str>, algorithm: Algorithm, now: Duration) -> Lookup<'_> {
+    pub fn lookup(
+        &mut self,
+        provider: usize,
+        kid: Option<&str>,
+        algorithm: Algorithm,
+        now: Duration,
+    ) -> Lookup<'_> {
         match self.providers.get_mut(provider) {
-            Some(ProviderKeys::Local(set)) => set.find(kid, algorithm).map_or(Lookup::NotFound, Lookup::Found),
+            Some(ProviderKeys::Local(set)) => set
+                .find(kid, algorithm)
+                .map_or(Lookup::NotFound, Lookup::Found),
             Some(ProviderKeys::Remote(cache)) => cache.lookup(kid, algorithm, now),
             None => Lookup::NotFound,
         }
@@ -49,6 +57,10 @@ impl Keyring {
 
     /// Indexes of the remote providers.
     pub fn remote_providers(&self) -> impl Iterator<Item = usize> + '_ {
-        self.providers.iter().enumerate().filter(|(_, p)| matches!(p, ProviderKeys::Remote(_))).map(|(i, _)| i)
+        self.providers
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| matches!(p, ProviderKeys::Remote(_)))
+            .map(|(i, _)| i)
     }
 }

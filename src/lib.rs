@@ -21,7 +21,15 @@
 //! | [`error`]     | every refusal: status, `WWW-Authenticate`, description |
 //!
 //! The `filter` module (wasm32 only) is the thin proxy-wasm glue.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 pub mod authn;
 pub mod claims;

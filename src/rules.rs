@@ -39,7 +39,11 @@ mod tests {
     use super::*;
 
     fn rule(matcher: PathMatch, provider: Option<usize>) -> Rule {
-        Rule { matcher, provider, required_scopes: vec![] }
+        Rule {
+            matcher,
+            provider,
+            required_scopes: vec![],
+        }
     }
 
     fn rules() -> Vec<Rule> {

@@ -16,8 +16,11 @@ pub fn verify(jws: &Jws, key: &Key) -> Result<(), AuthError> {
             if jws.signature.len() != key.modulus_bytes {
                 return Err(AuthError::BadSignature);
             }
-            let signature = Signature::try_from(jws.signature.as_slice()).map_err(|_| AuthError::BadSignature)?;
-            key.rs256.verify(jws.signing_input.as_bytes(), &signature).map_err(|_| AuthError::BadSignature)
+            let signature = Signature::try_from(jws.signature.as_slice())
+                .map_err(|_| AuthError::BadSignature)?;
+            key.rs256
+                .verify(jws.signing_input.as_bytes(), &signature)
+                .map_err(|_| AuthError::BadSignature)
         }
     }
 }

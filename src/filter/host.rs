@@ -27,7 +27,9 @@ pub fn remove_token(removal: &Removal) {
         Removal::Header(name) => (name.as_str(), None),
         Removal::Path(path) => (":path", Some(path.as_str())),
     };
-    if hostcalls::set_map_value(proxy_wasm::types::MapType::HttpRequestHeaders, name, value).is_err() {
+    if hostcalls::set_map_value(proxy_wasm::types::MapType::HttpRequestHeaders, name, value)
+        .is_err()
+    {
         log::warn!("jwt-authz: could not remove the token from {name}");
     }
 }
@@ -36,7 +38,10 @@ pub fn remove_token(removal: &Removal) {
 pub fn send_denial(error: &AuthError, realm: &str) {
     let challenge = error.www_authenticate(realm);
     let retry_after = error.retry_after().map(|s| s.to_string());
-    let mut headers = vec![("content-type", "application/json"), ("cache-control", "no-store")];
+    let mut headers = vec![
+        ("content-type", "application/json"),
+        ("cache-control", "no-store"),
+    ];
     if let Some(challenge) = challenge.as_deref() {
         headers.push(("www-authenticate", challenge));
     }
@@ -70,25 +75,37 @@ pub fn dispatch_jwks_fetch(remote: &RemoteJwks) -> Result<u32, String> {
         ("accept", "application/json"),
         ("user-agent", user_agent.as_str()),
     ];
-    hostcalls::dispatch_http_call(&remote.cluster, headers, None, vec![], remote.timeout).map_err(|status| {
-        format!("cannot call cluster {:?} ({status:?}): is it defined in Envoy's clusters?", remote.cluster)
-    })
+    hostcalls::dispatch_http_call(&remote.cluster, headers, None, vec![], remote.timeout).map_err(
+        |status| {
+            format!(
+                "cannot call cluster {:?} ({status:?}): is it defined in Envoy's clusters?",
+                remote.cluster
+            )
+        },
+    )
 }
 
 /// The callout's HTTP status, or `None` when it failed without one (reset, timeout).
 pub fn callout_status() -> Option<u32> {
-    hostcalls::get_map_value(proxy_wasm::types::MapType::HttpCallResponseHeaders, ":status")
-        .ok()
-        .flatten()
-        .and_then(|s| s.parse().ok())
+    hostcalls::get_map_value(
+        proxy_wasm::types::MapType::HttpCallResponseHeaders,
+        ":status",
+    )
+    .ok()
+    .flatten()
+    .and_then(|s| s.parse().ok())
 }
 
 /// At most `max` bytes of the callout's response body.
 pub fn callout_body(size: usize, max: usize) -> Vec<u8> {
-    hostcalls::get_buffer(proxy_wasm::types::BufferType::HttpCallResponseBody, 0, size.min(max))
-        .ok()
-        .flatten()
-        .unwrap_or_default()
+    hostcalls::get_buffer(
+        proxy_wasm::types::BufferType::HttpCallResponseBody,
+        0,
+        size.min(max),
+    )
+    .ok()
+    .flatten()
+    .unwrap_or_default()
 }
 
 pub fn set_tick_period(period: Duration) {
@@ -98,10 +115,14 @@ pub fn set_tick_period(period: Duration) {
 }
 
 pub fn plugin_configuration() -> Vec<u8> {
-    hostcalls::get_buffer(proxy_wasm::types::BufferType::PluginConfiguration, 0, usize::MAX)
-        .ok()
-        .flatten()
-        .unwrap_or_default()
+    hostcalls::get_buffer(
+        proxy_wasm::types::BufferType::PluginConfiguration,
+        0,
+        usize::MAX,
+    )
+    .ok()
+    .flatten()
+    .unwrap_or_default()
 }
 
 pub fn version() -> &'static str {

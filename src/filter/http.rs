@@ -23,7 +23,9 @@ impl Context for Stream {}
 
 impl HttpContext for Stream {
     fn on_http_request_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
-        let Ok(mut vm) = self.vm.try_borrow_mut() else { return Action::Pause };
+        let Ok(mut vm) = self.vm.try_borrow_mut() else {
+            return Action::Pause;
+        };
         let now = host::now();
         let action = vm.decide_current_stream(self.context_id, now);
         if vm.wants_fetch(now) {

@@ -22,14 +22,24 @@ pub struct Root {
 
 impl Root {
     pub fn new(context_id: u32) -> Root {
-        Root { context_id, vm: None }
+        Root {
+            context_id,
+            vm: None,
+        }
     }
 }
 
 impl Context for Root {
-    fn on_http_call_response(&mut self, token: u32, _headers: usize, body_size: usize, _trailers: usize) {
+    fn on_http_call_response(
+        &mut self,
+        token: u32,
+        _headers: usize,
+        body_size: usize,
+        _trailers: usize,
+    ) {
         if let Some(vm) = &self.vm {
-            vm.borrow_mut().on_jwks_response(token, body_size, host::now());
+            vm.borrow_mut()
+                .on_jwks_response(token, body_size, host::now());
         }
     }
 }
@@ -38,7 +48,12 @@ impl RootContext for Root {
     fn on_configure(&mut self, _size: usize) -> bool {
         match Config::from_json(&host::plugin_configuration()) {
             Ok(config) => {
-                log::info!("jwt-authz {} (root {}): {}", host::version(), self.context_id, config.summary());
+                log::info!(
+                    "jwt-authz {} (root {}): {}",
+                    host::version(),
+                    self.context_id,
+                    config.summary()
+                );
                 self.vm = Some(Rc::new(RefCell::new(Vm::new(config))));
                 host::set_tick_period(TICK);
                 true
