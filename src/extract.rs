@@ -47,13 +47,19 @@ pub fn find_token(
     for location in locations {
         match location {
             TokenLocation::Header { name, value_prefix } => {
-                for (header, value) in headers {
-                    if !header.eq_ignore_ascii_case(name) {
-                        continue;
-                    }
-                    if let Some(token) = strip_prefix_ignore_case(value, value_prefix)
-                        .map(|t| t.trim_matches([' ', '\t']))
-                        .filter(|t| !t.is_empty())
+                // Envoy joins repeated headers with commas, and no token contains one, so
+                // each comma-separated element is a candidate of its own.
+                let elements = headers
+                    .iter()
+                    .filter(|(header, _)| header.eq_ignore_ascii_case(name))
+                    .flat_map(|(_, value)| value.split(','));
+                for element in elements {
+                    if let Some(token) = strip_prefix_ignore_case(
+                        element.trim_start_matches([' ', '\t']),
+                        value_prefix,
+                    )
+                    .map(|t| t.trim_matches([' ', '\t']))
+                    .filter(|t| !t.is_empty())
                     {
                         record(token.to_string(), Removal::Header(name.clone()))?;
                     }

@@ -1,0 +1,231 @@
+//! End-to-end harness: a real Envoy with the built module, the dev IdP and an echo upstream,
+//! all on free ports, all stopped on drop.
+#![allow(dead_code)]
+
+use devidp::{Idp, IdpConfig};
+use devstack::{Echo, Envoy, EnvoyOptions, Response, free_port, http};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub const AUDIENCE: &str = "https://api.example.com";
+
+pub struct Harness {
+    pub idp: Idp,
+    pub echo: Echo,
+    pub envoy: Envoy,
+    pub listener: SocketAddr,
+}
+
+/// The filter configuration most tests use: one remote provider on the dev IdP, a public
+/// prefix, a scope-protected prefix, a protected prefix, and nothing else (so `/other`
+/// matches no rule).
+pub fn filter_config(idp: &Idp) -> Value {
+    json!({
+        "providers": {
+            "idp": {
+                "issuer": idp.issuer(),
+                "audiences": [AUDIENCE],
+                "remote_jwks": {
+                    "http_uri": {"uri": idp.jwks_uri(), "cluster": "idp", "timeout": "2s"},
+                    "cache_duration": "600s",
+                    "min_refetch_interval": "1s"
+                }
+            }
+        },
+        "rules": [
+            {"match": {"prefix": "/public"}},
+            {"match": {"prefix": "/scoped"}, "requires": {"provider_name": "idp"}, "required_scopes": ["read:messages"]},
+            {"match": {"prefix": "/api"}, "requires": {"provider_name": "idp"}}
+        ]
+    })
+}
+
+pub fn start_idp() -> Idp {
+    Idp::start("127.0.0.1:0", IdpConfig::default()).expect("dev IdP starts")
+}
+
+/// Envoy with `filter` in front of the echo upstream; the `idp` cluster points at the IdP.
+pub fn envoy_yaml(
+    listener: u16,
+    admin: u16,
+    idp: SocketAddr,
+    upstream: SocketAddr,
+    filter: &Value,
+) -> String {
+    // JSON is YAML: the filter configuration goes in as one flow scalar, quoted for YAML.
+    let filter = serde_json::to_string(&filter.to_string()).expect("string serializes");
+    format!(
+        r#"
+admin:
+  address: {{socket_address: {{address: 127.0.0.1, port_value: {admin}}}}}
+static_resources:
+  listeners:
+  - name: api
+    address: {{socket_address: {{address: 127.0.0.1, port_value: {listener}}}}}
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: api
+          route_config:
+            virtual_hosts:
+            - name: api
+              domains: ["*"]
+              routes:
+              - match: {{prefix: "/"}}
+                route: {{cluster: upstream}}
+          http_filters:
+          - name: envoy.filters.http.wasm
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
+              config:
+                name: jwt_authz
+                root_id: jwt_authz
+                vm_config:
+                  runtime: envoy.wasm.runtime.v8
+                  code: {{local: {{filename: {module}}}}}
+                configuration:
+                  "@type": type.googleapis.com/google.protobuf.StringValue
+                  value: {filter}
+          - name: envoy.filters.http.router
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+  clusters:
+  - name: upstream
+    type: STATIC
+    connect_timeout: 1s
+    load_assignment:
+      cluster_name: upstream
+      endpoints: [{{lb_endpoints: [{{endpoint: {{address: {{socket_address: {{address: 127.0.0.1, port_value: {upstream_port}}}}}}}}}]}}]
+  - name: idp
+    type: STATIC
+    connect_timeout: 1s
+    load_assignment:
+      cluster_name: idp
+      endpoints: [{{lb_endpoints: [{{endpoint: {{address: {{socket_address: {{address: 127.0.0.1, port_value: {idp_port}}}}}}}}}]}}]
+"#,
+        module = devstack::module_path().display(),
+        upstream_port = upstream.port(),
+        idp_port = idp.port(),
+    )
+}
+
+impl Harness {
+    /// A fresh IdP, echo upstream and Envoy running `filter(&idp)`.
+    pub fn start(filter: impl FnOnce(&Idp) -> Value) -> Harness {
+        let idp = start_idp();
+        let filter = filter(&idp);
+        Harness::start_with(idp, &filter).expect("Envoy starts")
+    }
+
+    pub fn start_with(idp: Idp, filter: &Value) -> Result<Harness, String> {
+        let echo = Echo::start("127.0.0.1:0").map_err(|e| e.to_string())?;
+        let (listener, admin) = (
+            free_port().map_err(|e| e.to_string())?,
+            free_port().map_err(|e| e.to_string())?,
+        );
+        let yaml = envoy_yaml(listener, admin, idp.addr(), echo.addr(), filter);
+        let options = EnvoyOptions {
+            component_log_level: Some("wasm:debug".into()),
+            ..EnvoyOptions::default()
+        };
+        let envoy = Envoy::start_with(&yaml, admin, &options)?;
+        Ok(Harness {
+            idp,
+            echo,
+            envoy,
+            listener: SocketAddr::from(([127, 0, 0, 1], listener)),
+        })
+    }
+
+    pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> Response {
+        http::get(self.listener, path, headers).expect("Envoy answers")
+    }
+
+    pub fn get_with_token(&self, path: &str, token: &str) -> Response {
+        self.get(path, &[("authorization", &format!("Bearer {token}"))])
+    }
+
+    /// A valid token from the IdP's current key with these scopes.
+    pub fn token(&self, scopes: &[&str]) -> String {
+        self.idp
+            .mint(&self.idp.claims_for("test-client", AUDIENCE, scopes))
+    }
+
+    /// Valid claims to tamper with.
+    pub fn claims(&self) -> Value {
+        self.idp
+            .claims_for("test-client", AUDIENCE, &["read:messages"])
+    }
+}
+
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs()
+}
+
+/// Asserts a refusal down to the byte: status, challenge, and JSON body.
+pub fn assert_refused(
+    case: &str,
+    response: &Response,
+    status: u16,
+    challenge: Option<&str>,
+    error: &str,
+    description: &str,
+) {
+    assert_eq!(
+        response.status,
+        status,
+        "{case}: status (body {})",
+        response.text()
+    );
+    assert_eq!(
+        response.header("www-authenticate"),
+        challenge,
+        "{case}: WWW-Authenticate"
+    );
+    assert_eq!(
+        response.header("content-type"),
+        Some("application/json"),
+        "{case}: content-type"
+    );
+    let body = response
+        .json()
+        .unwrap_or_else(|e| panic!("{case}: body is not JSON: {e}"));
+    assert_eq!(
+        body,
+        json!({"error": error, "error_description": description}),
+        "{case}: body"
+    );
+}
+
+/// 401 invalid_token with this description.
+pub fn assert_invalid_token(case: &str, response: &Response, description: &str) {
+    let challenge = format!(
+        "Bearer realm=\"api\", error=\"invalid_token\", error_description=\"{description}\""
+    );
+    assert_refused(
+        case,
+        response,
+        401,
+        Some(&challenge),
+        "invalid_token",
+        description,
+    );
+}
+
+/// Polls `f` until it returns true or `timeout` passes.
+pub fn eventually(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let start = std::time::Instant::now();
+    while start.elapsed() < timeout {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
