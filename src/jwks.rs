@@ -238,3 +238,108 @@ fn parse_key(members: &Map<String, Value>, kid: Option<String>) -> Result<Key, S
         rs256: VerifyingKey::new(public),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn key(kid: &str) -> devidp::KeyPair {
+        devidp::KeyPair::generate(kid).unwrap()
+    }
+
+    fn parse_json(v: serde_json::Value) -> Result<ParsedJwks, JwksError> {
+        parse(v.to_string().as_bytes())
+    }
+
+    #[test]
+    fn auth0_shaped_jwks_parses() {
+        let k = key("k1");
+        let mut jwk = k.public_jwk();
+        jwk["x5t"] = json!("abc");
+        jwk["x5c"] = json!(["MIIC..."]);
+        let parsed = parse_json(json!({"keys": [jwk]})).unwrap();
+        assert_eq!(parsed.keys.len(), 1);
+        assert!(parsed.skipped.is_empty());
+        assert!(parsed.keys.find(Some("k1"), Algorithm::RS256).is_some());
+        assert_eq!(
+            parsed
+                .keys
+                .find(Some("k1"), Algorithm::RS256)
+                .unwrap()
+                .modulus_bytes,
+            256
+        );
+    }
+
+    #[test]
+    fn unusable_keys_are_skipped_with_a_reason() {
+        let good = key("good").public_jwk();
+        let mut enc = key("enc").public_jwk();
+        enc["use"] = json!("enc");
+        let mut hs = good.clone();
+        hs["kid"] = json!("hs");
+        hs["alg"] = json!("HS256");
+        let mut small_e = good.clone();
+        small_e["kid"] = json!("even");
+        small_e["e"] = json!("Ag"); // 2
+        let parsed = parse_json(json!({"keys": [
+            {"kty": "EC", "kid": "ec", "crv": "P-256", "x": "a", "y": "b"},
+            enc, hs, small_e, good.clone(), good,
+            {"kty": "RSA", "kid": "short", "n": "AQAB", "e": "AQAB"},
+            "not an object"
+        ]}))
+        .unwrap();
+        assert_eq!(parsed.keys.len(), 1);
+        let reasons: Vec<String> = parsed.skipped.iter().map(|s| s.reason.clone()).collect();
+        assert_eq!(
+            reasons,
+            vec![
+                "kty \"EC\" is not supported",
+                "use \"enc\" is not sig",
+                "alg \"HS256\" is not supported",
+                "public exponent must be odd and at least 3",
+                "duplicate kid",
+                "modulus of 17 bits is outside 2048..=8192",
+                "not a JSON object",
+            ]
+        );
+    }
+
+    #[test]
+    fn documents_without_usable_keys_are_errors() {
+        assert_eq!(parse(b"<html>").unwrap_err(), JwksError::NotJson);
+        assert_eq!(parse(b"{\"keys\": 1}").unwrap_err(), JwksError::NoKeysArray);
+        assert_eq!(
+            parse(b"{\"keys\": []}").unwrap_err(),
+            JwksError::NoUsableKeys(vec![])
+        );
+        assert_eq!(
+            parse(b"{\"keys\": [], \"keys\": []}").unwrap_err(),
+            JwksError::DuplicateMember
+        );
+        assert!(matches!(
+            parse(&vec![b' '; MAX_JWKS_BYTES + 1]),
+            Err(JwksError::TooLarge(_))
+        ));
+        let many = json!({"keys": vec![json!({"kty": "EC"}); MAX_KEYS + 1]});
+        assert_eq!(
+            parse_json(many).unwrap_err(),
+            JwksError::TooManyKeys(MAX_KEYS + 1)
+        );
+    }
+
+    #[test]
+    fn token_without_kid_needs_a_single_candidate() {
+        let one = parse_json(json!({"keys": [key("a").public_jwk()]}))
+            .unwrap()
+            .keys;
+        assert!(one.find(None, Algorithm::RS256).is_some());
+        let two = parse_json(json!({"keys": [key("a").public_jwk(), key("b").public_jwk()]}))
+            .unwrap()
+            .keys;
+        assert!(two.find(None, Algorithm::RS256).is_none());
+        assert!(two.find(Some("b"), Algorithm::RS256).is_some());
+        assert!(two.find(Some("c"), Algorithm::RS256).is_none());
+    }
+}

@@ -77,7 +77,8 @@ impl KeyCache {
                 }
                 None => Lookup::NotFound,
             },
-            None if in_flight || now >= self.retry_at => {
+            None if in_flight => Lookup::Wait,
+            None if now >= self.retry_at => {
                 self.wanted = true;
                 Lookup::Wait
             }
@@ -159,5 +160,190 @@ impl KeyCache {
             && self
                 .last_attempt
                 .is_none_or(|t| now >= t + self.min_refetch_interval)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jwks;
+    use std::sync::OnceLock;
+
+    const TIMEOUT: Duration = Duration::from_secs(5);
+    const CACHE: Duration = Duration::from_secs(600);
+    const REFETCH: Duration = Duration::from_secs(30);
+    const T0: Duration = Duration::from_secs(1_700_000_000);
+
+    fn key_set() -> KeySet {
+        static JWKS: OnceLock<String> = OnceLock::new();
+        let text = JWKS.get_or_init(|| {
+            let key = devidp::KeyPair::generate("k1").unwrap();
+            serde_json::json!({"keys": [key.public_jwk()]}).to_string()
+        });
+        jwks::parse(text.as_bytes()).unwrap().keys
+    }
+
+    fn cache() -> KeyCache {
+        KeyCache::new(&RemoteJwks {
+            cluster: "c".into(),
+            authority: "a".into(),
+            path: "/jwks".into(),
+            timeout: TIMEOUT,
+            cache_duration: CACHE,
+            min_refetch_interval: REFETCH,
+        })
+    }
+
+    fn s(seconds: u64) -> Duration {
+        Duration::from_secs(seconds)
+    }
+
+    fn lookup(cache: &mut KeyCache, kid: &str, now: Duration) -> &'static str {
+        match cache.lookup(Some(kid), Algorithm::RS256, now) {
+            Lookup::Found(_) => "found",
+            Lookup::NotFound => "not found",
+            Lookup::Wait => "wait",
+            Lookup::Unavailable => "unavailable",
+        }
+    }
+
+    /// A cache that fetched successfully at `T0`.
+    fn fresh() -> KeyCache {
+        let mut c = cache();
+        assert_eq!(lookup(&mut c, "k1", T0), "wait");
+        assert!(c.fetch_due(T0));
+        c.fetch_started(T0);
+        c.fetch_succeeded(T0, key_set());
+        c
+    }
+
+    #[test]
+    fn nothing_is_fetched_until_a_request_needs_keys() {
+        let mut c = cache();
+        assert!(!c.fetch_due(T0));
+        assert!(!c.fetch_due(T0 + s(3600)));
+    }
+
+    #[test]
+    fn first_request_waits_and_asks_for_one_fetch() {
+        let mut c = cache();
+        assert_eq!(lookup(&mut c, "k1", T0), "wait");
+        assert!(c.fetch_due(T0));
+        c.fetch_started(T0);
+        assert!(!c.fetch_due(T0), "one fetch at a time");
+        assert_eq!(
+            lookup(&mut c, "k1", T0),
+            "wait",
+            "later requests join the wait"
+        );
+        c.fetch_succeeded(T0 + s(1), key_set());
+        assert_eq!(lookup(&mut c, "k1", T0 + s(1)), "found");
+        assert!(!c.fetch_due(T0 + s(1)));
+    }
+
+    #[test]
+    fn refresh_starts_before_expiry_and_keys_stay_usable_meanwhile() {
+        let mut c = fresh();
+        assert!(!c.fetch_due(T0 + s(539)));
+        assert!(c.fetch_due(T0 + s(540)));
+        c.fetch_started(T0 + s(540));
+        assert_eq!(
+            lookup(&mut c, "k1", T0 + s(541)),
+            "found",
+            "no stall during refresh"
+        );
+    }
+
+    #[test]
+    fn failed_refresh_keeps_the_last_good_keys_and_backs_off() {
+        let mut c = fresh();
+        c.fetch_started(T0 + s(540));
+        c.fetch_failed(T0 + s(541), "HTTP status 500".into());
+        assert_eq!(c.last_error(), Some("HTTP status 500"));
+        assert_eq!(
+            lookup(&mut c, "k1", T0 + s(700)),
+            "found",
+            "stale keys still verify"
+        );
+        assert!(c.is_stale(T0 + s(700)));
+        assert_eq!(c.retry_at(), T0 + s(542));
+        c.fetch_started(T0 + s(542));
+        c.fetch_failed(T0 + s(542), "again".into());
+        assert_eq!(c.retry_at(), T0 + s(544), "backoff doubles");
+        assert!(!c.fetch_due(T0 + s(543)));
+        assert!(c.fetch_due(T0 + s(544)));
+    }
+
+    #[test]
+    fn backoff_is_capped() {
+        let mut c = fresh();
+        for _ in 0..40 {
+            c.fetch_failed(T0, "down".into());
+        }
+        assert_eq!(c.retry_at(), T0 + BACKOFF_MAX);
+    }
+
+    #[test]
+    fn without_keys_a_failure_answers_unavailable_until_the_retry() {
+        let mut c = cache();
+        assert_eq!(lookup(&mut c, "k1", T0), "wait");
+        c.fetch_started(T0);
+        c.fetch_failed(T0 + s(5), "timeout".into());
+        assert_eq!(lookup(&mut c, "k1", T0 + s(5)), "unavailable");
+        assert_eq!(
+            lookup(&mut c, "k1", T0 + s(6)),
+            "wait",
+            "retry allowed after backoff"
+        );
+        assert!(c.fetch_due(T0 + s(6)));
+    }
+
+    #[test]
+    fn unknown_kid_refetches_at_most_once_per_interval() {
+        let mut c = fresh();
+        assert_eq!(
+            lookup(&mut c, "new", T0 + s(29)),
+            "not found",
+            "too soon after the last fetch"
+        );
+        assert_eq!(lookup(&mut c, "new", T0 + s(30)), "wait");
+        assert!(c.fetch_due(T0 + s(30)));
+        c.fetch_started(T0 + s(30));
+        assert_eq!(
+            lookup(&mut c, "other", T0 + s(30)),
+            "wait",
+            "joins the fetch in flight"
+        );
+        c.fetch_succeeded(T0 + s(31), key_set());
+        assert_eq!(lookup(&mut c, "new", T0 + s(31)), "not found");
+        assert_eq!(lookup(&mut c, "spray", T0 + s(59)), "not found");
+        assert!(!c.fetch_due(T0 + s(59)));
+    }
+
+    #[test]
+    fn token_without_kid_never_triggers_a_refetch() {
+        let mut c = fresh();
+        assert!(
+            matches!(
+                c.lookup(None, Algorithm::RS256, T0 + s(100)),
+                Lookup::Found(_)
+            ),
+            "single key fits"
+        );
+        assert!(!c.fetch_due(T0 + s(100)));
+    }
+
+    #[test]
+    fn a_fetch_the_host_never_answers_is_given_up() {
+        let mut c = cache();
+        assert_eq!(lookup(&mut c, "k1", T0), "wait");
+        c.fetch_started(T0);
+        assert!(!c.fetch_due(T0 + TIMEOUT));
+        assert!(
+            !c.fetch_due(T0 + TIMEOUT + LOST_FETCH_GRACE),
+            "counted as a failure, then backoff"
+        );
+        assert!(!c.is_fetching());
+        assert_eq!(c.last_error(), Some("no answer within the timeout"));
     }
 }

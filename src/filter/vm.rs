@@ -80,6 +80,7 @@ impl Vm {
             }
             Decision::Wait(provider) => {
                 let deadline = now + self.fetch_timeout(provider) + WAIT_GRACE;
+                log::debug!("jwt-authz: stream {context_id} waits for keys of provider {provider}");
                 self.waiting.push(Waiter {
                     context_id,
                     provider,
@@ -181,6 +182,7 @@ impl Vm {
             .partition(|w| w.provider == provider);
         self.waiting = still;
         for waiter in ready {
+            log::debug!("jwt-authz: stream {} decided again", waiter.context_id);
             if host::switch_to_stream(waiter.context_id)
                 && self.decide_current_stream(waiter.context_id, now) == Action::Continue
             {

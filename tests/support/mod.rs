@@ -128,7 +128,9 @@ impl Harness {
         );
         let yaml = envoy_yaml(listener, admin, idp.addr(), echo.addr(), filter);
         let options = EnvoyOptions {
-            component_log_level: Some("wasm:debug".into()),
+            component_log_level: Some(
+                std::env::var("E2E_ENVOY_LOG").unwrap_or("wasm:debug".into()),
+            ),
             ..EnvoyOptions::default()
         };
         let envoy = Envoy::start_with(&yaml, admin, &options)?;
@@ -141,7 +143,8 @@ impl Harness {
     }
 
     pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> Response {
-        http::get(self.listener, path, headers).expect("Envoy answers")
+        http::get(self.listener, path, headers)
+            .unwrap_or_else(|e| panic!("no answer from Envoy for {path}: {e}"))
     }
 
     pub fn get_with_token(&self, path: &str, token: &str) -> Response {
