@@ -1,13 +1,20 @@
-//! Just enough HTTP/1.1 for one request per connection.
+//! Just enough HTTP/1.1 for one request per connection, and a small
+//! thread-per-connection server ([`serve`]) built on it.
 //!
 //! Hand-rolled rather than tiny_http because the outage tests need to drop a
 //! connection without any response, which tiny_http cannot do (an unanswered
-//! request gets an automatic 500, and its raw writer leaves the socket open).
+//! request gets an automatic 500, and its raw writer leaves the socket open),
+//! and because tiny_http stalled on bursts of concurrent connections.
+
+mod server;
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+use std::sync::Arc;
 
 use serde_json::Value;
+
+pub use server::{Handler, HttpServer, MAX_CONNECTIONS, serve, serve_listener};
 
 /// Request bodies above this are refused with 413 before being read.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -20,6 +27,8 @@ pub struct HttpRequest {
     pub method: String,
     /// The request target without its query string.
     pub path: String,
+    /// The request target as sent, query string included.
+    pub target: String,
     headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
@@ -32,7 +41,35 @@ impl HttpRequest {
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
+
+    /// Every header in arrival order, names as the client spelled them,
+    /// values trimmed, duplicates kept.
+    pub fn headers(&self) -> &[(String, String)] {
+        &self.headers
+    }
 }
+
+/// What to do with the connection once a request has been read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// Send this response, then close.
+    Respond(HttpResponse),
+    /// Close the connection without a response.
+    Close,
+}
+
+/// One served request, as the access log sees it: never bodies or headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessLog {
+    pub method: String,
+    /// The path without its query string (`-` when the request line was unreadable).
+    pub path: String,
+    /// `None` when the connection was closed without a response ([`Reply::Close`]).
+    pub status: Option<u16>,
+}
+
+/// Receives one [`AccessLog`] per request.
+pub type AccessLogger = Arc<dyn Fn(&AccessLog) + Send + Sync>;
 
 /// Why no request could be read.
 #[derive(Debug)]
@@ -76,12 +113,13 @@ pub fn read_request(stream: &TcpStream) -> Result<HttpRequest, ReadError> {
     let mut reader = BufReader::new(stream);
     let mut head_budget = MAX_HEAD_BYTES;
     let request_line = read_line(&mut reader, &mut head_budget)?;
-    let (method, path) = parse_request_line(&request_line)?;
-    read_rest(stream, &mut reader, head_budget, method, path)
+    let (method, target) = parse_request_line(&request_line)?;
+    let path = target.split('?').next().unwrap_or(target);
+    read_rest(stream, &mut reader, head_budget, method, target)
         .map_err(|e| e.for_target(method, path))
 }
 
-/// `GET /path?query HTTP/1.1` → (`GET`, `/path`).
+/// `GET /path?query HTTP/1.1` → (`GET`, `/path?query`).
 fn parse_request_line(line: &str) -> Result<(&str, &str), ReadError> {
     let mut parts = line.split_whitespace();
     let (Some(method), Some(target), Some(version), None) =
@@ -92,8 +130,7 @@ fn parse_request_line(line: &str) -> Result<(&str, &str), ReadError> {
     if !version.starts_with("HTTP/1.") {
         return Err(ReadError::refused(505, "only HTTP/1.x is supported"));
     }
-    let path = target.split('?').next().unwrap_or(target);
-    Ok((method, path))
+    Ok((method, target))
 }
 
 /// Headers and body, after the request line.
@@ -102,7 +139,7 @@ fn read_rest(
     reader: &mut BufReader<&TcpStream>,
     mut head_budget: usize,
     method: &str,
-    path: &str,
+    target: &str,
 ) -> Result<HttpRequest, ReadError> {
     let mut headers = Vec::new();
     loop {
@@ -117,7 +154,8 @@ fn read_rest(
     }
     let mut request = HttpRequest {
         method: method.to_owned(),
-        path: path.to_owned(),
+        path: target.split('?').next().unwrap_or(target).to_owned(),
+        target: target.to_owned(),
         headers,
         body: Vec::new(),
     };
@@ -217,7 +255,13 @@ impl HttpResponse {
 }
 
 /// Writes the response and announces that the connection closes after it.
-pub fn write_response(mut stream: &TcpStream, response: &HttpResponse) -> io::Result<()> {
+pub fn write_response(stream: &TcpStream, response: &HttpResponse) -> io::Result<()> {
+    write(stream, response, true)
+}
+
+/// Like [`write_response`], leaving out the body (but not its length) unless
+/// `with_body`: the answer to a HEAD request.
+fn write(mut stream: &TcpStream, response: &HttpResponse, with_body: bool) -> io::Result<()> {
     let mut head = format!(
         "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n",
         response.status,
@@ -230,7 +274,9 @@ pub fn write_response(mut stream: &TcpStream, response: &HttpResponse) -> io::Re
     }
     head.push_str("\r\n");
     stream.write_all(head.as_bytes())?;
-    stream.write_all(&response.body)?;
+    if with_body {
+        stream.write_all(&response.body)?;
+    }
     stream.flush()
 }
 
@@ -284,6 +330,15 @@ mod tests {
                 .unwrap();
         assert_eq!(request.method, "POST");
         assert_eq!(request.path, "/oauth/token");
+        assert_eq!(request.target, "/oauth/token?x=1");
+        assert_eq!(
+            request.headers(),
+            [
+                ("Host".to_owned(), "a".to_owned()),
+                ("Content-Type".to_owned(), "application/json".to_owned()),
+                ("Content-Length".to_owned(), "2".to_owned()),
+            ]
+        );
         assert_eq!(request.header("content-type"), Some("application/json"));
         assert_eq!(request.body, b"{}");
     }

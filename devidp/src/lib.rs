@@ -11,10 +11,13 @@
 //!
 //! [`Idp::start`] runs the server on background threads; the returned handle
 //! also mints tokens directly, rotates keys and counts well-known requests.
+//!
+//! The small HTTP/1.1 server underneath is public as [`http`], for other
+//! dev servers (devstack's echo upstream) to reuse.
 
 mod config;
 mod fault;
-mod http;
+pub mod http;
 mod keys;
 mod oauth_error;
 mod routes;
@@ -25,11 +28,10 @@ mod token_request;
 
 pub use config::{ClientConfig, DEFAULT_AUDIENCE, DEFAULT_TOKEN_LIFETIME_SECS, Grant, IdpConfig};
 pub use fault::Fault;
-pub use http::MAX_BODY_BYTES;
+pub use http::{AccessLog, AccessLogger, MAX_BODY_BYTES};
 pub use keys::KeyPair;
 pub use oauth_error::OAuthError;
 pub use routes::{DISCOVERY_PATH, JWKS_PATH, TOKEN_PATH, discovery_document};
 pub use server::Idp;
-pub use state::{AccessLog, AccessLogger};
 pub use token::{TokenResponse, access_token_claims, client_credentials};
 pub use token_request::{TokenParams, parse_token_request};

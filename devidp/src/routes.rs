@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use crate::fault::Fault;
-use crate::http::{HttpRequest, HttpResponse};
+use crate::http::{HttpRequest, HttpResponse, Reply};
 use crate::state::IdpState;
 use crate::token::client_credentials;
 use crate::token_request::parse_token_request;
@@ -12,19 +12,11 @@ pub const TOKEN_PATH: &str = "/oauth/token";
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 
-/// What to do with the connection.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Reply {
-    Send(HttpResponse),
-    /// Close the connection without a response.
-    Hangup,
-}
-
 pub(crate) fn route(state: &IdpState, request: &HttpRequest, now: u64) -> Reply {
     let method = request.method.as_str();
     match request.path.as_str() {
-        TOKEN_PATH if method == "POST" => Reply::Send(token(state, request, now)),
-        TOKEN_PATH => Reply::Send(method_not_allowed("POST")),
+        TOKEN_PATH if method == "POST" => Reply::Respond(token(state, request, now)),
+        TOKEN_PATH => Reply::Respond(method_not_allowed("POST")),
         JWKS_PATH if method == "GET" => {
             state.count_jwks_request();
             with_fault(state, || state.jwks())
@@ -33,8 +25,8 @@ pub(crate) fn route(state: &IdpState, request: &HttpRequest, now: u64) -> Reply 
             state.count_discovery_request();
             with_fault(state, || discovery_document(&state.issuer))
         }
-        JWKS_PATH | DISCOVERY_PATH => Reply::Send(method_not_allowed("GET")),
-        path => Reply::Send(HttpResponse::error(
+        JWKS_PATH | DISCOVERY_PATH => Reply::Respond(method_not_allowed("GET")),
+        path => Reply::Respond(HttpResponse::error(
             404,
             "not_found",
             &format!("no such endpoint: {path}"),
@@ -61,13 +53,13 @@ fn token(state: &IdpState, request: &HttpRequest, now: u64) -> HttpResponse {
 /// Serves `document` unless a fault says otherwise.
 fn with_fault(state: &IdpState, document: impl FnOnce() -> Value) -> Reply {
     match state.fault() {
-        Fault::None => Reply::Send(HttpResponse::json(200, &document())),
-        Fault::Status(status) => Reply::Send(HttpResponse::error(
+        Fault::None => Reply::Respond(HttpResponse::json(200, &document())),
+        Fault::Status(status) => Reply::Respond(HttpResponse::error(
             status,
             "injected_fault",
             &format!("devidp was told to answer {status}"),
         )),
-        Fault::Body { content_type, body } => Reply::Send(HttpResponse {
+        Fault::Body { content_type, body } => Reply::Respond(HttpResponse {
             status: 200,
             content_type,
             extra_headers: Vec::new(),
@@ -75,9 +67,9 @@ fn with_fault(state: &IdpState, document: impl FnOnce() -> Value) -> Reply {
         }),
         Fault::Delay(delay) => {
             state.sleep_unless_stopping(delay);
-            Reply::Send(HttpResponse::json(200, &document()))
+            Reply::Respond(HttpResponse::json(200, &document()))
         }
-        Fault::Close => Reply::Hangup,
+        Fault::Close => Reply::Close,
     }
 }
 

@@ -2,33 +2,26 @@
 //! connection, and the handle tests use to mint tokens and inject faults.
 
 use std::io;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
-use std::thread::{self, JoinHandle};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
 use crate::config::IdpConfig;
 use crate::fault::Fault;
-use crate::http::{self, HttpResponse, ReadError};
+use crate::http::{self, AccessLogger, HttpRequest, HttpServer};
 use crate::keys::KeyPair;
-use crate::routes::{self, Reply};
-use crate::state::{AccessLog, AccessLogger, IdpState};
+use crate::routes;
+use crate::state::IdpState;
 use crate::token::access_token_claims;
-
-/// How often the listener checks whether it should stop.
-const ACCEPT_POLL: Duration = Duration::from_millis(5);
-/// A client that sends nothing for this long is dropped, so shutdown never waits on it.
-const SOCKET_TIMEOUT: Duration = Duration::from_secs(10);
-/// Beyond this many open connections new ones are refused with 503.
-const MAX_CONNECTIONS: usize = 128;
 
 /// A running dev IdP. Dropping it stops the server and joins its threads.
 pub struct Idp {
     addr: SocketAddr,
     state: Arc<IdpState>,
-    listener_thread: Option<JoinHandle<()>>,
+    /// Dropped after [`Idp::drop`] has told `state` to stop, which cuts injected delays short.
+    _server: HttpServer,
 }
 
 impl Idp {
@@ -57,18 +50,16 @@ impl Idp {
         let key = KeyPair::generate_with_thumbprint_kid().map_err(io::Error::other)?;
         let listener = TcpListener::bind(listen)?;
         let addr = listener.local_addr()?;
-        // Non-blocking so the listener thread can notice a stop request.
-        listener.set_nonblocking(true)?;
         let issuer = issuer_for(config.issuer.as_deref(), addr);
-        let state = Arc::new(IdpState::new(config, issuer, key, logger));
-        let listener_state = Arc::clone(&state);
-        let listener_thread = thread::Builder::new()
-            .name("devidp-listener".to_owned())
-            .spawn(move || accept_loop(&listener, &listener_state))?;
+        let state = Arc::new(IdpState::new(config, issuer, key));
+        let handler_state = Arc::clone(&state);
+        let handler =
+            move |request: &HttpRequest| routes::route(&handler_state, request, unix_now());
+        let server = http::serve_listener(listener, handler, logger)?;
         Ok(Idp {
             addr,
             state,
-            listener_thread: Some(listener_thread),
+            _server: server,
         })
     }
 
@@ -181,11 +172,9 @@ impl Idp {
 
 impl Drop for Idp {
     fn drop(&mut self) {
+        // Ends injected delays; the server itself stops and joins its
+        // threads when the `_server` field is dropped right after this.
         self.state.stop();
-        if let Some(thread) = self.listener_thread.take() {
-            // A panicked server thread has nothing left to clean up.
-            let _ = thread.join();
-        }
     }
 }
 
@@ -204,97 +193,19 @@ fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Accepts connections until stopped, then waits for open ones to finish.
-fn accept_loop(listener: &TcpListener, state: &Arc<IdpState>) {
-    let mut connections: Vec<JoinHandle<()>> = Vec::new();
-    while !state.is_stopping() {
-        let stream = match listener.accept() {
-            Ok((stream, _)) => stream,
-            // WouldBlock means no client is waiting; other errors (e.g. out of
-            // file descriptors) are worth retrying after the same pause.
-            Err(_) => {
-                thread::sleep(ACCEPT_POLL);
-                continue;
-            }
-        };
-        connections.retain(|c| !c.is_finished());
-        if connections.len() >= MAX_CONNECTIONS {
-            let busy = HttpResponse::error(503, "server_busy", "too many open connections");
-            let _ = http::write_response(&stream, &busy);
-            continue;
-        }
-        let connection_state = Arc::clone(state);
-        let spawned = thread::Builder::new()
-            .name("devidp-connection".to_owned())
-            .spawn(move || serve_connection(&stream, &connection_state));
-        // If no thread can be spawned the stream was dropped with the closure: the client sees a close.
-        if let Ok(handle) = spawned {
-            connections.push(handle);
-        }
-    }
-    for connection in connections {
-        let _ = connection.join();
-    }
-}
-
-/// Answers the one request a connection carries, then closes it.
-fn serve_connection(stream: &TcpStream, state: &IdpState) {
-    let configured = stream
-        .set_nonblocking(false)
-        .and_then(|()| stream.set_read_timeout(Some(SOCKET_TIMEOUT)))
-        .and_then(|()| stream.set_write_timeout(Some(SOCKET_TIMEOUT)));
-    if configured.is_err() {
-        return;
-    }
-    let request = match http::read_request(stream) {
-        Ok(request) => request,
-        Err(ReadError::Disconnected) => return,
-        Err(ReadError::Refused {
-            status,
-            message,
-            target,
-        }) => {
-            // 413 only happens to token requests in practice: answer it the OAuth way.
-            let error = if status == 413 {
-                "invalid_request"
-            } else {
-                "bad_request"
-            };
-            let _ = http::write_response(stream, &HttpResponse::error(status, error, &message));
-            let (method, path) = target.unwrap_or_else(|| ("-".to_owned(), "-".to_owned()));
-            state.log(&AccessLog {
-                method,
-                path,
-                status: Some(status),
-            });
-            return;
-        }
-    };
-    let status = match routes::route(state, &request, unix_now()) {
-        Reply::Send(response) => {
-            // The client may already be gone; there is no one to tell.
-            let _ = http::write_response(stream, &response);
-            Some(response.status)
-        }
-        Reply::Hangup => None,
-    };
-    state.log(&AccessLog {
-        method: request.method,
-        path: request.path,
-        status,
-    });
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::DEFAULT_AUDIENCE;
+    use crate::http::AccessLog;
     use base64::Engine;
     use base64::engine::general_purpose::STANDARD;
     use jsonwebtoken::{Algorithm, DecodingKey, Validation};
     use serde_json::json;
     use std::io::{Read, Write};
-    use std::time::Instant;
+    use std::net::TcpStream;
+    use std::thread;
+    use std::time::{Duration, Instant};
 
     /// A minimal HTTP client: sends `raw`, returns (status, body), or `None`
     /// when the server closed the connection without answering.

@@ -10,18 +10,6 @@ use crate::config::IdpConfig;
 use crate::fault::Fault;
 use crate::keys::KeyPair;
 
-/// One served request, as the access log sees it: never bodies or headers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccessLog {
-    pub method: String,
-    pub path: String,
-    /// `None` when the connection was closed without a response (a `Fault::Close`).
-    pub status: Option<u16>,
-}
-
-/// Receives one [`AccessLog`] per request.
-pub type AccessLogger = Arc<dyn Fn(&AccessLog) + Send + Sync>;
-
 /// The signing key plus every key still published in the JWKS.
 struct KeyRing {
     current: Arc<KeyPair>,
@@ -37,18 +25,12 @@ pub(crate) struct IdpState {
     jwks_requests: AtomicUsize,
     discovery_requests: AtomicUsize,
     stopping: AtomicBool,
-    logger: Option<AccessLogger>,
 }
 
 // A panic while holding a lock can't leave these values half-written (each
 // update is a single assignment), so a poisoned lock is still safe to use.
 impl IdpState {
-    pub fn new(
-        config: IdpConfig,
-        issuer: String,
-        key: KeyPair,
-        logger: Option<AccessLogger>,
-    ) -> Self {
+    pub fn new(config: IdpConfig, issuer: String, key: KeyPair) -> Self {
         let key = Arc::new(key);
         IdpState {
             config,
@@ -61,7 +43,6 @@ impl IdpState {
             jwks_requests: AtomicUsize::new(0),
             discovery_requests: AtomicUsize::new(0),
             stopping: AtomicBool::new(false),
-            logger,
         }
     }
 
@@ -137,12 +118,6 @@ impl IdpState {
                 return;
             }
             std::thread::sleep(left.min(SLICE));
-        }
-    }
-
-    pub fn log(&self, entry: &AccessLog) {
-        if let Some(logger) = &self.logger {
-            logger(entry);
         }
     }
 }

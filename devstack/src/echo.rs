@@ -3,14 +3,20 @@
 //! Behind Envoy it shows what actually reached the service (which headers the
 //! filter added, removed or passed through), both to tests via
 //! [`Echo::requests`] and to a curl user via the response body.
+//!
+//! Runs on devidp's thread-per-connection server (one request per
+//! connection, `Connection: close`), so a burst of concurrent connections from
+//! Envoy is answered in parallel. Bodies must come with a Content-Length
+//! (chunked ones get 411) and be at most [`devidp::MAX_BODY_BYTES`].
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::JoinHandle;
 
+use devidp::http::{
+    AccessLog, AccessLogger, HttpRequest, HttpResponse, HttpServer, Reply, serve_listener,
+};
 use serde_json::{Map, Value, json};
-use tiny_http::{Header, Request, Server};
 
 /// One request as the echo server saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,10 +50,8 @@ impl RecordedRequest {
 
 /// A running echo server; stops on drop.
 pub struct Echo {
-    server: Arc<Server>,
-    addr: SocketAddr,
     recorded: Arc<Mutex<Vec<RecordedRequest>>>,
-    worker: Option<JoinHandle<()>>,
+    server: HttpServer,
 }
 
 impl Echo {
@@ -63,32 +67,22 @@ impl Echo {
     }
 
     fn start_inner(listen: &str, log: bool) -> io::Result<Echo> {
-        let server = Server::http(listen).map_err(|e| {
-            io::Error::other(format!("echo upstream cannot listen on {listen}: {e}"))
+        let listener = TcpListener::bind(listen).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("echo upstream cannot listen on {listen}: {e}"),
+            )
         })?;
-        let addr = server
-            .server_addr()
-            .to_ip()
-            .ok_or_else(|| io::Error::other("echo upstream is not on an IP address"))?;
-        let server = Arc::new(server);
         let recorded = Arc::new(Mutex::new(Vec::new()));
-        let worker = {
-            let server = Arc::clone(&server);
-            let recorded = Arc::clone(&recorded);
-            std::thread::Builder::new()
-                .name(format!("echo-{addr}"))
-                .spawn(move || serve(&server, &recorded, log))?
-        };
-        Ok(Echo {
-            server,
-            addr,
-            recorded,
-            worker: Some(worker),
-        })
+        let sink = Arc::clone(&recorded);
+        let handler = move |request: &HttpRequest| Reply::Respond(answer(&sink, request));
+        let logger: Option<AccessLogger> = log.then(|| Arc::new(print_log_line) as AccessLogger);
+        let server = serve_listener(listener, handler, logger)?;
+        Ok(Echo { recorded, server })
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// Every request received since start (or the last [`Echo::clear`]).
@@ -108,58 +102,36 @@ impl Echo {
     }
 }
 
-impl Drop for Echo {
-    fn drop(&mut self) {
-        // Ends `incoming_requests`, so the worker returns.
-        self.server.unblock();
-        if let Some(worker) = self.worker.take() {
-            let _ = worker.join();
-        }
+/// Records `request`, then describes it back.
+fn answer(recorded: &Mutex<Vec<RecordedRequest>>, request: &HttpRequest) -> HttpResponse {
+    let seen = record(request);
+    let response = HttpResponse::json(200, &describe(&seen));
+    recorded
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(seen);
+    response
+}
+
+/// `echo: GET /path -> 200`. The server's log entry already leaves out the
+/// query, which may carry credentials.
+fn print_log_line(entry: &AccessLog) {
+    match entry.status {
+        Some(status) => println!("echo: {} {} -> {status}", entry.method, entry.path),
+        None => println!("echo: {} {} -> closed", entry.method, entry.path),
     }
 }
 
-fn serve(server: &Server, recorded: &Mutex<Vec<RecordedRequest>>, log: bool) {
-    for mut request in server.incoming_requests() {
-        let seen = record(&mut request);
-        let body = describe(&seen).to_string();
-        recorded
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(seen.clone());
-        let mut response = tiny_http::Response::from_string(body);
-        if let Ok(content_type) = Header::from_bytes("Content-Type", "application/json") {
-            response = response.with_header(content_type);
-        }
-        let outcome = request.respond(response);
-        if log {
-            // The query is left out too: it may carry credentials.
-            let path = seen.path.split('?').next().unwrap_or_default();
-            match outcome {
-                Ok(()) => println!("echo: {} {path} -> 200", seen.method),
-                Err(e) => println!("echo: {} {path} -> 200 (send failed: {e})", seen.method),
-            }
-        }
-    }
-}
-
-fn record(request: &mut Request) -> RecordedRequest {
-    let mut body = Vec::new();
-    // A body that cannot be read is recorded as what arrived before the error.
-    let _ = request.as_reader().read_to_end(&mut body);
+fn record(request: &HttpRequest) -> RecordedRequest {
     RecordedRequest {
-        method: request.method().as_str().to_string(),
-        path: request.url().to_string(),
+        method: request.method.clone(),
+        path: request.target.clone(),
         headers: request
             .headers()
             .iter()
-            .map(|h| {
-                (
-                    h.field.as_str().as_str().to_ascii_lowercase(),
-                    h.value.as_str().to_string(),
-                )
-            })
+            .map(|(name, value)| (name.to_ascii_lowercase(), value.clone()))
             .collect(),
-        body,
+        body: request.body.clone(),
     }
 }
 
@@ -228,11 +200,62 @@ mod tests {
         let echo = Echo::start("127.0.0.1:0").unwrap();
         let addr = echo.addr();
         drop(echo);
-        // tiny_http closes its listener on its accept thread, shortly after drop.
-        let freed = (0..100).any(|_| {
-            std::thread::sleep(std::time::Duration::from_millis(10));
-            std::net::TcpListener::bind(addr).is_ok()
-        });
-        assert!(freed, "port {addr} still in use after drop");
+        assert!(
+            std::net::TcpListener::bind(addr).is_ok(),
+            "port {addr} still in use after drop"
+        );
+    }
+
+    #[test]
+    fn sixteen_concurrent_requests_all_get_200() {
+        use std::sync::Barrier;
+        use std::time::{Duration, Instant};
+
+        const CLIENTS: usize = 16;
+        let echo = Echo::start("127.0.0.1:0").unwrap();
+        let addr = echo.addr();
+        let barrier = Arc::new(Barrier::new(CLIENTS));
+        let started = Instant::now();
+        let clients: Vec<_> = (0..CLIENTS)
+            .map(|i| {
+                let barrier = Arc::clone(&barrier);
+                std::thread::spawn(move || {
+                    let path = format!("/burst/{i}");
+                    barrier.wait();
+                    http::request(addr, "POST", &path, &[("X-Client", "burst")], Some(b"hi"))
+                        .map(|r| (r.status, r.json()))
+                })
+            })
+            .collect();
+        for (i, client) in clients.into_iter().enumerate() {
+            let (status, body) = client.join().unwrap().unwrap();
+            assert_eq!(status, 200, "client {i}");
+            assert_eq!(body.unwrap()["path"], format!("/burst/{i}"));
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "took {:?}",
+            started.elapsed()
+        );
+        assert_eq!(echo.requests().len(), CLIENTS);
+    }
+
+    #[test]
+    fn chunked_body_is_refused_with_411_and_head_gets_no_body() {
+        let echo = Echo::start("127.0.0.1:0").unwrap();
+        let response = http::send_raw(
+            echo.addr(),
+            b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        )
+        .unwrap();
+        assert_eq!(response.status, 411);
+        let head = http::request(echo.addr(), "HEAD", "/h", &[], None).unwrap();
+        assert_eq!(head.status, 200);
+        assert!(head.body.is_empty());
+        assert_eq!(
+            echo.requests().len(),
+            1,
+            "the refused request is not recorded"
+        );
     }
 }

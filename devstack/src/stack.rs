@@ -325,6 +325,41 @@ static_resources:
         assert!(token.json().unwrap()["access_token"].is_string());
     }
 
+    /// Envoy opens one upstream connection per request in a burst; every one
+    /// must be answered (tiny_http left some of them hanging).
+    #[test]
+    fn burst_through_envoy_is_answered_in_full() {
+        if let Err(message) = Envoy::binary() {
+            eprintln!("skipping: {message}");
+            return;
+        }
+        const CLIENTS: usize = 16;
+        let ports = StackPorts::free().unwrap();
+        let stack =
+            Stack::start(ports, &passthrough_config(&ports), &EnvoyOptions::default()).unwrap();
+        let addr = stack.envoy_addr();
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(CLIENTS));
+        let started = std::time::Instant::now();
+        let clients: Vec<_> = (0..CLIENTS)
+            .map(|i| {
+                let barrier = std::sync::Arc::clone(&barrier);
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    crate::http::get(addr, &format!("/burst/{i}"), &[]).map(|r| r.status)
+                })
+            })
+            .collect();
+        for (i, client) in clients.into_iter().enumerate() {
+            assert_eq!(client.join().unwrap().unwrap(), 200, "client {i}");
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "took {:?}",
+            started.elapsed()
+        );
+        assert_eq!(stack.echo.requests().len(), CLIENTS);
+    }
+
     #[test]
     fn busy_idp_port_fails_with_a_clear_message() {
         let holder = TcpListener::bind("127.0.0.1:0").unwrap();
