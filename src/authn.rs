@@ -49,23 +49,18 @@ pub fn authorize(
     keyring: &mut Keyring,
     now: Duration,
 ) -> Decision {
-    match check(config, request, keyring, now) {
-        Ok(Some(allowed)) => Decision::Allow(allowed),
-        Ok(None) => Decision::Wait(waiting_provider(config, request)),
-        Err(error) => Decision::Deny(error),
-    }
+    check(config, request, keyring, now).unwrap_or_else(Decision::Deny)
 }
 
-/// `Ok(None)` means: wait for keys.
 fn check(
     config: &Config,
     request: Request,
     keyring: &mut Keyring,
     now: Duration,
-) -> Result<Option<Allowed>, AuthError> {
+) -> Result<Decision, AuthError> {
     let rule = rules::first_match(&config.rules, request.path).ok_or(AuthError::NoMatchingRule)?;
     let Some(provider_index) = rule.provider else {
-        return Ok(Some(Allowed::default()));
+        return Ok(Decision::Allow(Allowed::default()));
     };
     let provider = config
         .providers
@@ -82,7 +77,7 @@ fn check(
     claims::check(&jws.claims, claim_rules, now.as_secs())?;
     let key = match keyring.lookup(provider_index, jws.kid.as_deref(), jws.algorithm, now) {
         Lookup::Found(key) => key,
-        Lookup::Wait => return Ok(None),
+        Lookup::Wait => return Ok(Decision::Wait(provider_index)),
         Lookup::NotFound => return Err(AuthError::UnknownKey),
         Lookup::Unavailable => return Err(AuthError::KeysUnavailable),
     };
@@ -91,14 +86,8 @@ fn check(
     if !missing.is_empty() {
         return Err(AuthError::InsufficientScope(rule.required_scopes.clone()));
     }
-    Ok(Some(Allowed {
+    Ok(Decision::Allow(Allowed {
         remove_token: (!provider.forward).then_some(found.removal),
         provider: Some(provider_index),
     }))
-}
-
-fn waiting_provider(config: &Config, request: Request) -> usize {
-    rules::first_match(&config.rules, request.path)
-        .and_then(|r| r.provider)
-        .unwrap_or(0)
 }

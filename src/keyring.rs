@@ -54,13 +54,4 @@ impl Keyring {
             _ => None,
         }
     }
-
-    /// Indexes of the remote providers.
-    pub fn remote_providers(&self) -> impl Iterator<Item = usize> + '_ {
-        self.providers
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| matches!(p, ProviderKeys::Remote(_)))
-            .map(|(i, _)| i)
-    }
 }

@@ -93,9 +93,7 @@ impl Vm {
 
     /// Whether some provider wants a fetch started now.
     pub fn wants_fetch(&mut self, now: Duration) -> bool {
-        let remotes: Vec<usize> = self.keyring.remote_providers().collect();
-        remotes
-            .into_iter()
+        (0..self.config.providers.len())
             .any(|p| self.keyring.cache_mut(p).is_some_and(|c| c.fetch_due(now)))
     }
 
