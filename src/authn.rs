@@ -1,45 +1,49 @@
 //! The decision for one request: the checks in order, cheapest first, so junk costs no
 //! signature check.
 //!
-//! rule -> token location -> size -> JWS structure and `alg` -> `exp`/`nbf`/`iat` -> `iss`
-//! -> `aud` -> key by `kid` -> signature -> scopes.
+//! CORS preflight bypass -> rule -> requirement, where each token is checked as:
+//! location -> size -> JWS structure and `alg` -> `iss` (which provider) -> `exp`/`nbf`/`iat`
+//! -> `aud` -> key by `kid` -> signature. Then the rule's scopes and claims, and finally the
+//! header edits: client copies of identity headers out, verified identity in.
 
 use crate::claims::{self, ClaimRules};
-use crate::config::Config;
+use crate::config::{Config, Provider};
+use crate::cors;
 use crate::error::AuthError;
-use crate::extract::{self, Removal};
+use crate::extract::{self, Found, Removal};
 use crate::jwt;
 use crate::key_cache::Lookup;
 use crate::keyring::Keyring;
+use crate::requirement::{Checks, Failure, Step};
 use crate::rules;
 use crate::verify;
+use serde_json::{Map, Value};
 use std::time::Duration;
 
-/// The request facts the decision needs.
-#[derive(Debug, Clone, Copy)]
-pub struct Request<'r> {
-    /// `:path`, query included.
-    pub path: &'r str,
-    /// All request headers, names in any case, repeated names as separate entries.
-    pub headers: &'r [(String, String)],
-}
+pub use crate::rules::Request;
 
 /// What to do with a request.
 #[derive(Debug, PartialEq)]
 pub enum Decision {
     Allow(Allowed),
-    Deny(AuthError),
+    Deny(Failure),
     /// The keys of this provider are being fetched: pause, then decide again.
     Wait(usize),
 }
 
 /// How an allowed request continues upstream.
-#[derive(Debug, Default, PartialEq)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct Allowed {
-    /// Take the token out of the request (`forward: false`).
-    pub remove_token: Option<Removal>,
-    /// The provider that verified the token; `None` on routes without requirement.
-    pub provider: Option<usize>,
+    /// Headers to remove: client-sent identity headers and tokens not forwarded.
+    pub remove_headers: Vec<String>,
+    /// A new `:path`, when a token is taken out of the query.
+    pub set_path: Option<String>,
+    /// Identity headers to set (after the removals).
+    pub set_headers: Vec<(String, String)>,
+    /// The providers whose tokens verified, in requirement order.
+    pub verified_by: Vec<usize>,
+    /// Let through as a CORS preflight, without looking for a token.
+    pub cors_preflight: bool,
 }
 
 /// Decides `request` at time `now` (since the Unix epoch).
@@ -49,45 +53,224 @@ pub fn authorize(
     keyring: &mut Keyring,
     now: Duration,
 ) -> Decision {
-    check(config, request, keyring, now).unwrap_or_else(Decision::Deny)
+    if config.bypass_cors_preflight && cors::is_preflight(&request) {
+        return Decision::Allow(Allowed {
+            remove_headers: config.identity_headers.clone(),
+            cors_preflight: true,
+            ..Allowed::default()
+        });
+    }
+    let Some(rule) = rules::first_match(&config.rules, &request) else {
+        return Decision::Deny(Failure {
+            error: AuthError::NoMatchingRule,
+            provider: None,
+        });
+    };
+    let Some(requirement) = &rule.requirement else {
+        return Decision::Allow(Allowed {
+            remove_headers: config.identity_headers.clone(),
+            ..Allowed::default()
+        });
+    };
+    let mut session = Session {
+        config,
+        request,
+        keyring,
+        now,
+        signatures: Vec::new(),
+    };
+    let verified = match requirement.evaluate(&mut session) {
+        Step::Pass(verified) => verified,
+        Step::Fail(failure) => return Decision::Deny(failure),
+        Step::Wait(provider) => return Decision::Wait(provider),
+    };
+    let claims: Vec<&Map<String, Value>> = verified.iter().map(|v| &v.claims).collect();
+    if let Err(error) = rule.access.check(&claims) {
+        return Decision::Deny(Failure {
+            error,
+            provider: verified.first().map(|v| v.provider),
+        });
+    }
+    Decision::Allow(allowed(config, verified))
 }
 
-fn check(
-    config: &Config,
-    request: Request,
-    keyring: &mut Keyring,
-    now: Duration,
-) -> Result<Decision, AuthError> {
-    let rule = rules::first_match(&config.rules, request.path).ok_or(AuthError::NoMatchingRule)?;
-    let Some(provider_index) = rule.provider else {
-        return Ok(Decision::Allow(Allowed::default()));
+/// A token that verified for a provider.
+#[derive(Debug)]
+pub struct Verified {
+    provider: usize,
+    claims: Map<String, Value>,
+    /// The payload exactly as it was in the token (base64url).
+    payload_b64: String,
+    removal: Removal,
+}
+
+/// The header edits for an allowed request with these verified tokens.
+fn allowed(config: &Config, verified: Vec<Verified>) -> Allowed {
+    let mut allowed = Allowed {
+        remove_headers: config.identity_headers.clone(),
+        ..Allowed::default()
     };
-    let provider = config
-        .providers
-        .get(provider_index)
-        .ok_or(AuthError::NoMatchingRule)?;
-    let found = extract::find_token(request.path, request.headers, &provider.locations)?
-        .ok_or(AuthError::Missing)?;
-    let jws = jwt::parse(&found.token, provider.max_token_bytes, &provider.algorithms)?;
-    let claim_rules = ClaimRules {
-        issuer: &provider.issuer,
-        audiences: &provider.audiences,
-        clock_skew_seconds: provider.clock_skew_seconds,
-    };
-    claims::check(&jws.claims, claim_rules, now.as_secs())?;
-    let key = match keyring.lookup(provider_index, jws.kid.as_deref(), jws.algorithm, now) {
-        Lookup::Found(key) => key,
-        Lookup::Wait => return Ok(Decision::Wait(provider_index)),
-        Lookup::NotFound => return Err(AuthError::UnknownKey),
-        Lookup::Unavailable => return Err(AuthError::KeysUnavailable),
-    };
-    verify::verify(&jws, key)?;
-    let missing = claims::missing_scopes(&jws.claims, &rule.required_scopes);
-    if !missing.is_empty() {
-        return Err(AuthError::InsufficientScope(rule.required_scopes.clone()));
+    for token in verified {
+        let Some(provider) = config.providers.get(token.provider) else {
+            continue;
+        };
+        if !provider.forward {
+            match token.removal {
+                Removal::Header(name) => allowed.remove_headers.push(name),
+                Removal::Path(path) => allowed.set_path = Some(path),
+            }
+        }
+        for (name, value) in provider.identity.values(&token.claims, &token.payload_b64) {
+            // Two verified tokens setting one header: both values, as repeated headers would.
+            match allowed.set_headers.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, existing)) => {
+                    existing.push(',');
+                    existing.push_str(&value);
+                }
+                None => allowed.set_headers.push((name, value)),
+            }
+        }
+        allowed.verified_by.push(token.provider);
     }
-    Ok(Decision::Allow(Allowed {
-        remove_token: (!provider.forward).then_some(found.removal),
-        provider: Some(provider_index),
-    }))
+    allowed
+}
+
+/// The token checks of one request.
+struct Session<'a> {
+    config: &'a Config,
+    request: Request<'a>,
+    keyring: &'a mut Keyring,
+    now: Duration,
+    /// Signatures already checked in this request: (provider, token, verdict). A token is
+    /// never verified twice, whatever the requirement tree looks like.
+    signatures: Vec<(usize, String, Result<(), AuthError>)>,
+}
+
+impl Session<'_> {
+    fn fail(error: AuthError, provider: Option<usize>) -> Step<Verified> {
+        Step::Fail(Failure { error, provider })
+    }
+
+    /// The token of `provider`, if any, or the failure to find exactly one.
+    fn find(&self, provider: &Provider) -> Result<Option<Found>, AuthError> {
+        extract::find_token(self.request.path, self.request.headers, &provider.locations)
+    }
+
+    /// Checks `found` as a token of provider `index`.
+    fn verify(
+        &mut self,
+        index: usize,
+        found: Found,
+        audiences: Option<&[String]>,
+    ) -> Step<Verified> {
+        let config = self.config;
+        let Some(provider) = config.providers.get(index) else {
+            return Self::fail(AuthError::NoMatchingRule, None);
+        };
+        let jws = match jwt::parse(&found.token, provider.max_token_bytes, &provider.algorithms) {
+            Ok(jws) => jws,
+            Err(error) => return Self::fail(error, Some(index)),
+        };
+        let rules = ClaimRules {
+            issuer: &provider.issuer,
+            audiences: audiences.unwrap_or(&provider.audiences),
+            clock_skew_seconds: provider.clock_skew_seconds,
+        };
+        if let Err(error) = claims::check(&jws.claims, rules, self.now.as_secs()) {
+            return Self::fail(error, Some(index));
+        }
+        let verdict = match self
+            .signatures
+            .iter()
+            .find(|(p, token, _)| *p == index && *token == found.token)
+        {
+            Some((_, _, verdict)) => verdict.clone(),
+            None => {
+                let verdict =
+                    match self
+                        .keyring
+                        .lookup(index, jws.kid.as_deref(), jws.algorithm, self.now)
+                    {
+                        Lookup::Found(key) => verify::verify(&jws, key),
+                        Lookup::Wait => return Step::Wait(index),
+                        Lookup::NotFound => Err(AuthError::UnknownKey),
+                        Lookup::Unavailable => Err(AuthError::KeysUnavailable),
+                    };
+                self.signatures
+                    .push((index, found.token.clone(), verdict.clone()));
+                verdict
+            }
+        };
+        if let Err(error) = verdict {
+            return Self::fail(error, Some(index));
+        }
+        let payload_b64 = jws
+            .signing_input
+            .split_once('.')
+            .map_or("", |(_, payload)| payload)
+            .to_string();
+        Step::Pass(vec![Verified {
+            provider: index,
+            claims: jws.claims,
+            payload_b64,
+            removal: found.removal,
+        }])
+    }
+}
+
+impl Checks for Session<'_> {
+    type Verified = Verified;
+
+    fn provider(&mut self, index: usize, audiences: Option<&[String]>) -> Step<Verified> {
+        let config = self.config;
+        let Some(provider) = config.providers.get(index) else {
+            return Self::fail(AuthError::NoMatchingRule, None);
+        };
+        match self.find(provider) {
+            Ok(Some(found)) => self.verify(index, found, audiences),
+            Ok(None) => Self::fail(AuthError::Missing, Some(index)),
+            Err(error) => Self::fail(error, Some(index)),
+        }
+    }
+
+    /// Every distinct token in any provider's locations must verify with a provider that
+    /// looks there and whose issuer the token names.
+    fn present_tokens(&mut self) -> Step<Verified> {
+        // (token, where it was found, the providers that look there)
+        let mut tokens: Vec<(Found, Vec<usize>)> = Vec::new();
+        let config = self.config;
+        for (index, provider) in config.providers.iter().enumerate() {
+            match self.find(provider) {
+                Ok(Some(found)) => match tokens.iter_mut().find(|(f, _)| f.token == found.token) {
+                    Some((_, candidates)) => candidates.push(index),
+                    None => tokens.push((found, vec![index])),
+                },
+                Ok(None) => {}
+                Err(error) => return Self::fail(error, Some(index)),
+            }
+        }
+        let mut verified = Vec::new();
+        for (found, candidates) in tokens {
+            // The first candidate whose issuer the token names decides; tokens naming none
+            // of them are refused as such.
+            let mut outcome = Self::fail(AuthError::IssuerNotAllowed, candidates.first().copied());
+            for index in candidates {
+                match self.verify(index, found.clone(), None) {
+                    Step::Fail(Failure {
+                        error: AuthError::IssuerNotAllowed,
+                        ..
+                    }) => continue,
+                    decided => {
+                        outcome = decided;
+                        break;
+                    }
+                }
+            }
+            match outcome {
+                Step::Pass(tokens) => verified.extend(tokens),
+                failed_or_waiting => return failed_or_waiting,
+            }
+        }
+        Step::Pass(verified)
+    }
 }

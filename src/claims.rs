@@ -11,12 +11,15 @@ pub struct ClaimRules<'p> {
     pub clock_skew_seconds: u64,
 }
 
-/// Checks time, issuer and audience. `now` is seconds since the Unix epoch.
+/// Checks issuer, time and audience. `now` is seconds since the Unix epoch.
+///
+/// The issuer comes first: with several providers it is what tells them apart, so a token
+/// meant for another provider is refused as such before anything else is judged.
 pub fn check(claims: &Map<String, Value>, rules: ClaimRules, now: u64) -> Result<(), AuthError> {
-    check_time(claims, rules.clock_skew_seconds, now)?;
     if claims.get("iss").and_then(Value::as_str) != Some(rules.issuer) {
         return Err(AuthError::IssuerNotAllowed);
     }
+    check_time(claims, rules.clock_skew_seconds, now)?;
     check_audience(claims.get("aud"), rules.audiences)
 }
 
@@ -76,11 +79,9 @@ fn check_audience(aud: Option<&Value>, allowed: &[String]) -> Result<(), AuthErr
     }
 }
 
-/// The required scopes this token is not granted, in the order they were required.
-///
-/// A scope is granted by a word of the space-delimited `scope` claim, an element or word of
-/// `scp`, or an element of `permissions` (Auth0 RBAC). Matches are exact.
-pub fn missing_scopes<'r>(claims: &Map<String, Value>, required: &'r [String]) -> Vec<&'r str> {
+/// The scopes a token grants: the words of the space-delimited `scope` claim, the elements
+/// or words of `scp`, and the elements of `permissions` (Auth0 RBAC).
+pub fn granted_scopes(claims: &Map<String, Value>) -> impl Iterator<Item = &str> {
     fn words(v: Option<&Value>) -> impl Iterator<Item = &str> {
         v.and_then(Value::as_str)
             .into_iter()
@@ -92,16 +93,22 @@ pub fn missing_scopes<'r>(claims: &Map<String, Value>, required: &'r [String]) -
             .flatten()
             .filter_map(Value::as_str)
     }
-    let granted: Vec<&str> = words(claims.get("scope"))
+    words(claims.get("scope"))
         .chain(words(claims.get("scp")))
         .chain(elements(claims.get("scp")))
         .chain(elements(claims.get("permissions")))
-        .collect();
-    required
-        .iter()
-        .map(String::as_str)
-        .filter(|r| !granted.contains(r))
-        .collect()
+}
+
+/// The claim called `name`: a top-level claim of that exact name first (Auth0's namespaced
+/// claims such as `https://example.com/roles` contain dots and slashes), otherwise a path of
+/// object members separated by dots (`address.country`).
+pub fn lookup<'c>(claims: &'c Map<String, Value>, name: &str) -> Option<&'c Value> {
+    if let Some(value) = claims.get(name) {
+        return Some(value);
+    }
+    let mut segments = name.split('.');
+    let first = claims.get(segments.next()?)?;
+    segments.try_fold(first, |value, segment| value.as_object()?.get(segment))
 }
 
 #[cfg(test)]
@@ -296,8 +303,38 @@ mod tests {
         assert_eq!(check_at(v, NOW), Err(AuthError::AudienceNotAllowed));
     }
 
-    fn required(scopes: &[&str]) -> Vec<String> {
-        scopes.iter().map(|s| s.to_string()).collect()
+    fn required<'r>(scopes: &[&'r str]) -> Vec<&'r str> {
+        scopes.to_vec()
+    }
+
+    /// The required scopes `c` does not grant.
+    fn missing_scopes<'r>(c: &Map<String, Value>, required: &[&'r str]) -> Vec<&'r str> {
+        let granted: Vec<&str> = granted_scopes(c).collect();
+        required
+            .iter()
+            .copied()
+            .filter(|r| !granted.contains(r))
+            .collect()
+    }
+
+    #[test]
+    fn namespaced_claims_are_found_by_their_whole_name() {
+        let c = claims(json!({
+            "https://example.com/roles": ["admin"],
+            "address": {"country": "NL", "geo": {"lat": 52}},
+            "a.b": 1,
+            "a": {"b": 2}
+        }));
+        assert_eq!(
+            lookup(&c, "https://example.com/roles"),
+            Some(&json!(["admin"]))
+        );
+        assert_eq!(lookup(&c, "address.country"), Some(&json!("NL")));
+        assert_eq!(lookup(&c, "address.geo.lat"), Some(&json!(52)));
+        assert_eq!(lookup(&c, "a.b"), Some(&json!(1)), "the exact name wins");
+        assert_eq!(lookup(&c, "address.city"), None);
+        assert_eq!(lookup(&c, "address.country.x"), None);
+        assert_eq!(lookup(&c, "https://example.com/email"), None);
     }
 
     #[test]

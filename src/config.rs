@@ -3,11 +3,17 @@
 //!
 //! Every refusal is a [`ConfigError`] that names the field path, e.g.
 //! `providers.auth0.remote_jwks.http_uri.timeout: invalid duration "5": ...`.
+//! Providers are compiled here, rules in [`rule`].
 
+mod rule;
+
+use crate::discovery;
 use crate::extract::TokenLocation;
+use crate::identity::{ClaimToHeader, IdentityHeaders};
 use crate::jwks::{self, KeySet};
 use crate::jwt::Algorithm;
-use crate::rules::{PathMatch, Rule};
+use crate::rules::Rule;
+use crate::uri::Endpoint;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -30,6 +36,10 @@ pub struct Config {
     pub realm: String,
     pub providers: Vec<Provider>,
     pub rules: Vec<Rule>,
+    /// CORS preflights (`OPTIONS` with `Origin` and `Access-Control-Request-Method`) pass.
+    pub bypass_cors_preflight: bool,
+    /// Every header some provider may set: client-sent copies are removed from every request.
+    pub identity_headers: Vec<String>,
 }
 
 /// One issuer whose tokens are accepted.
@@ -48,6 +58,8 @@ pub struct Provider {
     pub clock_skew_seconds: u64,
     pub algorithms: Vec<Algorithm>,
     pub max_token_bytes: usize,
+    /// Headers set from the verified token.
+    pub identity: IdentityHeaders,
 }
 
 /// Where a provider's verification keys come from.
@@ -59,19 +71,24 @@ pub enum KeySource {
     Local(KeySet),
 }
 
-/// A JWKS endpoint reached through an Envoy cluster.
+/// A JWKS reached through an Envoy cluster, directly or through OIDC discovery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteJwks {
-    /// The Envoy cluster the callout goes to.
+    /// The Envoy cluster the callouts go to.
     pub cluster: String,
-    /// `:authority` of the callout (host and optional port of `uri`).
-    pub authority: String,
-    /// `:path` of the callout.
-    pub path: String,
+    pub location: JwksLocation,
     pub timeout: Duration,
     pub cache_duration: Duration,
     /// A token with an unknown `kid` triggers a refetch at most this often.
     pub min_refetch_interval: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JwksLocation {
+    /// The JWKS itself (`remote_jwks`).
+    Uri(Endpoint),
+    /// The issuer's discovery document, whose `jwks_uri` is fetched next (`oidc_discovery`).
+    Discovery(Endpoint),
 }
 
 /// A refused configuration: the field path and what is wrong with it.
@@ -122,17 +139,31 @@ impl Config {
             .iter()
             .map(|p| {
                 let keys = match &p.keys {
-                    KeySource::Remote(r) => format!("jwks from cluster {}", r.cluster),
+                    KeySource::Remote(RemoteJwks {
+                        cluster,
+                        location: JwksLocation::Uri(_),
+                        ..
+                    }) => format!("jwks from cluster {cluster}"),
+                    KeySource::Remote(RemoteJwks {
+                        cluster,
+                        location: JwksLocation::Discovery(_),
+                        ..
+                    }) => format!("jwks by discovery from cluster {cluster}"),
                     KeySource::Local(set) => format!("{} inline keys", set.len()),
                 };
                 format!("{} (issuer {}, {keys})", p.name, p.issuer)
             })
             .collect();
         format!(
-            "{} provider(s): {}; {} rule(s)",
+            "{} provider(s): {}; {} rule(s){}",
             self.providers.len(),
             providers.join(", "),
-            self.rules.len()
+            self.rules.len(),
+            if self.bypass_cors_preflight {
+                "; CORS preflights pass"
+            } else {
+                ""
+            }
         )
     }
 }
@@ -145,8 +176,10 @@ struct RawConfig {
     #[serde(default)]
     providers: BTreeMap<String, RawProvider>,
     #[serde(default)]
-    rules: Vec<RawRule>,
+    rules: Vec<rule::RawRule>,
     realm: Option<String>,
+    #[serde(default)]
+    bypass_cors_preflight: bool,
 }
 
 #[derive(Deserialize)]
@@ -156,6 +189,7 @@ struct RawProvider {
     #[serde(default)]
     audiences: Vec<String>,
     remote_jwks: Option<RawRemoteJwks>,
+    oidc_discovery: Option<RawDiscovery>,
     local_jwks: Option<RawLocalJwks>,
     #[serde(default)]
     from_headers: Vec<RawHeaderLocation>,
@@ -166,6 +200,11 @@ struct RawProvider {
     clock_skew_seconds: Option<u64>,
     algorithms: Option<Vec<String>>,
     max_token_bytes: Option<usize>,
+    #[serde(default)]
+    claim_to_headers: Vec<RawClaimToHeader>,
+    forward_payload_header: Option<String>,
+    #[serde(default)]
+    pad_forward_payload_header: bool,
 }
 
 #[derive(Deserialize)]
@@ -184,6 +223,17 @@ struct RawHttpUri {
     timeout: Option<String>,
 }
 
+/// `oidc_discovery`: the document's URI follows from the issuer unless `uri` is given.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDiscovery {
+    cluster: String,
+    uri: Option<String>,
+    timeout: Option<String>,
+    cache_duration: Option<String>,
+    min_refetch_interval: Option<String>,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawLocalJwks {
@@ -200,25 +250,9 @@ struct RawHeaderLocation {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawRule {
-    #[serde(rename = "match")]
-    matcher: RawMatch,
-    requires: Option<RawRequirement>,
-    #[serde(default)]
-    required_scopes: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawMatch {
-    prefix: Option<String>,
-    path: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRequirement {
-    provider_name: String,
+struct RawClaimToHeader {
+    header_name: String,
+    claim_name: String,
 }
 
 // ---- Compilation: raw -> validated ----------------------------------------------------
@@ -242,6 +276,7 @@ impl TryFrom<RawConfig> for Config {
             .into_iter()
             .map(|(name, p)| compile_provider(&format!("providers.{name}"), name, p))
             .collect::<Result<Vec<_>, _>>()?;
+        let identity_headers = identity_headers(&providers)?;
         if raw.rules.is_empty() {
             return Err(error(
                 "rules",
@@ -252,17 +287,29 @@ impl TryFrom<RawConfig> for Config {
             .rules
             .into_iter()
             .enumerate()
-            .map(|(i, rule)| compile_rule(&format!("rules[{i}]"), rule, &providers))
+            .map(|(i, r)| rule::compile(&format!("rules[{i}]"), r, &providers))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Config {
             realm,
             providers,
             rules,
+            bypass_cors_preflight: raw.bypass_cors_preflight,
+            identity_headers,
         })
     }
 }
 
 fn compile_provider(path: &str, name: String, raw: RawProvider) -> Result<Provider, ConfigError> {
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return Err(error(
+            path,
+            "provider names are letters, digits, '_' and '-' (they become metric names)",
+        ));
+    }
     if raw.issuer.is_empty() {
         return Err(error(format!("{path}.issuer"), "must not be empty"));
     }
@@ -275,22 +322,32 @@ fn compile_provider(path: &str, name: String, raw: RawProvider) -> Result<Provid
     if let Some(i) = raw.audiences.iter().position(String::is_empty) {
         return Err(error(format!("{path}.audiences[{i}]"), "must not be empty"));
     }
-    let keys = match (raw.remote_jwks, raw.local_jwks) {
-        (Some(remote), None) => {
+    let keys = match (raw.remote_jwks, raw.oidc_discovery, raw.local_jwks) {
+        (Some(remote), None, None) => {
             KeySource::Remote(compile_remote_jwks(&format!("{path}.remote_jwks"), remote)?)
         }
-        (None, Some(local)) => KeySource::Local(
+        (None, Some(discovery), None) => KeySource::Remote(compile_discovery(
+            &format!("{path}.oidc_discovery"),
+            &raw.issuer,
+            discovery,
+        )?),
+        (None, None, Some(local)) => KeySource::Local(
             jwks::parse(local.inline_string.as_bytes())
                 .map_err(|e| error(format!("{path}.local_jwks.inline_string"), e.to_string()))?
                 .keys,
         ),
-        (Some(_), Some(_)) => {
+        (None, None, None) => {
             return Err(error(
                 path,
-                "give either remote_jwks or local_jwks, not both",
+                "one of remote_jwks, oidc_discovery or local_jwks is required",
             ));
         }
-        (None, None) => return Err(error(path, "one of remote_jwks or local_jwks is required")),
+        _ => {
+            return Err(error(
+                path,
+                "give only one of remote_jwks, oidc_discovery or local_jwks",
+            ));
+        }
     };
     let locations = compile_locations(path, raw.from_headers, raw.from_params)?;
     let algorithms = match raw.algorithms {
@@ -331,6 +388,13 @@ fn compile_provider(path: &str, name: String, raw: RawProvider) -> Result<Provid
             "must be at most 86400",
         ));
     }
+    let identity = compile_identity(
+        path,
+        raw.claim_to_headers,
+        raw.forward_payload_header,
+        raw.pad_forward_payload_header,
+        &locations,
+    )?;
     Ok(Provider {
         name,
         issuer: raw.issuer,
@@ -341,37 +405,40 @@ fn compile_provider(path: &str, name: String, raw: RawProvider) -> Result<Provid
         clock_skew_seconds,
         algorithms,
         max_token_bytes,
+        identity,
     })
 }
 
-fn compile_remote_jwks(path: &str, raw: RawRemoteJwks) -> Result<RemoteJwks, ConfigError> {
-    let uri_path = format!("{path}.http_uri.uri");
-    let (authority, request_path) =
-        split_uri(&raw.http_uri.uri).map_err(|m| error(&uri_path, m))?;
-    if raw.http_uri.cluster.is_empty() {
-        return Err(error(
-            format!("{path}.http_uri.cluster"),
-            "must not be empty",
-        ));
-    }
+/// The fetch timings shared by `remote_jwks` and `oidc_discovery`.
+struct Timings {
+    timeout: Duration,
+    cache_duration: Duration,
+    min_refetch_interval: Duration,
+}
+
+fn compile_timings(
+    path: &str,
+    timeout_field: &str,
+    timeout: Option<String>,
+    cache_duration: Option<String>,
+    min_refetch_interval: Option<String>,
+) -> Result<Timings, ConfigError> {
     let duration = |field: &str, value: Option<String>, default: Duration| match value {
         None => Ok(default),
         Some(text) => parse_duration(&text).map_err(|m| error(format!("{path}.{field}"), m)),
     };
-    let timeout = duration(
-        "http_uri.timeout",
-        raw.http_uri.timeout,
-        DEFAULT_FETCH_TIMEOUT,
-    )?;
-    let cache_duration = duration("cache_duration", raw.cache_duration, DEFAULT_CACHE_DURATION)?;
-    let min_refetch_interval = duration(
-        "min_refetch_interval",
-        raw.min_refetch_interval,
-        DEFAULT_MIN_REFETCH_INTERVAL,
-    )?;
+    let timings = Timings {
+        timeout: duration(timeout_field, timeout, DEFAULT_FETCH_TIMEOUT)?,
+        cache_duration: duration("cache_duration", cache_duration, DEFAULT_CACHE_DURATION)?,
+        min_refetch_interval: duration(
+            "min_refetch_interval",
+            min_refetch_interval,
+            DEFAULT_MIN_REFETCH_INTERVAL,
+        )?,
+    };
     for (field, value) in [
-        ("http_uri.timeout", timeout),
-        ("cache_duration", cache_duration),
+        (timeout_field, timings.timeout),
+        ("cache_duration", timings.cache_duration),
     ] {
         if value.is_zero() {
             return Err(error(
@@ -380,19 +447,66 @@ fn compile_remote_jwks(path: &str, raw: RawRemoteJwks) -> Result<RemoteJwks, Con
             ));
         }
     }
-    if timeout > Duration::from_secs(60) {
+    if timings.timeout > Duration::from_secs(60) {
         return Err(error(
-            format!("{path}.http_uri.timeout"),
+            format!("{path}.{timeout_field}"),
             "must be at most 60s: requests wait for it",
         ));
     }
+    Ok(timings)
+}
+
+fn compile_cluster(path: &str, cluster: String) -> Result<String, ConfigError> {
+    if cluster.is_empty() {
+        return Err(error(path, "must not be empty"));
+    }
+    Ok(cluster)
+}
+
+fn compile_remote_jwks(path: &str, raw: RawRemoteJwks) -> Result<RemoteJwks, ConfigError> {
+    let endpoint =
+        Endpoint::parse(&raw.http_uri.uri).map_err(|m| error(format!("{path}.http_uri.uri"), m))?;
+    let cluster = compile_cluster(&format!("{path}.http_uri.cluster"), raw.http_uri.cluster)?;
+    let timings = compile_timings(
+        path,
+        "http_uri.timeout",
+        raw.http_uri.timeout,
+        raw.cache_duration,
+        raw.min_refetch_interval,
+    )?;
     Ok(RemoteJwks {
-        cluster: raw.http_uri.cluster,
-        authority,
-        path: request_path,
-        timeout,
-        cache_duration,
-        min_refetch_interval,
+        cluster,
+        location: JwksLocation::Uri(endpoint),
+        timeout: timings.timeout,
+        cache_duration: timings.cache_duration,
+        min_refetch_interval: timings.min_refetch_interval,
+    })
+}
+
+fn compile_discovery(
+    path: &str,
+    issuer: &str,
+    raw: RawDiscovery,
+) -> Result<RemoteJwks, ConfigError> {
+    let (field, uri) = match raw.uri {
+        Some(uri) => ("uri", uri),
+        None => ("(from issuer)", discovery::document_uri(issuer)),
+    };
+    let endpoint = Endpoint::parse(&uri).map_err(|m| error(format!("{path}.{field}"), m))?;
+    let cluster = compile_cluster(&format!("{path}.cluster"), raw.cluster)?;
+    let timings = compile_timings(
+        path,
+        "timeout",
+        raw.timeout,
+        raw.cache_duration,
+        raw.min_refetch_interval,
+    )?;
+    Ok(RemoteJwks {
+        cluster,
+        location: JwksLocation::Discovery(endpoint),
+        timeout: timings.timeout,
+        cache_duration: timings.cache_duration,
+        min_refetch_interval: timings.min_refetch_interval,
     })
 }
 
@@ -413,17 +527,9 @@ fn compile_locations(
     }
     let mut locations = Vec::with_capacity(headers.len() + params.len());
     for (i, header) in headers.into_iter().enumerate() {
-        if header.name.is_empty()
-            || !header.name.bytes().all(is_header_name_byte)
-            || header.name.starts_with(':')
-        {
-            return Err(error(
-                format!("{path}.from_headers[{i}].name"),
-                format!("{:?} is not a valid header name", header.name),
-            ));
-        }
+        let name = header_name(&format!("{path}.from_headers[{i}].name"), &header.name)?;
         locations.push(TokenLocation::Header {
-            name: header.name.to_ascii_lowercase(),
+            name,
             value_prefix: header.value_prefix,
         });
     }
@@ -439,83 +545,97 @@ fn compile_locations(
     Ok(locations)
 }
 
-fn compile_rule(path: &str, raw: RawRule, providers: &[Provider]) -> Result<Rule, ConfigError> {
-    let matcher = match (raw.matcher.prefix, raw.matcher.path) {
-        (Some(prefix), None) => PathMatch::Prefix(prefix),
-        (None, Some(exact)) => PathMatch::Exact(exact),
-        _ => {
+fn compile_identity(
+    path: &str,
+    claim_to_headers: Vec<RawClaimToHeader>,
+    payload_header: Option<String>,
+    pad_payload: bool,
+    locations: &[TokenLocation],
+) -> Result<IdentityHeaders, ConfigError> {
+    let mut identity = IdentityHeaders {
+        pad_payload,
+        ..IdentityHeaders::default()
+    };
+    for (i, entry) in claim_to_headers.into_iter().enumerate() {
+        let at = format!("{path}.claim_to_headers[{i}]");
+        let header = header_name(&format!("{at}.header_name"), &entry.header_name)?;
+        if entry.claim_name.is_empty() {
+            return Err(error(format!("{at}.claim_name"), "must not be empty"));
+        }
+        identity.claim_to_headers.push(ClaimToHeader {
+            header,
+            claim: entry.claim_name,
+        });
+    }
+    if let Some(name) = payload_header {
+        identity.payload_header = Some(header_name(
+            &format!("{path}.forward_payload_header"),
+            &name,
+        )?);
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    for name in identity.names() {
+        if seen.contains(&name) {
             return Err(error(
-                format!("{path}.match"),
-                "give exactly one of prefix or path",
+                path,
+                format!("header {name:?} is set twice by this provider"),
             ));
         }
-    };
-    let pattern = match &matcher {
-        PathMatch::Prefix(p) | PathMatch::Exact(p) => p,
-    };
-    if !pattern.starts_with('/') {
-        return Err(error(
-            format!("{path}.match"),
-            format!("{pattern:?} must start with '/'"),
-        ));
+        let is_token_header = locations
+            .iter()
+            .any(|l| matches!(l, TokenLocation::Header { name: n, .. } if n == name));
+        if is_token_header || RESERVED_HEADERS.contains(&name) {
+            return Err(error(
+                path,
+                format!("header {name:?} cannot carry identity: the filter or Envoy owns it"),
+            ));
+        }
+        seen.push(name);
     }
-    let provider = match raw.requires {
-        None => None,
-        Some(requires) => Some(
-            providers
-                .iter()
-                .position(|p| p.name == requires.provider_name)
-                .ok_or_else(|| {
-                    error(
-                        format!("{path}.requires.provider_name"),
-                        format!("no provider is called {:?}", requires.provider_name),
-                    )
-                })?,
-        ),
-    };
-    if provider.is_none() && !raw.required_scopes.is_empty() {
-        return Err(error(
-            format!("{path}.required_scopes"),
-            "needs requires: scopes can only be checked on a verified token",
-        ));
-    }
-    if let Some((i, scope)) = raw
-        .required_scopes
-        .iter()
-        .enumerate()
-        .find(|(_, s)| !is_scope_token(s))
-    {
-        return Err(error(
-            format!("{path}.required_scopes[{i}]"),
-            format!(
-                "{scope:?} is not a valid scope (RFC 6749: printable ASCII, no spaces, quotes or backslashes)"
-            ),
-        ));
-    }
-    Ok(Rule {
-        matcher,
-        provider,
-        required_scopes: raw.required_scopes,
-    })
+    Ok(identity)
 }
 
-/// Splits `http(s)://authority/path?query` into the callout's `:authority` and `:path`.
-fn split_uri(uri: &str) -> Result<(String, String), String> {
-    let rest = uri
-        .strip_prefix("https://")
-        .or_else(|| uri.strip_prefix("http://"))
-        .ok_or_else(|| format!("{uri:?} must start with https:// or http://"))?;
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    if authority.is_empty() || authority.contains(['@', ' ', '?', '#']) {
-        return Err(format!("{uri:?} has no valid host"));
+/// Headers identity must never overwrite.
+const RESERVED_HEADERS: [&str; 7] = [
+    "authorization",
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "te",
+    "upgrade",
+];
+
+/// The union of every provider's identity headers, in order, without repeats.
+fn identity_headers(providers: &[Provider]) -> Result<Vec<String>, ConfigError> {
+    let mut names: Vec<String> = Vec::new();
+    for provider in providers {
+        for name in provider.identity.names() {
+            let used_for_tokens = providers.iter().any(|p| {
+                p.locations
+                    .iter()
+                    .any(|l| matches!(l, TokenLocation::Header { name: n, .. } if n == name))
+            });
+            if used_for_tokens {
+                return Err(error(
+                    format!("providers.{}", provider.name),
+                    format!("header {name:?} is where another provider reads its token"),
+                ));
+            }
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_string());
+            }
+        }
     }
-    if path.contains(['#', ' ']) {
-        return Err(format!("{uri:?} has a fragment or a space in its path"));
+    Ok(names)
+}
+
+/// A request header name, lower-cased; pseudo-headers refused.
+fn header_name(path: &str, name: &str) -> Result<String, ConfigError> {
+    if name.is_empty() || !name.bytes().all(is_header_name_byte) {
+        return Err(error(path, format!("{name:?} is not a valid header name")));
     }
-    Ok((authority.to_string(), path.to_string()))
+    Ok(name.to_ascii_lowercase())
 }
 
 /// Parses a protobuf JSON duration: decimal seconds with an `s` suffix ("600s", "1.5s").
@@ -546,13 +666,6 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 
 fn is_header_name_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
-/// RFC 6749 `scope-token`: %x21 / %x23-5B / %x5D-7E.
-fn is_scope_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
 }
 
 /// Safe inside an RFC 7235 quoted-string without escaping.
@@ -613,14 +726,19 @@ mod tests {
         let KeySource::Remote(remote) = &p.keys else {
             panic!("remote expected")
         };
-        assert_eq!(remote.authority, "tenant.us.auth0.com");
-        assert_eq!(remote.path, "/.well-known/jwks.json");
+        let JwksLocation::Uri(endpoint) = &remote.location else {
+            panic!("uri expected")
+        };
+        assert_eq!(endpoint.authority, "tenant.us.auth0.com");
+        assert_eq!(endpoint.path, "/.well-known/jwks.json");
         assert_eq!(remote.cluster, "auth0_jwks");
         assert_eq!(remote.timeout, Duration::from_secs(5));
         assert_eq!(remote.cache_duration, Duration::from_secs(600));
         assert_eq!(config.rules.len(), 4);
-        assert_eq!(config.rules[2].required_scopes, vec!["read:messages"]);
-        assert_eq!(config.rules[0].provider, None);
+        assert_eq!(config.rules[2].access.all_scopes, vec!["read:messages"]);
+        assert_eq!(config.rules[0].requirement, None);
+        assert!(!config.bypass_cors_preflight);
+        assert!(config.identity_headers.is_empty());
     }
 
     #[test]
@@ -688,12 +806,12 @@ mod tests {
     fn both_or_neither_key_source_is_refused() {
         assert_eq!(
             refused(&with_provider(r#""forward": true"#)).message,
-            "one of remote_jwks or local_jwks is required"
+            "one of remote_jwks, oidc_discovery or local_jwks is required"
         );
         let both = format!("{REMOTE}, \"local_jwks\": {{\"inline_string\": \"{{}}\"}}");
         assert_eq!(
             refused(&with_provider(&both)).message,
-            "give either remote_jwks or local_jwks, not both"
+            "give only one of remote_jwks, oidc_discovery or local_jwks"
         );
     }
 
@@ -716,23 +834,9 @@ mod tests {
     }
 
     #[test]
-    fn scopes_without_requirement_are_refused() {
-        let e = refused(r#"{"rules": [{"match": {"prefix": "/"}, "required_scopes": ["a"]}]}"#);
-        assert_eq!(e.path, "rules[0].required_scopes");
-    }
-
-    #[test]
     fn invalid_scope_is_refused() {
         let e = refused(&EXAMPLE.replace("\"read:messages\"", "\"read messages\""));
         assert_eq!(e.path, "rules[2].required_scopes[0]");
-    }
-
-    #[test]
-    fn match_needs_exactly_one_kind() {
-        let e = refused(r#"{"rules": [{"match": {"prefix": "/", "path": "/x"}}]}"#);
-        assert_eq!(e.path, "rules[0].match");
-        let e = refused(r#"{"rules": [{"match": {"prefix": "api"}}]}"#);
-        assert_eq!(e.path, "rules[0].match");
     }
 
     #[test]
@@ -755,16 +859,142 @@ mod tests {
     }
 
     #[test]
-    fn uri_without_path_asks_for_root() {
+    fn discovery_needs_only_the_issuer_and_a_cluster() {
+        let config = Config::from_json(
+            with_provider(r#""oidc_discovery": {"cluster": "auth0"}"#)
+                .replace("https://i/", "https://tenant.auth0.com/")
+                .as_bytes(),
+        )
+        .unwrap();
+        let KeySource::Remote(remote) = &config.providers[0].keys else {
+            panic!("remote expected")
+        };
+        assert_eq!(remote.cluster, "auth0");
+        assert_eq!(remote.timeout, DEFAULT_FETCH_TIMEOUT);
         assert_eq!(
-            split_uri("https://idp.example:8443").unwrap(),
-            ("idp.example:8443".into(), "/".into())
+            remote.location,
+            JwksLocation::Discovery(
+                Endpoint::parse("https://tenant.auth0.com/.well-known/openid-configuration")
+                    .unwrap()
+            )
         );
+        assert!(
+            config
+                .summary()
+                .contains("jwks by discovery from cluster auth0")
+        );
+    }
+
+    #[test]
+    fn discovery_fields_are_checked_like_remote_jwks() {
+        let e = refused(&with_provider(r#""oidc_discovery": {"cluster": ""}"#));
+        assert_eq!(e.path, "providers.p.oidc_discovery.cluster");
+        let e = refused(&with_provider(
+            r#""oidc_discovery": {"cluster": "c", "timeout": "0s"}"#,
+        ));
+        assert_eq!(e.path, "providers.p.oidc_discovery.timeout");
+        let e = refused(&with_provider(
+            r#""oidc_discovery": {"cluster": "c", "uri": "idp/x"}"#,
+        ));
+        assert_eq!(e.path, "providers.p.oidc_discovery.uri");
+        let e = refused(&with_provider(&format!(
+            r#"{REMOTE}, "oidc_discovery": {{"cluster": "c"}}"#
+        )));
         assert_eq!(
-            split_uri("http://h/a/b?x=1").unwrap(),
-            ("h".into(), "/a/b?x=1".into())
+            e.message,
+            "give only one of remote_jwks, oidc_discovery or local_jwks"
         );
-        assert!(split_uri("https:///x").is_err());
+    }
+
+    #[test]
+    fn provider_names_must_be_metric_safe() {
+        let json = with_provider(REMOTE).replace("\"p\": {", "\"p.q\": {");
+        let e = refused(&json);
+        assert_eq!(e.path, "providers.p.q");
+        assert!(e.message.contains("metric names"), "{e}");
+    }
+
+    #[test]
+    fn identity_headers_compile_lower_case_and_are_collected() {
+        let config = Config::from_json(
+            with_provider(&format!(
+                r#"{REMOTE}, "claim_to_headers": [{{"header_name": "X-User-Id", "claim_name": "sub"}},
+                   {{"header_name": "x-email", "claim_name": "https://example.com/email"}}],
+                   "forward_payload_header": "x-jwt-payload", "pad_forward_payload_header": true"#
+            ))
+            .as_bytes(),
+        )
+        .unwrap();
+        let identity = &config.providers[0].identity;
+        assert_eq!(identity.claim_to_headers[0].header, "x-user-id");
+        assert_eq!(
+            identity.claim_to_headers[1].claim,
+            "https://example.com/email"
+        );
+        assert!(identity.pad_payload);
+        assert_eq!(
+            config.identity_headers,
+            vec!["x-user-id", "x-email", "x-jwt-payload"]
+        );
+    }
+
+    #[test]
+    fn identity_headers_cannot_take_over_token_or_framing_headers() {
+        for (fields, message) in [
+            (
+                r#""claim_to_headers": [{"header_name": "authorization", "claim_name": "sub"}]"#,
+                "cannot carry identity",
+            ),
+            (
+                r#""forward_payload_header": "content-length""#,
+                "cannot carry identity",
+            ),
+            (
+                r#""claim_to_headers": [{"header_name": "x-a", "claim_name": "sub"}], "forward_payload_header": "x-a""#,
+                "set twice",
+            ),
+            (
+                r#""claim_to_headers": [{"header_name": "x a", "claim_name": "sub"}]"#,
+                "not a valid header name",
+            ),
+            (
+                r#""claim_to_headers": [{"header_name": "x-a", "claim_name": ""}]"#,
+                "must not be empty",
+            ),
+        ] {
+            let e = refused(&with_provider(&format!("{REMOTE}, {fields}")));
+            assert!(e.message.contains(message), "{fields}: {e}");
+        }
+        let e = refused(&with_provider(&format!(
+            r#"{REMOTE}, "from_headers": [{{"name": "x-token"}}], "claim_to_headers": [{{"header_name": "x-token", "claim_name": "sub"}}]"#
+        )));
+        assert!(e.message.contains("cannot carry identity"), "{e}");
+    }
+
+    #[test]
+    fn identity_header_of_one_provider_cannot_be_the_token_header_of_another() {
+        let jwks = inline_jwks();
+        let json = serde_json::json!({
+            "providers": {
+                "a": {"issuer": "https://a/", "audiences": ["x"], "local_jwks": {"inline_string": jwks},
+                      "claim_to_headers": [{"header_name": "x-staff-token", "claim_name": "sub"}]},
+                "b": {"issuer": "https://b/", "audiences": ["x"], "local_jwks": {"inline_string": jwks},
+                      "from_headers": [{"name": "x-staff-token"}]}
+            },
+            "rules": [{"match": {"prefix": "/"}}]
+        })
+        .to_string();
+        let e = refused(&json);
+        assert_eq!(e.path, "providers.a");
+        assert!(
+            e.message.contains("another provider reads its token"),
+            "{e}"
+        );
+    }
+
+    pub(crate) fn inline_jwks() -> String {
+        let key = devidp::KeyPair::generate("k1").unwrap();
+        serde_json::json!({"keys": [key.public_jwk()]}).to_string()
     }
 
     #[test]

@@ -43,8 +43,12 @@ pub enum AuthError {
     BadSignature,
     /// No key set could be fetched from the issuer yet: the fault is ours, not the client's.
     KeysUnavailable,
-    /// The token is valid but lacks scopes the route requires (all of them are listed).
-    InsufficientScope(Vec<String>),
+    /// The token is valid but lacks scopes the route requires: all of `scopes`, or one of
+    /// them when `any` is set. Every scope of the requirement is listed.
+    InsufficientScope { scopes: Vec<String>, any: bool },
+    /// The token is valid but a claim the route requires is absent or has another value;
+    /// the text is the claim's name (from the configuration, never from the token).
+    ClaimMismatch(String),
     /// No rule matches the request: fail closed.
     NoMatchingRule,
 }
@@ -54,7 +58,7 @@ impl AuthError {
     pub fn status(&self) -> u32 {
         match self {
             Self::MultipleTokens => 400,
-            Self::InsufficientScope(_) | Self::NoMatchingRule => 403,
+            Self::InsufficientScope { .. } | Self::ClaimMismatch(_) | Self::NoMatchingRule => 403,
             Self::KeysUnavailable => 503,
             _ => 401,
         }
@@ -65,7 +69,7 @@ impl AuthError {
         match self {
             Self::Missing => "missing_token",
             Self::MultipleTokens => "invalid_request",
-            Self::InsufficientScope(_) => "insufficient_scope",
+            Self::InsufficientScope { .. } | Self::ClaimMismatch(_) => "insufficient_scope",
             Self::KeysUnavailable => "temporarily_unavailable",
             Self::NoMatchingRule => "access_denied",
             _ => "invalid_token",
@@ -90,7 +94,8 @@ impl AuthError {
             Self::UnknownKey => "unknown_key",
             Self::BadSignature => "signature",
             Self::KeysUnavailable => "keys_unavailable",
-            Self::InsufficientScope(_) => "scope",
+            Self::InsufficientScope { .. } => "scope",
+            Self::ClaimMismatch(_) => "claim",
             Self::NoMatchingRule => "no_rule",
         }
     }
@@ -117,8 +122,14 @@ impl AuthError {
             Self::UnknownKey => "Jwks doesn't have key to match kid or alg from Jwt".into(),
             Self::BadSignature => "Jwt verification fails".into(),
             Self::KeysUnavailable => "Jwks is not available from the issuer".into(),
-            Self::InsufficientScope(scopes) => {
+            Self::InsufficientScope { scopes, any: false } => {
                 format!("Jwt lacks required scope: {}", scopes.join(" "))
+            }
+            Self::InsufficientScope { scopes, any: true } => {
+                format!("Jwt has none of the scopes: {}", scopes.join(" "))
+            }
+            Self::ClaimMismatch(name) => {
+                format!("Jwt claim {name} does not have a required value")
             }
             Self::NoMatchingRule => "No rule matches this request".into(),
         }
@@ -129,7 +140,7 @@ impl AuthError {
         match self {
             Self::Missing => Some(format!("Bearer realm=\"{realm}\"")),
             Self::NoMatchingRule | Self::KeysUnavailable => None,
-            Self::InsufficientScope(scopes) => Some(format!(
+            Self::InsufficientScope { scopes, .. } => Some(format!(
                 "Bearer realm=\"{realm}\", error=\"insufficient_scope\", error_description=\"{}\", scope=\"{}\"",
                 self.description(),
                 scopes.join(" ")
@@ -197,12 +208,42 @@ mod tests {
 
     #[test]
     fn insufficient_scope_is_403_and_lists_the_scopes() {
-        let e = AuthError::InsufficientScope(vec!["read:messages".into(), "write:messages".into()]);
+        let e = AuthError::InsufficientScope {
+            scopes: vec!["read:messages".into(), "write:messages".into()],
+            any: false,
+        };
         assert_eq!(e.status(), 403);
         assert_eq!(
             e.www_authenticate("api").as_deref(),
             Some(
                 "Bearer realm=\"api\", error=\"insufficient_scope\", error_description=\"Jwt lacks required scope: read:messages write:messages\", scope=\"read:messages write:messages\""
+            )
+        );
+    }
+
+    #[test]
+    fn any_of_scopes_says_one_is_enough() {
+        let e = AuthError::InsufficientScope {
+            scopes: vec!["admin".into(), "write:messages".into()],
+            any: true,
+        };
+        assert_eq!(
+            e.www_authenticate("api").as_deref(),
+            Some(
+                "Bearer realm=\"api\", error=\"insufficient_scope\", error_description=\"Jwt has none of the scopes: admin write:messages\", scope=\"admin write:messages\""
+            )
+        );
+    }
+
+    #[test]
+    fn claim_mismatch_is_403_and_names_the_claim() {
+        let e = AuthError::ClaimMismatch("https://example.com/roles".into());
+        assert_eq!(e.status(), 403);
+        assert_eq!(e.reason(), "claim");
+        assert_eq!(
+            e.www_authenticate("api").as_deref(),
+            Some(
+                "Bearer realm=\"api\", error=\"insufficient_scope\", error_description=\"Jwt claim https://example.com/roles does not have a required value\""
             )
         );
     }
@@ -235,7 +276,11 @@ mod tests {
             AuthError::UnknownKey,
             AuthError::BadSignature,
             AuthError::KeysUnavailable,
-            AuthError::InsufficientScope(vec!["a".into()]),
+            AuthError::InsufficientScope {
+                scopes: vec!["a".into()],
+                any: true,
+            },
+            AuthError::ClaimMismatch("https://example.com/roles".into()),
             AuthError::NoMatchingRule,
         ];
         for e in all {

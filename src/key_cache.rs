@@ -186,8 +186,9 @@ mod tests {
     fn cache() -> KeyCache {
         KeyCache::new(&RemoteJwks {
             cluster: "c".into(),
-            authority: "a".into(),
-            path: "/jwks".into(),
+            location: crate::config::JwksLocation::Uri(
+                crate::uri::Endpoint::parse("https://a/jwks").unwrap(),
+            ),
             timeout: TIMEOUT,
             cache_duration: CACHE,
             min_refetch_interval: REFETCH,

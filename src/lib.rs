@@ -8,16 +8,23 @@
 //! | module        | job |
 //! |---------------|-----|
 //! | [`config`]    | JSON configuration -> validated [`config::Config`]; errors name the field path |
-//! | [`rules`]     | which rule applies to a request (first match wins) |
+//! | [`rules`]     | which rule applies to a request (path, headers, methods; first match wins) |
+//! | [`requirement`] | `provider_name`, `requires_any`/`all`, `allow_missing(_or_failed)` logic |
+//! | [`cors`]      | what a CORS preflight is |
 //! | [`extract`]   | where the token is (header with prefix, query parameter) |
 //! | [`jwt`]       | compact JWS parsing under a strict profile |
 //! | [`json`]      | strict JSON: duplicate member names refused |
 //! | [`jwks`]      | JWKS document -> key set by `kid` |
 //! | [`verify`]    | signature verification |
-//! | [`claims`]    | `iss`, `aud`, `exp`, `nbf`, `iat` against `now`; scopes |
+//! | [`claims`]    | `iss`, `aud`, `exp`, `nbf`, `iat` against `now`; granted scopes; claim lookup |
+//! | [`access`]    | a rule's required scopes and claim values |
+//! | [`identity`]  | verified claims and payload -> headers for the upstream |
+//! | [`discovery`] | OIDC discovery document -> JWKS endpoint |
+//! | [`uri`]       | callout URIs -> `:authority` and `:path` |
 //! | [`key_cache`] | JWKS cache state machine: lazy fetch, refresh, backoff, refetch limits |
 //! | [`keyring`]   | the keys of every provider |
-//! | [`authn`]     | the checks in order -> allow, deny or wait for keys |
+//! | [`authn`]     | the checks in order -> allow (with header edits), deny or wait for keys |
+//! | [`metrics`]   | counter names for allowed and denied requests and JWKS fetches |
 //! | [`error`]     | every refusal: status, `WWW-Authenticate`, description |
 //!
 //! The `filter` module (wasm32 only) is the thin proxy-wasm glue.
@@ -31,17 +38,24 @@
     )
 )]
 
+pub mod access;
 pub mod authn;
 pub mod claims;
 pub mod config;
+pub mod cors;
+pub mod discovery;
 pub mod error;
 pub mod extract;
+pub mod identity;
 pub mod json;
 pub mod jwks;
 pub mod jwt;
 pub mod key_cache;
 pub mod keyring;
+pub mod metrics;
+pub mod requirement;
 pub mod rules;
+pub mod uri;
 pub mod verify;
 
 #[cfg(target_arch = "wasm32")]

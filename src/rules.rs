@@ -1,22 +1,100 @@
-//! Which requirement applies to a request: rules are tried in order, the first match wins.
+//! Which rule applies to a request: rules are tried in order, the first match wins.
+//!
+//! A match is a path condition (`prefix`, `path` or `safe_regex`, never looking at the query
+//! string), optionally narrowed by header conditions and a list of methods.
+
+use crate::access::Access;
+use crate::requirement::Requirement;
+
+/// The request facts matching and the checks need.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'r> {
+    /// `:method`.
+    pub method: &'r str,
+    /// `:path`, query included.
+    pub path: &'r str,
+    /// All request headers, names in lower case, repeated names as separate entries.
+    pub headers: &'r [(String, String)],
+}
+
+impl<'r> Request<'r> {
+    /// Reads `:method` and `:path` from the headers themselves.
+    pub fn from_headers(headers: &'r [(String, String)]) -> Request<'r> {
+        let pseudo = |name: &str| {
+            headers
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or("", |(_, v)| v.as_str())
+        };
+        Request {
+            method: pseudo(":method"),
+            path: pseudo(":path"),
+            headers,
+        }
+    }
+
+    /// The path without query string or fragment.
+    pub fn path_only(&self) -> &'r str {
+        self.path.split(['?', '#']).next().unwrap_or_default()
+    }
+
+    /// Every value of header `name` (lower case), joined with commas as Envoy does.
+    pub fn header(&self, name: &str) -> Option<String> {
+        let mut values = self
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str());
+        let first = values.next()?;
+        Some(values.fold(first.to_string(), |joined, v| joined + "," + v))
+    }
+}
+
+/// One entry of `rules`.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub matcher: RouteMatch,
+    /// What the request must carry; `None` lets it through without any token.
+    pub requirement: Option<Requirement>,
+    /// Scopes and claims the verified token must grant.
+    pub access: Access,
+}
+
+/// When a rule applies: every condition given must hold.
+#[derive(Debug, Clone)]
+pub struct RouteMatch {
+    pub path: PathMatch,
+    pub headers: Vec<HeaderMatcher>,
+    /// Upper-case method names; empty means any method.
+    pub methods: Vec<String>,
+}
 
 /// How a rule matches the request path (the query string is never part of the match).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum PathMatch {
     /// The path starts with this.
     Prefix(String),
     /// The path is exactly this.
     Exact(String),
+    /// The whole path matches this regular expression (RE2 syntax, linear time).
+    Regex(regex_lite::Regex),
 }
 
-/// One entry of `rules`.
+/// A condition on one request header (a subset of Envoy's `HeaderMatcher`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rule {
-    pub matcher: PathMatch,
-    /// Index of the provider whose token is required; `None` lets the request through.
-    pub provider: Option<usize>,
-    /// Scopes that must all be granted (checked only after the token verified).
-    pub required_scopes: Vec<String>,
+pub struct HeaderMatcher {
+    /// Lower-case header name; pseudo-headers such as `:authority` are allowed.
+    pub name: String,
+    pub condition: HeaderCondition,
+    /// Matches when the condition does not hold.
+    pub invert: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeaderCondition {
+    Exact(String),
+    Prefix(String),
+    Present,
 }
 
 impl PathMatch {
@@ -24,59 +102,206 @@ impl PathMatch {
         match self {
             PathMatch::Prefix(prefix) => path.starts_with(prefix.as_str()),
             PathMatch::Exact(exact) => path == exact,
+            PathMatch::Regex(regex) => regex.is_match(path),
         }
     }
 }
 
-/// The first rule matching `path` (`:path`, query included; it is ignored), if any.
-pub fn first_match<'c>(rules: &'c [Rule], path: &str) -> Option<&'c Rule> {
-    let path = path.split(['?', '#']).next().unwrap_or_default();
-    rules.iter().find(|rule| rule.matcher.matches(path))
+impl HeaderMatcher {
+    fn matches(&self, request: &Request) -> bool {
+        let value = request.header(&self.name);
+        let holds = match (&self.condition, value) {
+            (HeaderCondition::Present, value) => value.is_some(),
+            (_, None) => false,
+            (HeaderCondition::Exact(expected), Some(value)) => value == *expected,
+            (HeaderCondition::Prefix(prefix), Some(value)) => value.starts_with(prefix.as_str()),
+        };
+        holds != self.invert
+    }
+}
+
+impl RouteMatch {
+    /// A match on the path alone.
+    pub fn path(path: PathMatch) -> RouteMatch {
+        RouteMatch {
+            path,
+            headers: Vec::new(),
+            methods: Vec::new(),
+        }
+    }
+
+    fn matches(&self, request: &Request) -> bool {
+        self.path.matches(request.path_only())
+            && (self.methods.is_empty() || self.methods.iter().any(|m| m == request.method))
+            && self.headers.iter().all(|h| h.matches(request))
+    }
+}
+
+/// The first rule matching `request`, if any.
+pub fn first_match<'c>(rules: &'c [Rule], request: &Request) -> Option<&'c Rule> {
+    rules.iter().find(|rule| rule.matcher.matches(request))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn rule(matcher: PathMatch, provider: Option<usize>) -> Rule {
+    fn rule(matcher: RouteMatch) -> Rule {
         Rule {
             matcher,
-            provider,
-            required_scopes: vec![],
+            requirement: None,
+            access: Access::default(),
         }
     }
 
-    fn rules() -> Vec<Rule> {
+    fn regex(pattern: &str) -> PathMatch {
+        PathMatch::Regex(regex_lite::Regex::new(&format!("^(?:{pattern})$")).unwrap())
+    }
+
+    fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// The index of the rule that matches `method path` with `extra` headers.
+    fn matched(rules: &[Rule], method: &str, path: &str, extra: &[(&str, &str)]) -> Option<usize> {
+        let mut all = headers(&[(":method", method), (":path", path)]);
+        all.extend(headers(extra));
+        let request = Request::from_headers(&all);
+        first_match(rules, &request).map(|r| rules.iter().position(|x| std::ptr::eq(x, r)).unwrap())
+    }
+
+    fn paths() -> Vec<Rule> {
         vec![
-            rule(PathMatch::Prefix("/api/public".into()), None),
-            rule(PathMatch::Exact("/healthz".into()), None),
-            rule(PathMatch::Prefix("/api".into()), Some(0)),
+            rule(RouteMatch::path(PathMatch::Prefix("/api/public".into()))),
+            rule(RouteMatch::path(PathMatch::Exact("/healthz".into()))),
+            rule(RouteMatch::path(regex(r"/users/[0-9]+/orders"))),
+            rule(RouteMatch::path(PathMatch::Prefix("/api".into()))),
         ]
     }
 
     #[test]
     fn first_matching_rule_wins() {
-        let rules = rules();
-        assert_eq!(first_match(&rules, "/api/public/x"), Some(&rules[0]));
-        assert_eq!(first_match(&rules, "/api/private"), Some(&rules[2]));
+        let rules = paths();
+        assert_eq!(matched(&rules, "GET", "/api/public/x", &[]), Some(0));
+        assert_eq!(matched(&rules, "GET", "/api/private", &[]), Some(3));
     }
 
     #[test]
     fn exact_path_does_not_match_longer_paths() {
-        let rules = rules();
-        assert_eq!(first_match(&rules, "/healthz"), Some(&rules[1]));
-        assert_eq!(first_match(&rules, "/healthz/deep"), None);
+        let rules = paths();
+        assert_eq!(matched(&rules, "GET", "/healthz", &[]), Some(1));
+        assert_eq!(matched(&rules, "GET", "/healthz/deep", &[]), None);
     }
 
     #[test]
     fn query_string_is_not_part_of_the_match() {
-        let rules = rules();
-        assert_eq!(first_match(&rules, "/healthz?probe=1"), Some(&rules[1]));
-        assert_eq!(first_match(&rules, "/other?x=/api"), None);
+        let rules = paths();
+        assert_eq!(matched(&rules, "GET", "/healthz?probe=1", &[]), Some(1));
+        assert_eq!(matched(&rules, "GET", "/other?x=/api", &[]), None);
+        assert_eq!(
+            matched(&rules, "GET", "/users/7/orders?page=2", &[]),
+            Some(2)
+        );
+    }
+
+    #[test]
+    fn regex_must_match_the_whole_path() {
+        let rules = paths();
+        assert_eq!(matched(&rules, "GET", "/users/42/orders", &[]), Some(2));
+        assert_eq!(matched(&rules, "GET", "/users/42/orders/9", &[]), None);
+        assert_eq!(matched(&rules, "GET", "/x/users/42/orders", &[]), None);
+        assert_eq!(matched(&rules, "GET", "/users/abc/orders", &[]), None);
+    }
+
+    #[test]
+    fn methods_narrow_a_match() {
+        let rules = vec![
+            rule(RouteMatch {
+                methods: vec!["GET".into(), "HEAD".into()],
+                ..RouteMatch::path(PathMatch::Prefix("/messages".into()))
+            }),
+            rule(RouteMatch::path(PathMatch::Prefix("/".into()))),
+        ];
+        assert_eq!(matched(&rules, "GET", "/messages", &[]), Some(0));
+        assert_eq!(matched(&rules, "HEAD", "/messages", &[]), Some(0));
+        assert_eq!(matched(&rules, "POST", "/messages", &[]), Some(1));
+        assert_eq!(matched(&rules, "get", "/messages", &[]), Some(1));
+    }
+
+    #[test]
+    fn header_conditions_all_must_hold() {
+        let header = |name: &str, condition: HeaderCondition, invert: bool| HeaderMatcher {
+            name: name.into(),
+            condition,
+            invert,
+        };
+        let rules = vec![
+            rule(RouteMatch {
+                headers: vec![
+                    header("x-tenant", HeaderCondition::Exact("staff".into()), false),
+                    header("x-debug", HeaderCondition::Present, true),
+                ],
+                ..RouteMatch::path(PathMatch::Prefix("/".into()))
+            }),
+            rule(RouteMatch {
+                headers: vec![header(
+                    ":authority",
+                    HeaderCondition::Prefix("admin.".into()),
+                    false,
+                )],
+                ..RouteMatch::path(PathMatch::Prefix("/".into()))
+            }),
+        ];
+        assert_eq!(
+            matched(&rules, "GET", "/", &[("x-tenant", "staff")]),
+            Some(0)
+        );
+        assert_eq!(
+            matched(&rules, "GET", "/", &[("X-Tenant", "staff")]),
+            Some(0)
+        );
+        assert_eq!(
+            matched(&rules, "GET", "/", &[("x-tenant", "staffer")]),
+            None
+        );
+        assert_eq!(
+            matched(
+                &rules,
+                "GET",
+                "/",
+                &[("x-tenant", "staff"), ("x-debug", "1")]
+            ),
+            None
+        );
+        assert_eq!(
+            matched(&rules, "GET", "/", &[(":authority", "admin.example.com")]),
+            Some(1)
+        );
+        assert_eq!(matched(&rules, "GET", "/", &[]), None);
+    }
+
+    #[test]
+    fn repeated_headers_are_matched_joined() {
+        let rules = vec![rule(RouteMatch {
+            headers: vec![HeaderMatcher {
+                name: "x-role".into(),
+                condition: HeaderCondition::Exact("a,b".into()),
+                invert: false,
+            }],
+            ..RouteMatch::path(PathMatch::Prefix("/".into()))
+        })];
+        assert_eq!(
+            matched(&rules, "GET", "/", &[("x-role", "a"), ("x-role", "b")]),
+            Some(0)
+        );
+        assert_eq!(matched(&rules, "GET", "/", &[("x-role", "a")]), None);
     }
 
     #[test]
     fn unmatched_request_has_no_rule() {
-        assert_eq!(first_match(&rules(), "/"), None);
+        assert_eq!(matched(&paths(), "GET", "/", &[]), None);
     }
 }

@@ -4,79 +4,152 @@ use devidp::KeyPair;
 use jwt_authz::authn::{Allowed, Decision, Request, authorize};
 use jwt_authz::config::Config;
 use jwt_authz::error::AuthError;
-use jwt_authz::extract::Removal;
 use jwt_authz::keyring::Keyring;
+use jwt_authz::requirement::Failure;
 use serde_json::{Value, json};
 use std::time::Duration;
 
 const NOW: u64 = 1_700_000_000;
 const ISSUER: &str = "https://tenant.example.auth0.com/";
+const STAFF_ISSUER: &str = "https://staff.example.auth0.com/";
 const AUDIENCE: &str = "https://api.example.com";
 
 struct Fixture {
     key: KeyPair,
+    staff_key: KeyPair,
     config: Config,
 }
 
-fn fixture() -> Fixture {
-    let key = KeyPair::generate("k1").expect("key");
-    let jwks = json!({"keys": [key.public_jwk()]}).to_string();
-    let config = json!({
-        "providers": {"auth0": {"issuer": ISSUER, "audiences": [AUDIENCE], "local_jwks": {"inline_string": jwks}}},
-        "rules": [
-            {"match": {"path": "/healthz"}},
-            {"match": {"prefix": "/messages"}, "requires": {"provider_name": "auth0"}, "required_scopes": ["read:messages"]},
-            {"match": {"prefix": "/api"}, "requires": {"provider_name": "auth0"}}
-        ]
+fn provider(issuer: &str, key: &KeyPair, extra: Value) -> Value {
+    let mut p = json!({
+        "issuer": issuer,
+        "audiences": [AUDIENCE],
+        "local_jwks": {"inline_string": json!({"keys": [key.public_jwk()]}).to_string()}
     });
+    if let (Some(p), Value::Object(extra)) = (p.as_object_mut(), extra) {
+        p.extend(extra);
+    }
+    p
+}
+
+fn fixture_with(rules: Value, customers_extra: Value, top_level: Value) -> Fixture {
+    let key = KeyPair::generate("k1").expect("key");
+    let staff_key = KeyPair::generate("s1").expect("key");
+    let mut config = json!({
+        "providers": {
+            "customers": provider(ISSUER, &key, customers_extra),
+            "staff": provider(STAFF_ISSUER, &staff_key, json!({}))
+        },
+        "rules": rules
+    });
+    if let (Some(c), Value::Object(extra)) = (config.as_object_mut(), top_level) {
+        c.extend(extra);
+    }
     let config = Config::from_json(config.to_string().as_bytes()).expect("valid config");
-    Fixture { key, config }
+    Fixture {
+        key,
+        staff_key,
+        config,
+    }
+}
+
+fn fixture() -> Fixture {
+    fixture_with(
+        json!([
+            {"match": {"path": "/healthz"}},
+            {"match": {"prefix": "/messages"}, "requires": {"provider_name": "customers"}, "required_scopes": ["read:messages"]},
+            {"match": {"prefix": "/either"}, "requires": {"requires_any": {"requirements": [
+                {"provider_name": "customers"}, {"provider_name": "staff"}]}}},
+            {"match": {"prefix": "/both"}, "requires": {"requires_all": {"requirements": [
+                {"provider_name": "customers"}, {"provider_name": "staff"}]}}},
+            {"match": {"prefix": "/optional"}, "requires": {"allow_missing": {}}},
+            {"match": {"prefix": "/anything"}, "requires": {"allow_missing_or_failed": {}}},
+            {"match": {"prefix": "/admin-api"}, "requires": {"provider_and_audiences": {
+                "provider_name": "customers", "audiences": ["https://admin.example.com"]}}},
+            {"match": {"prefix": "/api"}, "requires": {"provider_name": "customers"}}
+        ]),
+        json!({}),
+        json!({}),
+    )
 }
 
 fn claims() -> Value {
     json!({"iss": ISSUER, "aud": AUDIENCE, "sub": "client@clients", "iat": NOW, "exp": NOW + 3600, "scope": "read:messages"})
 }
 
+fn staff_claims() -> Value {
+    let mut c = claims();
+    c["iss"] = json!(STAFF_ISSUER);
+    c["sub"] = json!("staff|7");
+    c
+}
+
 impl Fixture {
-    fn decide(&self, path: &str, token: Option<&str>, now: u64) -> Decision {
-        let headers: Vec<(String, String)> = token
-            .map(|t| ("authorization".into(), format!("Bearer {t}")))
-            .into_iter()
-            .collect();
+    fn decide_request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        now: u64,
+    ) -> Decision {
+        let mut all = vec![
+            (":method".to_string(), method.to_string()),
+            (":path".to_string(), path.to_string()),
+        ];
+        all.extend(headers.iter().map(|(n, v)| (n.to_string(), v.to_string())));
         let mut keyring = Keyring::new(&self.config);
         authorize(
             &self.config,
-            Request {
-                path,
-                headers: &headers,
-            },
+            Request::from_headers(&all),
             &mut keyring,
             Duration::from_secs(now),
         )
     }
 
+    fn decide(&self, path: &str, token: Option<&str>, now: u64) -> Decision {
+        let bearer = token.map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> = bearer
+            .as_deref()
+            .map(|b| ("authorization", b))
+            .into_iter()
+            .collect();
+        self.decide_request("GET", path, &headers, now)
+    }
+
     fn token(&self, claims: &Value) -> String {
         self.key.mint(claims).expect("mint")
     }
+
+    fn staff_token(&self) -> String {
+        self.staff_key.mint(&staff_claims()).expect("mint")
+    }
 }
 
-fn allowed_with_header_removed() -> Decision {
+fn allowed_by(providers: &[usize]) -> Decision {
     Decision::Allow(Allowed {
-        remove_token: Some(Removal::Header("authorization".into())),
-        provider: Some(0),
+        remove_headers: vec!["authorization".into()],
+        verified_by: providers.to_vec(),
+        ..Allowed::default()
     })
 }
+
+fn denied(error: AuthError, provider: Option<usize>) -> Decision {
+    Decision::Deny(Failure { error, provider })
+}
+
+const CUSTOMERS: usize = 0;
+const STAFF: usize = 1;
 
 #[test]
 fn valid_token_is_allowed_and_removed() {
     let f = fixture();
     assert_eq!(
         f.decide("/api/x", Some(&f.token(&claims())), NOW),
-        allowed_with_header_removed()
+        allowed_by(&[CUSTOMERS])
     );
     assert_eq!(
         f.decide("/messages", Some(&f.token(&claims())), NOW),
-        allowed_with_header_removed()
+        allowed_by(&[CUSTOMERS])
     );
 }
 
@@ -86,11 +159,11 @@ fn expiry_is_judged_at_the_injected_time() {
     let token = f.token(&claims());
     assert_eq!(
         f.decide("/api/x", Some(&token), NOW + 3600 + 59),
-        allowed_with_header_removed()
+        allowed_by(&[CUSTOMERS])
     );
     assert_eq!(
         f.decide("/api/x", Some(&token), NOW + 3600 + 60),
-        Decision::Deny(AuthError::Expired)
+        denied(AuthError::Expired, Some(CUSTOMERS))
     );
 }
 
@@ -113,12 +186,12 @@ fn checks_run_cheapest_first() {
     let forged_expired = other.mint(&expired).expect("mint");
     assert_eq!(
         f.decide("/api/x", Some(&forged_expired), NOW),
-        Decision::Deny(AuthError::Expired)
+        denied(AuthError::Expired, Some(CUSTOMERS))
     );
     let forged = other.mint(&claims()).expect("mint");
     assert_eq!(
         f.decide("/api/x", Some(&forged), NOW),
-        Decision::Deny(AuthError::BadSignature)
+        denied(AuthError::BadSignature, Some(CUSTOMERS))
     );
 }
 
@@ -133,11 +206,17 @@ fn scope_is_checked_only_after_the_signature() {
         .expect("mint");
     assert_eq!(
         f.decide("/messages", Some(&forged), NOW),
-        Decision::Deny(AuthError::BadSignature)
+        denied(AuthError::BadSignature, Some(CUSTOMERS))
     );
     assert_eq!(
         f.decide("/messages", Some(&f.token(&no_scope)), NOW),
-        Decision::Deny(AuthError::InsufficientScope(vec!["read:messages".into()]))
+        denied(
+            AuthError::InsufficientScope {
+                scopes: vec!["read:messages".into()],
+                any: false
+            },
+            Some(CUSTOMERS)
+        )
     );
 }
 
@@ -150,7 +229,320 @@ fn unknown_kid_with_inline_keys_is_refused_at_once() {
         .expect("mint");
     assert_eq!(
         f.decide("/api/x", Some(&stranger), NOW),
-        Decision::Deny(AuthError::UnknownKey)
+        denied(AuthError::UnknownKey, Some(CUSTOMERS))
+    );
+}
+
+#[test]
+fn requires_any_chooses_the_provider_by_issuer() {
+    let f = fixture();
+    assert_eq!(
+        f.decide("/either", Some(&f.token(&claims())), NOW),
+        allowed_by(&[CUSTOMERS])
+    );
+    assert_eq!(
+        f.decide("/either", Some(&f.staff_token()), NOW),
+        allowed_by(&[STAFF])
+    );
+    // A staff-issued token signed with the customers' key: staff is the only candidate (the
+    // issuer is not the customers'), and staff has no such key.
+    let confused = f.key.mint(&staff_claims()).expect("mint");
+    assert_eq!(
+        f.decide("/either", Some(&confused), NOW),
+        denied(AuthError::UnknownKey, Some(STAFF))
+    );
+    let forged = KeyPair::generate("s1")
+        .expect("key")
+        .mint(&staff_claims())
+        .expect("mint");
+    assert_eq!(
+        f.decide("/either", Some(&forged), NOW),
+        denied(AuthError::BadSignature, Some(STAFF))
+    );
+    let mut stranger = claims();
+    stranger["iss"] = json!("https://evil.example.com/");
+    assert_eq!(
+        f.decide("/either", Some(&f.token(&stranger)), NOW),
+        denied(AuthError::IssuerNotAllowed, None)
+    );
+    assert_eq!(
+        f.decide("/either", None, NOW),
+        denied(AuthError::Missing, None)
+    );
+}
+
+#[test]
+fn provider_and_audiences_overrides_the_audience_for_the_route() {
+    let f = fixture();
+    let token = f.token(&claims());
+    assert_eq!(
+        f.decide("/admin-api", Some(&token), NOW),
+        denied(AuthError::AudienceNotAllowed, Some(CUSTOMERS))
+    );
+    let mut admin = claims();
+    admin["aud"] = json!(["https://admin.example.com"]);
+    assert_eq!(
+        f.decide("/admin-api", Some(&f.token(&admin)), NOW),
+        allowed_by(&[CUSTOMERS])
+    );
+    assert_eq!(
+        f.decide("/api", Some(&f.token(&admin)), NOW),
+        denied(AuthError::AudienceNotAllowed, Some(CUSTOMERS))
+    );
+}
+
+#[test]
+fn requires_all_needs_a_token_for_each_provider() {
+    let f = fixture_with(
+        json!([{"match": {"prefix": "/"}, "requires": {"requires_all": {"requirements": [
+            {"provider_name": "customers"}, {"provider_name": "staff"}]}}}]),
+        json!({"from_headers": [{"name": "x-customer-token"}]}),
+        json!({}),
+    );
+    let customer = f.token(&claims());
+    let staff = format!("Bearer {}", f.staff_token());
+    let both = [
+        ("x-customer-token", customer.as_str()),
+        ("authorization", staff.as_str()),
+    ];
+    assert_eq!(
+        f.decide_request("GET", "/", &both, NOW),
+        Decision::Allow(Allowed {
+            remove_headers: vec!["x-customer-token".into(), "authorization".into()],
+            verified_by: vec![CUSTOMERS, STAFF],
+            ..Allowed::default()
+        })
+    );
+    assert_eq!(
+        f.decide_request("GET", "/", &both[1..], NOW),
+        denied(AuthError::Missing, Some(CUSTOMERS))
+    );
+}
+
+#[test]
+fn allow_missing_passes_no_token_but_refuses_a_bad_one() {
+    let f = fixture();
+    assert_eq!(
+        f.decide("/optional", None, NOW),
+        Decision::Allow(Allowed::default())
+    );
+    assert_eq!(
+        f.decide("/optional", Some(&f.staff_token()), NOW),
+        allowed_by(&[STAFF])
+    );
+    let forged = KeyPair::generate("k1")
+        .expect("key")
+        .mint(&claims())
+        .expect("mint");
+    assert_eq!(
+        f.decide("/optional", Some(&forged), NOW),
+        denied(AuthError::BadSignature, Some(CUSTOMERS))
+    );
+    assert_eq!(
+        f.decide("/optional", Some("junk"), NOW),
+        denied(
+            AuthError::Malformed("Jwt is not in the form of Header.Payload.Signature"),
+            Some(CUSTOMERS)
+        )
+    );
+}
+
+#[test]
+fn allow_missing_or_failed_passes_everything_but_forwards_only_verified_identity() {
+    let f = fixture();
+    let forged = KeyPair::generate("k1")
+        .expect("key")
+        .mint(&claims())
+        .expect("mint");
+    assert_eq!(
+        f.decide("/anything", Some(&forged), NOW),
+        Decision::Allow(Allowed::default())
+    );
+    assert_eq!(
+        f.decide("/anything", None, NOW),
+        Decision::Allow(Allowed::default())
+    );
+    assert_eq!(
+        f.decide("/anything", Some(&f.token(&claims())), NOW),
+        allowed_by(&[CUSTOMERS])
+    );
+}
+
+#[test]
+fn identity_headers_are_stripped_everywhere_and_set_from_verified_claims() {
+    let f = fixture_with(
+        json!([
+            {"match": {"prefix": "/public"}},
+            {"match": {"prefix": "/api"}, "requires": {"provider_name": "customers"}}
+        ]),
+        json!({
+            "forward": true,
+            "claim_to_headers": [
+                {"header_name": "x-user-id", "claim_name": "sub"},
+                {"header_name": "x-email", "claim_name": "https://example.com/email"},
+                {"header_name": "x-roles", "claim_name": "https://example.com/roles"}
+            ],
+            "forward_payload_header": "x-jwt-payload"
+        }),
+        json!({}),
+    );
+    let spoofed = [("x-user-id", "admin"), ("x-jwt-payload", "e30")];
+    let strip = vec![
+        "x-user-id".to_string(),
+        "x-email".into(),
+        "x-roles".into(),
+        "x-jwt-payload".into(),
+    ];
+    assert_eq!(
+        f.decide_request("GET", "/public", &spoofed, NOW),
+        Decision::Allow(Allowed {
+            remove_headers: strip.clone(),
+            ..Allowed::default()
+        })
+    );
+    let mut c = claims();
+    c["https://example.com/email"] = json!("a@example.com");
+    c["https://example.com/roles"] = json!(["admin", "support"]);
+    let token = f.token(&c);
+    let payload = token.split('.').nth(1).expect("payload").to_string();
+    let bearer = format!("Bearer {token}");
+    let Decision::Allow(allowed) = f.decide_request(
+        "GET",
+        "/api",
+        &[("authorization", &bearer), ("x-user-id", "admin")],
+        NOW,
+    ) else {
+        panic!("allowed expected")
+    };
+    assert_eq!(
+        allowed.remove_headers, strip,
+        "forward: true keeps the token"
+    );
+    assert_eq!(
+        allowed.set_headers,
+        vec![
+            ("x-user-id".to_string(), "client@clients".to_string()),
+            ("x-email".into(), "a@example.com".into()),
+            ("x-roles".into(), "admin,support".into()),
+            ("x-jwt-payload".into(), payload),
+        ]
+    );
+}
+
+#[test]
+fn query_token_is_taken_out_of_the_path() {
+    let f = fixture();
+    let token = f.token(&claims());
+    let Decision::Allow(allowed) =
+        f.decide_request("GET", &format!("/api/x?a=1&access_token={token}"), &[], NOW)
+    else {
+        panic!("allowed expected")
+    };
+    assert_eq!(allowed.set_path.as_deref(), Some("/api/x?a=1"));
+}
+
+#[test]
+fn cors_preflight_passes_only_when_bypassed_and_only_as_a_preflight() {
+    let rules = json!([{"match": {"prefix": "/"}, "requires": {"provider_name": "customers"}}]);
+    let preflight = [
+        ("origin", "https://app.example.com"),
+        ("access-control-request-method", "POST"),
+    ];
+    let f = fixture_with(
+        rules.clone(),
+        json!({}),
+        json!({"bypass_cors_preflight": true}),
+    );
+    assert_eq!(
+        f.decide_request("OPTIONS", "/api", &preflight, NOW),
+        Decision::Allow(Allowed {
+            cors_preflight: true,
+            ..Allowed::default()
+        })
+    );
+    assert_eq!(
+        f.decide_request("OPTIONS", "/api", &preflight[..1], NOW),
+        denied(AuthError::Missing, Some(CUSTOMERS))
+    );
+    let f = fixture_with(rules, json!({}), json!({}));
+    assert_eq!(
+        f.decide_request("OPTIONS", "/api", &preflight, NOW),
+        denied(AuthError::Missing, Some(CUSTOMERS))
+    );
+}
+
+#[test]
+fn claim_requirements_refuse_with_the_claim_name() {
+    let f = fixture_with(
+        json!([
+            {"match": {"prefix": "/m2m"}, "requires": {"provider_name": "customers"},
+             "required_claims": [{"name": "gty", "equals": "client-credentials"}]},
+            {"match": {"prefix": "/admin"}, "requires": {"provider_name": "customers"},
+             "required_claims": [{"name": "https://example.com/roles", "contains": "admin"}]}
+        ]),
+        json!({}),
+        json!({}),
+    );
+    let mut m2m = claims();
+    m2m["gty"] = json!("client-credentials");
+    assert_eq!(
+        f.decide("/m2m", Some(&f.token(&m2m)), NOW),
+        allowed_by(&[CUSTOMERS])
+    );
+    assert_eq!(
+        f.decide("/m2m", Some(&f.token(&claims())), NOW),
+        denied(AuthError::ClaimMismatch("gty".into()), Some(CUSTOMERS))
+    );
+    let mut admin = claims();
+    admin["https://example.com/roles"] = json!(["admin"]);
+    assert_eq!(
+        f.decide("/admin", Some(&f.token(&admin)), NOW),
+        allowed_by(&[CUSTOMERS])
+    );
+    assert_eq!(
+        f.decide("/admin", Some(&f.token(&m2m)), NOW),
+        denied(
+            AuthError::ClaimMismatch("https://example.com/roles".into()),
+            Some(CUSTOMERS)
+        )
+    );
+}
+
+#[test]
+fn methods_and_headers_select_the_rule() {
+    let f = fixture_with(
+        json!([
+            {"match": {"prefix": "/messages", "methods": ["GET"]}},
+            {"match": {"safe_regex": {"regex": "/internal/[a-z]+"}, "headers": [{"name": "x-debug", "present_match": true}]}},
+            {"match": {"prefix": "/"}, "requires": {"provider_name": "customers"}}
+        ]),
+        json!({}),
+        json!({}),
+    );
+    assert_eq!(
+        f.decide_request("GET", "/messages", &[], NOW),
+        Decision::Allow(Allowed::default())
+    );
+    assert_eq!(
+        f.decide_request("POST", "/messages", &[], NOW),
+        denied(AuthError::Missing, Some(CUSTOMERS))
+    );
+    assert_eq!(
+        f.decide_request("GET", "/internal/abc", &[("x-debug", "1")], NOW),
+        Decision::Allow(Allowed::default())
+    );
+    assert_eq!(
+        f.decide_request("GET", "/internal/abc", &[], NOW),
+        denied(AuthError::Missing, Some(CUSTOMERS))
+    );
+}
+
+#[test]
+fn no_matching_rule_is_refused() {
+    let f = fixture();
+    assert_eq!(
+        f.decide("/elsewhere", None, NOW),
+        denied(AuthError::NoMatchingRule, None)
     );
 }
 
@@ -163,14 +555,14 @@ fn remote_keys_make_the_first_request_wait() {
     });
     let config = Config::from_json(config.to_string().as_bytes()).expect("valid config");
     let token = fixture().token(&claims());
-    let headers = vec![("authorization".to_string(), format!("Bearer {token}"))];
+    let headers = vec![
+        (":path".to_string(), "/x".to_string()),
+        ("authorization".to_string(), format!("Bearer {token}")),
+    ];
     let mut keyring = Keyring::new(&config);
     let decision = authorize(
         &config,
-        Request {
-            path: "/x",
-            headers: &headers,
-        },
+        Request::from_headers(&headers),
         &mut keyring,
         Duration::from_secs(NOW),
     );

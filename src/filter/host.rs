@@ -1,8 +1,8 @@
 //! Host calls used by the filter, wrapped so that failures are values and never panics.
 
-use crate::config::RemoteJwks;
+use crate::authn::Allowed;
 use crate::error::AuthError;
-use crate::extract::Removal;
+use crate::uri::Endpoint;
 use proxy_wasm::hostcalls;
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -21,16 +21,24 @@ pub fn request_headers() -> Vec<(String, String)> {
     hostcalls::get_map(proxy_wasm::types::MapType::HttpRequestHeaders).unwrap_or_default()
 }
 
-/// Takes the token out of the request before it goes upstream.
-pub fn remove_token(removal: &Removal) {
-    let (name, value) = match removal {
-        Removal::Header(name) => (name.as_str(), None),
-        Removal::Path(path) => (":path", Some(path.as_str())),
-    };
-    if hostcalls::set_map_value(proxy_wasm::types::MapType::HttpRequestHeaders, name, value)
-        .is_err()
+/// Applies an allowed request's header edits: removals first (client-sent identity headers,
+/// tokens not forwarded), then the new `:path`, then the verified identity.
+pub fn apply_edits(allowed: &Allowed) {
+    use proxy_wasm::types::MapType::HttpRequestHeaders;
+    for name in &allowed.remove_headers {
+        if hostcalls::set_map_value(HttpRequestHeaders, name, None).is_err() {
+            log::warn!("jwt-authz: could not remove header {name}");
+        }
+    }
+    if let Some(path) = &allowed.set_path
+        && hostcalls::set_map_value(HttpRequestHeaders, ":path", Some(path)).is_err()
     {
-        log::warn!("jwt-authz: could not remove the token from {name}");
+        log::warn!("jwt-authz: could not take the token out of the query");
+    }
+    for (name, value) in &allowed.set_headers {
+        if hostcalls::set_map_value(HttpRequestHeaders, name, Some(value)).is_err() {
+            log::warn!("jwt-authz: could not set header {name}");
+        }
     }
 }
 
@@ -65,24 +73,31 @@ pub fn switch_to_stream(context_id: u32) -> bool {
     hostcalls::set_effective_context(context_id).is_ok()
 }
 
-/// Starts the JWKS callout; the answer arrives at the context that makes this call.
-pub fn dispatch_jwks_fetch(remote: &RemoteJwks) -> Result<u32, String> {
+/// Starts a GET callout (JWKS or discovery document); the answer arrives at the context
+/// that makes this call.
+pub fn dispatch_get(cluster: &str, endpoint: &Endpoint, timeout: Duration) -> Result<u32, String> {
     let user_agent = format!("jwt-authz/{VERSION}");
     let headers = vec![
         (":method", "GET"),
-        (":path", remote.path.as_str()),
-        (":authority", remote.authority.as_str()),
+        (":path", endpoint.path.as_str()),
+        (":authority", endpoint.authority.as_str()),
         ("accept", "application/json"),
         ("user-agent", user_agent.as_str()),
     ];
-    hostcalls::dispatch_http_call(&remote.cluster, headers, None, vec![], remote.timeout).map_err(
-        |status| {
-            format!(
-                "cannot call cluster {:?} ({status:?}): is it defined in Envoy's clusters?",
-                remote.cluster
-            )
-        },
-    )
+    hostcalls::dispatch_http_call(cluster, headers, None, vec![], timeout).map_err(|status| {
+        format!("cannot call cluster {cluster:?} ({status:?}): is it defined in Envoy's clusters?")
+    })
+}
+
+/// Defines a counter; `None` when the host has no metrics.
+pub fn define_counter(name: &str) -> Option<u32> {
+    hostcalls::define_metric(proxy_wasm::types::MetricType::Counter, name).ok()
+}
+
+pub fn increment(counter: Option<u32>) {
+    if let Some(id) = counter {
+        let _ = hostcalls::increment_metric(id, 1);
+    }
 }
 
 /// The callout's HTTP status, or `None` when it failed without one (reset, timeout).

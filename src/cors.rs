@@ -1,0 +1,38 @@
+//! CORS preflights: browsers send them without credentials, so with `bypass_cors_preflight`
+//! they pass without a token (Fetch standard: `OPTIONS` with `Origin` and
+//! `Access-Control-Request-Method`). A plain `OPTIONS` is not a preflight and is checked.
+
+use crate::rules::Request;
+
+pub fn is_preflight(request: &Request) -> bool {
+    request.method == "OPTIONS"
+        && request.header("origin").is_some()
+        && request.header("access-control-request-method").is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn preflight(method: &str, extra: &[(&str, &str)]) -> bool {
+        let mut headers = vec![
+            (":method".to_string(), method.to_string()),
+            (":path".to_string(), "/api".to_string()),
+        ];
+        headers.extend(extra.iter().map(|(n, v)| (n.to_string(), v.to_string())));
+        is_preflight(&Request::from_headers(&headers))
+    }
+
+    #[test]
+    fn options_with_origin_and_requested_method_is_a_preflight() {
+        let both = [
+            ("origin", "https://app.example.com"),
+            ("access-control-request-method", "POST"),
+        ];
+        assert!(preflight("OPTIONS", &both));
+        assert!(!preflight("GET", &both));
+        assert!(!preflight("OPTIONS", &both[..1]));
+        assert!(!preflight("OPTIONS", &both[1..]));
+        assert!(!preflight("OPTIONS", &[]));
+    }
+}

@@ -1,0 +1,275 @@
+//! Counter names and which counters a decision or a JWKS fetch increments.
+//!
+//! Envoy shows Wasm counters in `/stats` under `wasmcustom.` and in `/stats/prometheus`
+//! with dots turned into underscores (`jwt_authz_denied_expired`). The table is generic
+//! over the host's counter id, so it is tested here with the names themselves.
+
+use crate::authn::Decision;
+use crate::config::Config;
+
+/// Every denial reason ([`crate::error::AuthError::reason`]), each with its own counter.
+pub const REASONS: [&str; 13] = [
+    "missing",
+    "multiple_tokens",
+    "malformed",
+    "algorithm",
+    "expired",
+    "issuer",
+    "audience",
+    "unknown_key",
+    "signature",
+    "keys_unavailable",
+    "scope",
+    "claim",
+    "no_rule",
+];
+
+/// The counters of one configuration, by host id.
+#[derive(Debug)]
+pub struct Counters<Id> {
+    allowed: Id,
+    cors_preflight_bypassed: Id,
+    denied: Id,
+    denied_by_reason: Vec<Id>,
+    providers: Vec<ProviderCounters<Id>>,
+}
+
+#[derive(Debug)]
+struct ProviderCounters<Id> {
+    allowed: Id,
+    denied_by_reason: Vec<Id>,
+    jwks_fetch_success: Id,
+    jwks_fetch_failed: Id,
+}
+
+impl<Id: Copy> Counters<Id> {
+    /// Defines every counter of `config` through `define(name)`.
+    pub fn define(config: &Config, mut define: impl FnMut(&str) -> Id) -> Counters<Id> {
+        let mut by_reason = |prefix: &str| {
+            REASONS
+                .iter()
+                .map(|reason| define(&format!("{prefix}.denied.{reason}")))
+                .collect::<Vec<Id>>()
+        };
+        let denied_by_reason = by_reason("jwt_authz");
+        let providers_by_reason: Vec<Vec<Id>> = config
+            .providers
+            .iter()
+            .map(|p| by_reason(&format!("jwt_authz.provider.{}", p.name)))
+            .collect();
+        let providers = config
+            .providers
+            .iter()
+            .zip(providers_by_reason)
+            .map(|(p, denied_by_reason)| {
+                let prefix = format!("jwt_authz.provider.{}", p.name);
+                ProviderCounters {
+                    allowed: define(&format!("{prefix}.allowed")),
+                    denied_by_reason,
+                    jwks_fetch_success: define(&format!("{prefix}.jwks_fetch_success")),
+                    jwks_fetch_failed: define(&format!("{prefix}.jwks_fetch_failed")),
+                }
+            })
+            .collect();
+        Counters {
+            allowed: define("jwt_authz.allowed"),
+            cors_preflight_bypassed: define("jwt_authz.cors_preflight_bypassed"),
+            denied: define("jwt_authz.denied"),
+            denied_by_reason,
+            providers,
+        }
+    }
+
+    /// The counters a final decision increments (none while it waits for keys).
+    pub fn for_decision(&self, decision: &Decision) -> Vec<Id> {
+        match decision {
+            Decision::Allow(allowed) => {
+                let mut ids = vec![self.allowed];
+                if allowed.cors_preflight {
+                    ids.push(self.cors_preflight_bypassed);
+                }
+                ids.extend(
+                    allowed
+                        .verified_by
+                        .iter()
+                        .filter_map(|p| self.providers.get(*p))
+                        .map(|p| p.allowed),
+                );
+                ids
+            }
+            Decision::Deny(failure) => self.for_denial(failure.error.reason(), failure.provider),
+            Decision::Wait(_) => Vec::new(),
+        }
+    }
+
+    /// The counters of a denial for `reason`, attributed to `provider` if known.
+    pub fn for_denial(&self, reason: &str, provider: Option<usize>) -> Vec<Id> {
+        let Some(at) = REASONS.iter().position(|r| *r == reason) else {
+            return vec![self.denied];
+        };
+        let mut ids = vec![self.denied];
+        ids.extend(self.denied_by_reason.get(at).copied());
+        ids.extend(
+            provider
+                .and_then(|p| self.providers.get(p))
+                .and_then(|p| p.denied_by_reason.get(at).copied()),
+        );
+        ids
+    }
+
+    /// The counter of a finished JWKS fetch (discovery included) of `provider`.
+    pub fn jwks_fetch(&self, provider: usize, succeeded: bool) -> Option<Id> {
+        let p = self.providers.get(provider)?;
+        Some(if succeeded {
+            p.jwks_fetch_success
+        } else {
+            p.jwks_fetch_failed
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::authn::Allowed;
+    use crate::error::AuthError;
+    use crate::requirement::Failure;
+
+    fn config() -> Config {
+        Config::from_json(
+            br#"{
+              "providers": {
+                "customers": {"issuer": "https://c/", "audiences": ["a"],
+                  "remote_jwks": {"http_uri": {"uri": "https://c/jwks", "cluster": "c"}}},
+                "staff": {"issuer": "https://s/", "audiences": ["a"],
+                  "oidc_discovery": {"cluster": "s"}}
+              },
+              "rules": [{"match": {"prefix": "/"}, "requires": {"provider_name": "customers"}}]
+            }"#,
+        )
+        .unwrap()
+    }
+
+    fn counters() -> Counters<&'static str> {
+        // Leaked names keep the test's ids readable and `Copy`.
+        Counters::define(&config(), |name| -> &'static str {
+            Box::leak(name.to_string().into_boxed_str())
+        })
+    }
+
+    #[test]
+    fn every_counter_is_defined_up_front() {
+        let mut names = Vec::new();
+        Counters::define(&config(), |name| names.push(name.to_string()));
+        assert_eq!(names.len(), 3 + 3 * REASONS.len() + 2 * 3);
+        for expected in [
+            "jwt_authz.allowed",
+            "jwt_authz.denied",
+            "jwt_authz.denied.signature",
+            "jwt_authz.cors_preflight_bypassed",
+            "jwt_authz.provider.customers.allowed",
+            "jwt_authz.provider.staff.denied.expired",
+            "jwt_authz.provider.staff.jwks_fetch_success",
+            "jwt_authz.provider.customers.jwks_fetch_failed",
+        ] {
+            assert!(names.iter().any(|n| n == expected), "{expected}");
+        }
+    }
+
+    #[test]
+    fn every_error_reason_has_a_counter() {
+        let errors = [
+            AuthError::Missing,
+            AuthError::MultipleTokens,
+            AuthError::TooLarge,
+            AuthError::Malformed("x"),
+            AuthError::DuplicateMember,
+            AuthError::AlgorithmNotAllowed,
+            AuthError::UnsupportedCritical,
+            AuthError::MissingExpiry,
+            AuthError::InvalidClaim("x"),
+            AuthError::Expired,
+            AuthError::NotYetValid,
+            AuthError::IssuedInFuture,
+            AuthError::IssuerNotAllowed,
+            AuthError::AudienceNotAllowed,
+            AuthError::UnknownKey,
+            AuthError::BadSignature,
+            AuthError::KeysUnavailable,
+            AuthError::InsufficientScope {
+                scopes: vec![],
+                any: false,
+            },
+            AuthError::ClaimMismatch("x".into()),
+            AuthError::NoMatchingRule,
+        ];
+        for error in errors {
+            assert!(REASONS.contains(&error.reason()), "{error:?}");
+        }
+    }
+
+    #[test]
+    fn denial_counts_total_reason_and_provider() {
+        let c = counters();
+        let decision = Decision::Deny(Failure {
+            error: AuthError::Expired,
+            provider: Some(1),
+        });
+        assert_eq!(
+            c.for_decision(&decision),
+            vec![
+                "jwt_authz.denied",
+                "jwt_authz.denied.expired",
+                "jwt_authz.provider.staff.denied.expired"
+            ]
+        );
+        let decision = Decision::Deny(Failure {
+            error: AuthError::NoMatchingRule,
+            provider: None,
+        });
+        assert_eq!(
+            c.for_decision(&decision),
+            vec!["jwt_authz.denied", "jwt_authz.denied.no_rule"]
+        );
+    }
+
+    #[test]
+    fn allow_counts_total_preflights_and_verifying_providers() {
+        let c = counters();
+        let decision = Decision::Allow(Allowed {
+            verified_by: vec![0, 1],
+            ..Allowed::default()
+        });
+        assert_eq!(
+            c.for_decision(&decision),
+            vec![
+                "jwt_authz.allowed",
+                "jwt_authz.provider.customers.allowed",
+                "jwt_authz.provider.staff.allowed"
+            ]
+        );
+        let preflight = Decision::Allow(Allowed {
+            cors_preflight: true,
+            ..Allowed::default()
+        });
+        assert_eq!(
+            c.for_decision(&preflight),
+            vec!["jwt_authz.allowed", "jwt_authz.cors_preflight_bypassed"]
+        );
+        assert!(c.for_decision(&Decision::Wait(0)).is_empty());
+    }
+
+    #[test]
+    fn jwks_fetches_count_per_provider() {
+        let c = counters();
+        assert_eq!(
+            c.jwks_fetch(0, true),
+            Some("jwt_authz.provider.customers.jwks_fetch_success")
+        );
+        assert_eq!(
+            c.jwks_fetch(1, false),
+            Some("jwt_authz.provider.staff.jwks_fetch_failed")
+        );
+        assert_eq!(c.jwks_fetch(2, true), None);
+    }
+}
