@@ -1,8 +1,11 @@
 //! Counter names and which counters a decision or a JWKS fetch increments.
 //!
 //! Envoy shows Wasm counters in `/stats` under `wasmcustom.` and in `/stats/prometheus`
-//! with dots turned into underscores (`jwt_authz_denied_expired`). The table is generic
-//! over the host's counter id, so it is tested here with the names themselves.
+//! with dots turned into underscores. Names put the provider and the reason in their own
+//! segments (`jwt_authz.provider.<name>.denied.<reason>`), so Envoy's `stats_tags` can turn
+//! them into Prometheus labels; totals have names of their own, so labelled series never
+//! double count. The table is generic over the host's counter id, so it is tested here with
+//! the names themselves.
 
 use crate::authn::Decision;
 use crate::config::Config;
@@ -74,7 +77,7 @@ impl<Id: Copy> Counters<Id> {
         Counters {
             allowed: define("jwt_authz.allowed"),
             cors_preflight_bypassed: define("jwt_authz.cors_preflight_bypassed"),
-            denied: define("jwt_authz.denied"),
+            denied: define("jwt_authz.denied_total"),
             denied_by_reason,
             providers,
         }
@@ -164,7 +167,7 @@ mod tests {
         assert_eq!(names.len(), 3 + 3 * REASONS.len() + 2 * 3);
         for expected in [
             "jwt_authz.allowed",
-            "jwt_authz.denied",
+            "jwt_authz.denied_total",
             "jwt_authz.denied.signature",
             "jwt_authz.cors_preflight_bypassed",
             "jwt_authz.provider.customers.allowed",
@@ -218,7 +221,7 @@ mod tests {
         assert_eq!(
             c.for_decision(&decision),
             vec![
-                "jwt_authz.denied",
+                "jwt_authz.denied_total",
                 "jwt_authz.denied.expired",
                 "jwt_authz.provider.staff.denied.expired"
             ]
@@ -229,7 +232,7 @@ mod tests {
         });
         assert_eq!(
             c.for_decision(&decision),
-            vec!["jwt_authz.denied", "jwt_authz.denied.no_rule"]
+            vec!["jwt_authz.denied_total", "jwt_authz.denied.no_rule"]
         );
     }
 

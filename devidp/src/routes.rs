@@ -19,11 +19,13 @@ pub(crate) fn route(state: &IdpState, request: &HttpRequest, now: u64) -> Reply 
         TOKEN_PATH => Reply::Respond(method_not_allowed("POST")),
         JWKS_PATH if method == "GET" => {
             state.count_jwks_request();
-            with_fault(state, || state.jwks())
+            with_fault(state, state.fault(), || state.jwks())
         }
         DISCOVERY_PATH if method == "GET" => {
             state.count_discovery_request();
-            with_fault(state, || discovery_document(&state.issuer))
+            with_fault(state, state.discovery_fault(), || {
+                discovery_document(&state.issuer)
+            })
         }
         JWKS_PATH | DISCOVERY_PATH => Reply::Respond(method_not_allowed("GET")),
         path => Reply::Respond(HttpResponse::error(
@@ -51,8 +53,8 @@ fn token(state: &IdpState, request: &HttpRequest, now: u64) -> HttpResponse {
 }
 
 /// Serves `document` unless a fault says otherwise.
-fn with_fault(state: &IdpState, document: impl FnOnce() -> Value) -> Reply {
-    match state.fault() {
+fn with_fault(state: &IdpState, fault: Fault, document: impl FnOnce() -> Value) -> Reply {
+    match fault {
         Fault::None => Reply::Respond(HttpResponse::json(200, &document())),
         Fault::Status(status) => Reply::Respond(HttpResponse::error(
             status,

@@ -159,6 +159,11 @@ impl Idp {
         self.state.set_fault(fault);
     }
 
+    /// Sets a fault for the discovery endpoint alone (`None`: follow `set_fault`).
+    pub fn set_discovery_fault(&self, fault: Option<Fault>) {
+        self.state.set_discovery_fault(fault);
+    }
+
     /// JWKS requests received so far, faulted ones included.
     pub fn jwks_requests(&self) -> usize {
         self.state.jwks_requests()
@@ -375,6 +380,17 @@ mod tests {
         assert_eq!(get_json(&idp, "/.well-known/jwks.json").0, 200);
         assert_eq!(idp.jwks_requests(), 4);
         assert_eq!(idp.discovery_requests(), 1);
+    }
+
+    #[test]
+    fn discovery_can_fail_alone() {
+        let idp = start();
+        idp.set_discovery_fault(Some(Fault::Status(500)));
+        assert_eq!(get_json(&idp, "/.well-known/openid-configuration").0, 500);
+        assert_eq!(get_json(&idp, "/.well-known/jwks.json").0, 200);
+        idp.set_discovery_fault(None);
+        idp.set_fault(Fault::Status(503));
+        assert_eq!(get_json(&idp, "/.well-known/openid-configuration").0, 503);
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub(crate) struct IdpState {
     pub issuer: String,
     keys: RwLock<KeyRing>,
     fault: Mutex<Fault>,
+    /// Overrides `fault` for the discovery endpoint alone.
+    discovery_fault: Mutex<Option<Fault>>,
     jwks_requests: AtomicUsize,
     discovery_requests: AtomicUsize,
     stopping: AtomicBool,
@@ -40,6 +42,7 @@ impl IdpState {
                 published: vec![key],
             }),
             fault: Mutex::new(Fault::None),
+            discovery_fault: Mutex::new(None),
             jwks_requests: AtomicUsize::new(0),
             discovery_requests: AtomicUsize::new(0),
             stopping: AtomicBool::new(false),
@@ -81,6 +84,23 @@ impl IdpState {
 
     pub fn set_fault(&self, fault: Fault) {
         *self.fault.lock().unwrap_or_else(PoisonError::into_inner) = fault;
+    }
+
+    /// The fault of the discovery endpoint: its own if set, else the shared one.
+    pub fn discovery_fault(&self) -> Fault {
+        let own = self
+            .discovery_fault
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        own.unwrap_or_else(|| self.fault())
+    }
+
+    pub fn set_discovery_fault(&self, fault: Option<Fault>) {
+        *self
+            .discovery_fault
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = fault;
     }
 
     pub fn count_jwks_request(&self) {
