@@ -1,21 +1,24 @@
 //! Configuration: the JSON users write (shaped like Envoy's `jwt_authn` `JwtAuthentication`),
-//! parsed strictly and then compiled into a validated [`Config`].
+//! read strictly (unknown fields, wrong types and duplicate members refused) and compiled
+//! into a validated [`Config`].
 //!
 //! Every refusal is a [`ConfigError`] that names the field path, e.g.
 //! `providers.auth0.remote_jwks.http_uri.timeout: invalid duration "5": ...`.
 //! Providers are compiled here, rules in [`rule`].
 
+mod reader;
 mod rule;
 
 use crate::discovery;
 use crate::extract::TokenLocation;
 use crate::identity::{ClaimToHeader, IdentityHeaders};
+use crate::json;
 use crate::jwks::{self, KeySet};
 use crate::jwt::Algorithm;
 use crate::rules::Rule;
 use crate::uri::Endpoint;
-use serde::Deserialize;
-use std::collections::BTreeMap;
+use reader::Object;
+use serde_json::Value;
 use std::fmt;
 use std::time::Duration;
 
@@ -116,15 +119,47 @@ fn error(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
 impl Config {
     /// Parses and validates the plugin configuration (JSON bytes).
     pub fn from_json(bytes: &[u8]) -> Result<Config, ConfigError> {
-        let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
-        let raw: RawConfig = serde_path_to_error::deserialize(deserializer).map_err(|e| {
-            let path = e.path().to_string();
-            error(
-                if path == "." { "(root)".into() } else { path },
-                e.inner().to_string(),
-            )
-        })?;
-        Config::try_from(raw)
+        let root =
+            Value::Object(json::parse_object_explained(bytes).map_err(|m| error("(root)", m))?);
+        let top = Object::new(
+            "",
+            &root,
+            &["providers", "rules", "realm", "bypass_cors_preflight"],
+        )?;
+        let realm = match top.string("realm")? {
+            Some(realm) if realm.is_empty() || !is_quotable(&realm) => {
+                return Err(error(
+                    "realm",
+                    "must be non-empty printable ASCII without quotes or backslashes",
+                ));
+            }
+            Some(realm) => realm,
+            None => DEFAULT_REALM.into(),
+        };
+        let providers = top
+            .entries("providers")?
+            .into_iter()
+            .map(|(name, value)| compile_provider(&format!("providers.{name}"), name, value))
+            .collect::<Result<Vec<_>, _>>()?;
+        let identity_headers = identity_headers(&providers)?;
+        let rules = top.array("rules")?;
+        if rules.is_empty() {
+            return Err(error(
+                "rules",
+                "at least one rule is required: without rules every request is refused",
+            ));
+        }
+        let rules = rules
+            .into_iter()
+            .map(|(path, value)| rule::compile(&path, value, &providers))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Config {
+            realm,
+            providers,
+            rules,
+            bypass_cors_preflight: top.bool("bypass_cors_preflight")?,
+            identity_headers,
+        })
     }
 
     /// The index of the provider called `name`.
@@ -168,138 +203,27 @@ impl Config {
     }
 }
 
-// ---- What users write ------------------------------------------------------------------
+// ---- Compilation: JSON -> validated ---------------------------------------------------
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawConfig {
-    #[serde(default)]
-    providers: BTreeMap<String, RawProvider>,
-    #[serde(default)]
-    rules: Vec<rule::RawRule>,
-    realm: Option<String>,
-    #[serde(default)]
-    bypass_cors_preflight: bool,
-}
+const PROVIDER_FIELDS: [&str; 14] = [
+    "issuer",
+    "audiences",
+    "remote_jwks",
+    "oidc_discovery",
+    "local_jwks",
+    "from_headers",
+    "from_params",
+    "forward",
+    "clock_skew_seconds",
+    "algorithms",
+    "max_token_bytes",
+    "claim_to_headers",
+    "forward_payload_header",
+    "pad_forward_payload_header",
+];
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawProvider {
-    issuer: String,
-    #[serde(default)]
-    audiences: Vec<String>,
-    remote_jwks: Option<RawRemoteJwks>,
-    oidc_discovery: Option<RawDiscovery>,
-    local_jwks: Option<RawLocalJwks>,
-    #[serde(default)]
-    from_headers: Vec<RawHeaderLocation>,
-    #[serde(default)]
-    from_params: Vec<String>,
-    #[serde(default)]
-    forward: bool,
-    clock_skew_seconds: Option<u64>,
-    algorithms: Option<Vec<String>>,
-    max_token_bytes: Option<usize>,
-    #[serde(default)]
-    claim_to_headers: Vec<RawClaimToHeader>,
-    forward_payload_header: Option<String>,
-    #[serde(default)]
-    pad_forward_payload_header: bool,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRemoteJwks {
-    http_uri: RawHttpUri,
-    cache_duration: Option<String>,
-    min_refetch_interval: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawHttpUri {
-    uri: String,
-    cluster: String,
-    timeout: Option<String>,
-}
-
-/// `oidc_discovery`: the document's URI follows from the issuer unless `uri` is given.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawDiscovery {
-    cluster: String,
-    uri: Option<String>,
-    timeout: Option<String>,
-    cache_duration: Option<String>,
-    min_refetch_interval: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawLocalJwks {
-    inline_string: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawHeaderLocation {
-    name: String,
-    #[serde(default)]
-    value_prefix: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawClaimToHeader {
-    header_name: String,
-    claim_name: String,
-}
-
-// ---- Compilation: raw -> validated ----------------------------------------------------
-
-impl TryFrom<RawConfig> for Config {
-    type Error = ConfigError;
-
-    fn try_from(raw: RawConfig) -> Result<Config, ConfigError> {
-        let realm = match raw.realm {
-            Some(realm) if realm.is_empty() || !is_quotable(&realm) => {
-                return Err(error(
-                    "realm",
-                    "must be non-empty printable ASCII without quotes or backslashes",
-                ));
-            }
-            Some(realm) => realm,
-            None => DEFAULT_REALM.into(),
-        };
-        let providers = raw
-            .providers
-            .into_iter()
-            .map(|(name, p)| compile_provider(&format!("providers.{name}"), name, p))
-            .collect::<Result<Vec<_>, _>>()?;
-        let identity_headers = identity_headers(&providers)?;
-        if raw.rules.is_empty() {
-            return Err(error(
-                "rules",
-                "at least one rule is required: without rules every request is refused",
-            ));
-        }
-        let rules = raw
-            .rules
-            .into_iter()
-            .enumerate()
-            .map(|(i, r)| rule::compile(&format!("rules[{i}]"), r, &providers))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Config {
-            realm,
-            providers,
-            rules,
-            bypass_cors_preflight: raw.bypass_cors_preflight,
-            identity_headers,
-        })
-    }
-}
-
-fn compile_provider(path: &str, name: String, raw: RawProvider) -> Result<Provider, ConfigError> {
+fn compile_provider(path: &str, name: String, value: &Value) -> Result<Provider, ConfigError> {
+    let raw = Object::new(path, value, &PROVIDER_FIELDS)?;
     if name.is_empty()
         || !name
             .bytes()
@@ -310,30 +234,41 @@ fn compile_provider(path: &str, name: String, raw: RawProvider) -> Result<Provid
             "provider names are letters, digits, '_' and '-' (they become metric names)",
         ));
     }
-    if raw.issuer.is_empty() {
+    let issuer = raw.required_string("issuer")?;
+    if issuer.is_empty() {
         return Err(error(format!("{path}.issuer"), "must not be empty"));
     }
-    if raw.audiences.is_empty() {
+    let audiences = raw.strings("audiences")?;
+    if audiences.is_empty() {
         return Err(error(
             format!("{path}.audiences"),
             "at least one audience is required, so that tokens minted for other APIs of the same issuer are refused",
         ));
     }
-    if let Some(i) = raw.audiences.iter().position(String::is_empty) {
+    if let Some(i) = audiences.iter().position(String::is_empty) {
         return Err(error(format!("{path}.audiences[{i}]"), "must not be empty"));
     }
-    let keys = match (raw.remote_jwks, raw.oidc_discovery, raw.local_jwks) {
-        (Some(remote), None, None) => {
-            KeySource::Remote(compile_remote_jwks(&format!("{path}.remote_jwks"), remote)?)
-        }
-        (None, Some(discovery), None) => KeySource::Remote(compile_discovery(
-            &format!("{path}.oidc_discovery"),
-            &raw.issuer,
-            discovery,
-        )?),
+    let remote = raw.object(
+        "remote_jwks",
+        &["http_uri", "cache_duration", "min_refetch_interval"],
+    )?;
+    let discovery = raw.object(
+        "oidc_discovery",
+        &[
+            "cluster",
+            "uri",
+            "timeout",
+            "cache_duration",
+            "min_refetch_interval",
+        ],
+    )?;
+    let local = raw.object("local_jwks", &["inline_string"])?;
+    let keys = match (remote, discovery, local) {
+        (Some(remote), None, None) => KeySource::Remote(compile_remote_jwks(&remote)?),
+        (None, Some(discovery), None) => KeySource::Remote(compile_discovery(&issuer, &discovery)?),
         (None, None, Some(local)) => KeySource::Local(
-            jwks::parse(local.inline_string.as_bytes())
-                .map_err(|e| error(format!("{path}.local_jwks.inline_string"), e.to_string()))?
+            jwks::parse(local.required_string("inline_string")?.as_bytes())
+                .map_err(|e| error(local.at("inline_string"), e.to_string()))?
                 .keys,
         ),
         (None, None, None) => {
@@ -349,8 +284,12 @@ fn compile_provider(path: &str, name: String, raw: RawProvider) -> Result<Provid
             ));
         }
     };
-    let locations = compile_locations(path, raw.from_headers, raw.from_params)?;
-    let algorithms = match raw.algorithms {
+    let locations = compile_locations(&raw)?;
+    let algorithms = match raw
+        .has("algorithms")
+        .then(|| raw.strings("algorithms"))
+        .transpose()?
+    {
         None => vec![Algorithm::RS256],
         Some(names) if names.is_empty() => {
             return Err(error(
@@ -374,34 +313,34 @@ fn compile_provider(path: &str, name: String, raw: RawProvider) -> Result<Provid
             })
             .collect::<Result<Vec<_>, _>>()?,
     };
-    let max_token_bytes = raw.max_token_bytes.unwrap_or(DEFAULT_MAX_TOKEN_BYTES);
+    let max_token_bytes = raw
+        .u64("max_token_bytes")?
+        .map_or(DEFAULT_MAX_TOKEN_BYTES, |n| {
+            usize::try_from(n).unwrap_or(usize::MAX)
+        });
     if !(1..=MAX_TOKEN_BYTES_LIMIT).contains(&max_token_bytes) {
         return Err(error(
             format!("{path}.max_token_bytes"),
             format!("must be between 1 and {MAX_TOKEN_BYTES_LIMIT}"),
         ));
     }
-    let clock_skew_seconds = raw.clock_skew_seconds.unwrap_or(DEFAULT_CLOCK_SKEW_SECONDS);
+    let clock_skew_seconds = raw
+        .u64("clock_skew_seconds")?
+        .unwrap_or(DEFAULT_CLOCK_SKEW_SECONDS);
     if clock_skew_seconds > 86_400 {
         return Err(error(
             format!("{path}.clock_skew_seconds"),
             "must be at most 86400",
         ));
     }
-    let identity = compile_identity(
-        path,
-        raw.claim_to_headers,
-        raw.forward_payload_header,
-        raw.pad_forward_payload_header,
-        &locations,
-    )?;
+    let identity = compile_identity(&raw, &locations)?;
     Ok(Provider {
         name,
-        issuer: raw.issuer,
-        audiences: raw.audiences,
+        issuer,
+        audiences,
         keys,
         locations,
-        forward: raw.forward,
+        forward: raw.bool("forward")?,
         clock_skew_seconds,
         algorithms,
         max_token_bytes,
@@ -417,63 +356,58 @@ struct Timings {
 }
 
 fn compile_timings(
-    path: &str,
-    timeout_field: &str,
+    at: &Object,
+    timeout_path: String,
     timeout: Option<String>,
-    cache_duration: Option<String>,
-    min_refetch_interval: Option<String>,
 ) -> Result<Timings, ConfigError> {
-    let duration = |field: &str, value: Option<String>, default: Duration| match value {
+    let duration = |path: String, value: Option<String>, default: Duration| match value {
         None => Ok(default),
-        Some(text) => parse_duration(&text).map_err(|m| error(format!("{path}.{field}"), m)),
+        Some(text) => parse_duration(&text).map_err(|m| error(path, m)),
     };
     let timings = Timings {
-        timeout: duration(timeout_field, timeout, DEFAULT_FETCH_TIMEOUT)?,
-        cache_duration: duration("cache_duration", cache_duration, DEFAULT_CACHE_DURATION)?,
+        timeout: duration(timeout_path.clone(), timeout, DEFAULT_FETCH_TIMEOUT)?,
+        cache_duration: duration(
+            at.at("cache_duration"),
+            at.string("cache_duration")?,
+            DEFAULT_CACHE_DURATION,
+        )?,
         min_refetch_interval: duration(
-            "min_refetch_interval",
-            min_refetch_interval,
+            at.at("min_refetch_interval"),
+            at.string("min_refetch_interval")?,
             DEFAULT_MIN_REFETCH_INTERVAL,
         )?,
     };
-    for (field, value) in [
-        (timeout_field, timings.timeout),
-        ("cache_duration", timings.cache_duration),
+    for (path, value) in [
+        (timeout_path.clone(), timings.timeout),
+        (at.at("cache_duration"), timings.cache_duration),
     ] {
         if value.is_zero() {
-            return Err(error(
-                format!("{path}.{field}"),
-                "must be greater than zero",
-            ));
+            return Err(error(path, "must be greater than zero"));
         }
     }
     if timings.timeout > Duration::from_secs(60) {
         return Err(error(
-            format!("{path}.{timeout_field}"),
+            timeout_path,
             "must be at most 60s: requests wait for it",
         ));
     }
     Ok(timings)
 }
 
-fn compile_cluster(path: &str, cluster: String) -> Result<String, ConfigError> {
+fn compile_cluster(at: &Object, name: &str) -> Result<String, ConfigError> {
+    let cluster = at.required_string(name)?;
     if cluster.is_empty() {
-        return Err(error(path, "must not be empty"));
+        return Err(error(at.at(name), "must not be empty"));
     }
     Ok(cluster)
 }
 
-fn compile_remote_jwks(path: &str, raw: RawRemoteJwks) -> Result<RemoteJwks, ConfigError> {
-    let endpoint =
-        Endpoint::parse(&raw.http_uri.uri).map_err(|m| error(format!("{path}.http_uri.uri"), m))?;
-    let cluster = compile_cluster(&format!("{path}.http_uri.cluster"), raw.http_uri.cluster)?;
-    let timings = compile_timings(
-        path,
-        "http_uri.timeout",
-        raw.http_uri.timeout,
-        raw.cache_duration,
-        raw.min_refetch_interval,
-    )?;
+fn compile_remote_jwks(remote: &Object) -> Result<RemoteJwks, ConfigError> {
+    let http_uri = remote.required_object("http_uri", &["uri", "cluster", "timeout"])?;
+    let endpoint = Endpoint::parse(&http_uri.required_string("uri")?)
+        .map_err(|m| error(http_uri.at("uri"), m))?;
+    let cluster = compile_cluster(&http_uri, "cluster")?;
+    let timings = compile_timings(remote, http_uri.at("timeout"), http_uri.string("timeout")?)?;
     Ok(RemoteJwks {
         cluster,
         location: JwksLocation::Uri(endpoint),
@@ -483,23 +417,20 @@ fn compile_remote_jwks(path: &str, raw: RawRemoteJwks) -> Result<RemoteJwks, Con
     })
 }
 
-fn compile_discovery(
-    path: &str,
-    issuer: &str,
-    raw: RawDiscovery,
-) -> Result<RemoteJwks, ConfigError> {
-    let (field, uri) = match raw.uri {
-        Some(uri) => ("uri", uri),
-        None => ("(from issuer)", discovery::document_uri(issuer)),
+fn compile_discovery(issuer: &str, discovery: &Object) -> Result<RemoteJwks, ConfigError> {
+    let (path, uri) = match discovery.string("uri")? {
+        Some(uri) => (discovery.at("uri"), uri),
+        None => (
+            discovery.at("(from issuer)"),
+            discovery::document_uri(issuer),
+        ),
     };
-    let endpoint = Endpoint::parse(&uri).map_err(|m| error(format!("{path}.{field}"), m))?;
-    let cluster = compile_cluster(&format!("{path}.cluster"), raw.cluster)?;
+    let endpoint = Endpoint::parse(&uri).map_err(|m| error(path, m))?;
+    let cluster = compile_cluster(discovery, "cluster")?;
     let timings = compile_timings(
-        path,
-        "timeout",
-        raw.timeout,
-        raw.cache_duration,
-        raw.min_refetch_interval,
+        discovery,
+        discovery.at("timeout"),
+        discovery.string("timeout")?,
     )?;
     Ok(RemoteJwks {
         cluster,
@@ -510,11 +441,9 @@ fn compile_discovery(
     })
 }
 
-fn compile_locations(
-    path: &str,
-    headers: Vec<RawHeaderLocation>,
-    params: Vec<String>,
-) -> Result<Vec<TokenLocation>, ConfigError> {
+fn compile_locations(provider: &Object) -> Result<Vec<TokenLocation>, ConfigError> {
+    let headers = provider.array("from_headers")?;
+    let params = provider.strings("from_params")?;
     if headers.is_empty() && params.is_empty() {
         // jwt_authn's default: `Authorization: Bearer <token>` or `?access_token=<token>`.
         return Ok(vec![
@@ -526,17 +455,18 @@ fn compile_locations(
         ]);
     }
     let mut locations = Vec::with_capacity(headers.len() + params.len());
-    for (i, header) in headers.into_iter().enumerate() {
-        let name = header_name(&format!("{path}.from_headers[{i}].name"), &header.name)?;
+    for (path, value) in headers {
+        let header = Object::new(&path, value, &["name", "value_prefix"])?;
+        let name = header_name(&header.at("name"), &header.required_string("name")?)?;
         locations.push(TokenLocation::Header {
             name,
-            value_prefix: header.value_prefix,
+            value_prefix: header.string("value_prefix")?.unwrap_or_default(),
         });
     }
     for (i, param) in params.into_iter().enumerate() {
         if param.is_empty() || param.contains(['&', '=', '#', '?']) {
             return Err(error(
-                format!("{path}.from_params[{i}]"),
+                format!("{}[{i}]", provider.at("from_params")),
                 format!("{param:?} is not a valid query parameter name"),
             ));
         }
@@ -546,38 +476,36 @@ fn compile_locations(
 }
 
 fn compile_identity(
-    path: &str,
-    claim_to_headers: Vec<RawClaimToHeader>,
-    payload_header: Option<String>,
-    pad_payload: bool,
+    provider: &Object,
     locations: &[TokenLocation],
 ) -> Result<IdentityHeaders, ConfigError> {
     let mut identity = IdentityHeaders {
-        pad_payload,
+        pad_payload: provider.bool("pad_forward_payload_header")?,
         ..IdentityHeaders::default()
     };
-    for (i, entry) in claim_to_headers.into_iter().enumerate() {
-        let at = format!("{path}.claim_to_headers[{i}]");
-        let header = header_name(&format!("{at}.header_name"), &entry.header_name)?;
-        if entry.claim_name.is_empty() {
-            return Err(error(format!("{at}.claim_name"), "must not be empty"));
+    for (at, value) in provider.array("claim_to_headers")? {
+        let entry = Object::new(&at, value, &["header_name", "claim_name"])?;
+        let header = header_name(
+            &entry.at("header_name"),
+            &entry.required_string("header_name")?,
+        )?;
+        let claim = entry.required_string("claim_name")?;
+        if claim.is_empty() {
+            return Err(error(entry.at("claim_name"), "must not be empty"));
         }
-        identity.claim_to_headers.push(ClaimToHeader {
-            header,
-            claim: entry.claim_name,
-        });
+        identity
+            .claim_to_headers
+            .push(ClaimToHeader { header, claim });
     }
-    if let Some(name) = payload_header {
-        identity.payload_header = Some(header_name(
-            &format!("{path}.forward_payload_header"),
-            &name,
-        )?);
+    if let Some(name) = provider.string("forward_payload_header")? {
+        identity.payload_header = Some(header_name(&provider.at("forward_payload_header"), &name)?);
     }
+    let path = provider.path();
     let mut seen: Vec<&str> = Vec::new();
     for name in identity.names() {
         if seen.contains(&name) {
             return Err(error(
-                path,
+                &path,
                 format!("header {name:?} is set twice by this provider"),
             ));
         }
@@ -586,7 +514,7 @@ fn compile_identity(
             .any(|l| matches!(l, TokenLocation::Header { name: n, .. } if n == name));
         if is_token_header || RESERVED_HEADERS.contains(&name) {
             return Err(error(
-                path,
+                &path,
                 format!("header {name:?} cannot carry identity: the filter or Envoy owns it"),
             ));
         }
@@ -675,7 +603,7 @@ fn is_quotable(s: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) const EXAMPLE: &str = r#"{
@@ -859,6 +787,31 @@ mod tests {
     }
 
     #[test]
+    fn duplicate_members_and_syntax_errors_are_refused_with_their_place() {
+        let e = refused(r#"{"rules": [], "rules": []}"#);
+        assert_eq!(e.path, "(root)");
+        assert!(e.message.starts_with("duplicate member name at line 1"), "{e}");
+        let e = refused("{\n  \"rules\": [\n}");
+        assert!(e.message.contains("line 3 column 1"), "{e}");
+        assert_eq!(refused("[]").message, "must be a JSON object");
+    }
+
+    #[test]
+    fn wrong_types_say_what_was_expected_but_never_echo_the_value() {
+        let e = refused(&with_provider(&format!("{REMOTE}, \"clock_skew_seconds\": -5")));
+        assert_eq!(e.path, "providers.p.clock_skew_seconds");
+        assert_eq!(e.message, "must be a non-negative integer, not a number");
+        let e = refused(&with_provider(&format!("{REMOTE}, \"from_params\": [\"a\", 7]")));
+        assert_eq!(e.path, "providers.p.from_params[1]");
+        let e = refused(&with_provider(r#""remote_jwks": {"http_uri": "https://i/jwks"}"#));
+        assert_eq!(e.path, "providers.p.remote_jwks.http_uri");
+        assert_eq!(e.message, "must be an object, not a string");
+        let e = refused(&with_provider(r#""remote_jwks": {"http_uri": {"cluster": "c"}}"#));
+        assert_eq!(e.path, "providers.p.remote_jwks.http_uri");
+        assert_eq!(e.message, "missing field `uri`");
+    }
+
+    #[test]
     fn discovery_needs_only_the_issuer_and_a_cluster() {
         let config = Config::from_json(
             with_provider(r#""oidc_discovery": {"cluster": "auth0"}"#)
@@ -992,9 +945,14 @@ mod tests {
         );
     }
 
+    /// A one-key JWKS, generated once (key generation is slow).
     pub(crate) fn inline_jwks() -> String {
-        let key = devidp::KeyPair::generate("k1").unwrap();
-        serde_json::json!({"keys": [key.public_jwk()]}).to_string()
+        static JWKS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        JWKS.get_or_init(|| {
+            let key = devidp::KeyPair::generate("k1").unwrap();
+            serde_json::json!({"keys": [key.public_jwk()]}).to_string()
+        })
+        .clone()
     }
 
     #[test]

@@ -32,6 +32,21 @@ pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, StrictJsonError>
     }
 }
 
+/// [`parse_object`] for documents people write, such as the configuration: a syntax error
+/// says where it is.
+pub fn parse_object_explained(bytes: &[u8]) -> Result<Map<String, Value>, String> {
+    match serde_json::from_slice::<StrictValue>(bytes) {
+        Ok(StrictValue(Value::Object(map))) => Ok(map),
+        Ok(_) => Err("must be a JSON object".into()),
+        Err(e) if e.classify() == serde_json::error::Category::Data => Err(format!(
+            "duplicate member name at line {} column {}",
+            e.line(),
+            e.column()
+        )),
+        Err(e) => Err(format!("not valid JSON: {e}")),
+    }
+}
+
 struct StrictValue(Value);
 
 impl<'de> Deserialize<'de> for StrictValue {

@@ -1,10 +1,10 @@
 //! `rules[]`: matches, requirements (jwt_authn's vocabulary), scopes and claim requirements.
 
+use super::reader::Object;
 use super::{ConfigError, Provider, error, is_quotable};
 use crate::access::{Access, ClaimCondition, ClaimRequirement};
 use crate::requirement::Requirement;
 use crate::rules::{HeaderCondition, HeaderMatcher, PathMatch, RouteMatch, Rule};
-use serde::Deserialize;
 use serde_json::Value;
 
 /// Longest `safe_regex` accepted: the compiled program grows with the pattern.
@@ -14,108 +14,37 @@ const MAX_REGEX_PROGRAM_BYTES: usize = 256 * 1024;
 /// Requirements nest at most this deep.
 const MAX_REQUIREMENT_DEPTH: usize = 8;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawRule {
-    #[serde(rename = "match")]
-    matcher: RawMatch,
-    requires: Option<RawRequirement>,
-    #[serde(default)]
-    required_scopes: Vec<String>,
-    #[serde(default)]
-    required_scopes_any: Vec<String>,
-    #[serde(default)]
-    required_claims: Vec<RawClaimRequirement>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawMatch {
-    prefix: Option<String>,
-    path: Option<String>,
-    safe_regex: Option<RawRegex>,
-    #[serde(default)]
-    headers: Vec<RawHeaderMatcher>,
-    #[serde(default)]
-    methods: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRegex {
-    regex: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawHeaderMatcher {
-    name: String,
-    exact_match: Option<String>,
-    prefix_match: Option<String>,
-    present_match: Option<bool>,
-    #[serde(default)]
-    invert_match: bool,
-}
-
-/// Exactly one member, as in jwt_authn's `JwtRequirement` oneof.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRequirement {
-    provider_name: Option<String>,
-    provider_and_audiences: Option<RawProviderAndAudiences>,
-    requires_any: Option<RawRequirementList>,
-    requires_all: Option<RawRequirementList>,
-    allow_missing: Option<RawEmpty>,
-    allow_missing_or_failed: Option<RawEmpty>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawProviderAndAudiences {
-    provider_name: String,
-    audiences: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRequirementList {
-    requirements: Vec<RawRequirement>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawEmpty {}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawClaimRequirement {
-    name: String,
-    equals: Option<Value>,
-    one_of: Option<Vec<Value>>,
-    contains: Option<Value>,
-}
-
 pub(super) fn compile(
     path: &str,
-    raw: RawRule,
+    value: &Value,
     providers: &[Provider],
 ) -> Result<Rule, ConfigError> {
-    let matcher = compile_match(&format!("{path}.match"), raw.matcher)?;
+    let raw = Object::new(
+        path,
+        value,
+        &[
+            "match",
+            "requires",
+            "required_scopes",
+            "required_scopes_any",
+            "required_claims",
+        ],
+    )?;
+    let matcher = compile_match(&raw.required_object(
+        "match",
+        &["prefix", "path", "safe_regex", "headers", "methods"],
+    )?)?;
     let requirement = raw
-        .requires
-        .map(|r| compile_requirement(&format!("{path}.requires"), r, providers, 1))
+        .get("requires")
+        .map(|r| compile_requirement(&raw.at("requires"), r, providers, 1))
         .transpose()?;
     let access = Access {
-        all_scopes: compile_scopes(&format!("{path}.required_scopes"), raw.required_scopes)?,
-        any_scopes: compile_scopes(
-            &format!("{path}.required_scopes_any"),
-            raw.required_scopes_any,
-        )?,
+        all_scopes: compile_scopes(&raw, "required_scopes")?,
+        any_scopes: compile_scopes(&raw, "required_scopes_any")?,
         claims: raw
-            .required_claims
+            .array("required_claims")?
             .into_iter()
-            .enumerate()
-            .map(|(i, c)| compile_claim(&format!("{path}.required_claims[{i}]"), c))
+            .map(|(path, value)| compile_claim(&path, value))
             .collect::<Result<_, _>>()?,
     };
     if !access.is_empty() {
@@ -136,30 +65,31 @@ pub(super) fn compile(
     })
 }
 
-fn compile_match(path: &str, raw: RawMatch) -> Result<RouteMatch, ConfigError> {
-    let path_match = match (raw.prefix, raw.path, raw.safe_regex) {
-        (Some(prefix), None, None) => PathMatch::Prefix(starts_with_slash(path, "prefix", prefix)?),
-        (None, Some(exact), None) => PathMatch::Exact(starts_with_slash(path, "path", exact)?),
+fn compile_match(raw: &Object) -> Result<RouteMatch, ConfigError> {
+    let regex = raw.object("safe_regex", &["regex"])?;
+    let path_match = match (raw.string("prefix")?, raw.string("path")?, regex) {
+        (Some(prefix), None, None) => PathMatch::Prefix(starts_with_slash(raw, "prefix", prefix)?),
+        (None, Some(exact), None) => PathMatch::Exact(starts_with_slash(raw, "path", exact)?),
         (None, None, Some(regex)) => {
-            compile_regex(&format!("{path}.safe_regex.regex"), &regex.regex)?
+            compile_regex(&regex.at("regex"), &regex.required_string("regex")?)?
         }
         _ => {
             return Err(error(
-                path,
+                raw.path(),
                 "give exactly one of prefix, path or safe_regex",
             ));
         }
     };
     let headers = raw
-        .headers
+        .array("headers")?
         .into_iter()
-        .enumerate()
-        .map(|(i, h)| compile_header_matcher(&format!("{path}.headers[{i}]"), h))
+        .map(|(path, value)| compile_header_matcher(&path, value))
         .collect::<Result<_, _>>()?;
-    for (i, method) in raw.methods.iter().enumerate() {
+    let methods = raw.strings("methods")?;
+    for (i, method) in methods.iter().enumerate() {
         if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
             return Err(error(
-                format!("{path}.methods[{i}]"),
+                format!("{}[{i}]", raw.at("methods")),
                 format!("{method:?} is not a method name (upper-case letters, like \"GET\")"),
             ));
         }
@@ -167,14 +97,14 @@ fn compile_match(path: &str, raw: RawMatch) -> Result<RouteMatch, ConfigError> {
     Ok(RouteMatch {
         path: path_match,
         headers,
-        methods: raw.methods,
+        methods,
     })
 }
 
-fn starts_with_slash(path: &str, field: &str, value: String) -> Result<String, ConfigError> {
+fn starts_with_slash(raw: &Object, field: &str, value: String) -> Result<String, ConfigError> {
     if !value.starts_with('/') {
         return Err(error(
-            format!("{path}.{field}"),
+            raw.at(field),
             format!("{value:?} must start with '/'"),
         ));
     }
@@ -196,23 +126,42 @@ fn compile_regex(path: &str, pattern: &str) -> Result<PathMatch, ConfigError> {
         .map_err(|e| error(path, format!("invalid regex: {e}")))
 }
 
-fn compile_header_matcher(path: &str, raw: RawHeaderMatcher) -> Result<HeaderMatcher, ConfigError> {
-    let name = raw.name.to_ascii_lowercase();
+fn compile_header_matcher(path: &str, value: &Value) -> Result<HeaderMatcher, ConfigError> {
+    let raw = Object::new(
+        path,
+        value,
+        &[
+            "name",
+            "exact_match",
+            "prefix_match",
+            "present_match",
+            "invert_match",
+        ],
+    )?;
+    let given_name = raw.required_string("name")?;
+    let name = given_name.to_ascii_lowercase();
     let bare = name.strip_prefix(':').unwrap_or(&name);
     if bare.is_empty() || !bare.bytes().all(super::is_header_name_byte) {
         return Err(error(
-            format!("{path}.name"),
-            format!("{:?} is not a valid header name", raw.name),
+            raw.at("name"),
+            format!("{given_name:?} is not a valid header name"),
         ));
     }
-    let (condition, invert) = match (raw.exact_match, raw.prefix_match, raw.present_match) {
-        (Some(value), None, None) => (HeaderCondition::Exact(value), raw.invert_match),
-        (None, Some(prefix), None) => (HeaderCondition::Prefix(prefix), raw.invert_match),
+    let invert_match = raw.bool("invert_match")?;
+    let present_match = match raw.get("present_match") {
+        None => None,
+        Some(_) => Some(raw.bool("present_match")?),
+    };
+    let exact = raw.string("exact_match")?;
+    let prefix = raw.string("prefix_match")?;
+    let (condition, invert) = match (exact, prefix, present_match) {
+        (Some(value), None, None) => (HeaderCondition::Exact(value), invert_match),
+        (None, Some(prefix), None) => (HeaderCondition::Prefix(prefix), invert_match),
         // `present_match: false` means "absent", as in Envoy.
-        (None, None, Some(present)) => (HeaderCondition::Present, raw.invert_match == present),
+        (None, None, Some(present)) => (HeaderCondition::Present, invert_match == present),
         _ => {
             return Err(error(
-                path,
+                raw.path(),
                 "give exactly one of exact_match, prefix_match or present_match",
             ));
         }
@@ -224,9 +173,19 @@ fn compile_header_matcher(path: &str, raw: RawHeaderMatcher) -> Result<HeaderMat
     })
 }
 
+const REQUIREMENT_KINDS: [&str; 6] = [
+    "provider_name",
+    "provider_and_audiences",
+    "requires_any",
+    "requires_all",
+    "allow_missing",
+    "allow_missing_or_failed",
+];
+
+/// One `JwtRequirement`: exactly one member, as in jwt_authn's oneof.
 fn compile_requirement(
     path: &str,
-    raw: RawRequirement,
+    value: &Value,
     providers: &[Provider],
     depth: usize,
 ) -> Result<Requirement, ConfigError> {
@@ -236,93 +195,84 @@ fn compile_requirement(
             format!("requirements nest at most {MAX_REQUIREMENT_DEPTH} deep"),
         ));
     }
-    let provider_index = |field: String, name: &str| {
-        providers
-            .iter()
-            .position(|p| p.name == name)
-            .ok_or_else(|| error(field, format!("no provider is called {name:?}")))
-    };
-    let list = |field: &str, list: RawRequirementList| -> Result<Vec<Requirement>, ConfigError> {
-        if list.requirements.is_empty() {
-            return Err(error(
-                format!("{path}.{field}.requirements"),
-                "must list at least one requirement",
-            ));
-        }
-        list.requirements
-            .into_iter()
-            .enumerate()
-            .map(|(i, r)| {
-                compile_requirement(
-                    &format!("{path}.{field}.requirements[{i}]"),
-                    r,
-                    providers,
-                    depth + 1,
-                )
-            })
-            .collect()
-    };
-    let RawRequirement {
-        provider_name,
-        provider_and_audiences,
-        requires_any,
-        requires_all,
-        allow_missing,
-        allow_missing_or_failed,
-    } = raw;
-    let given = [
-        provider_name.is_some(),
-        provider_and_audiences.is_some(),
-        requires_any.is_some(),
-        requires_all.is_some(),
-        allow_missing.is_some(),
-        allow_missing_or_failed.is_some(),
-    ];
-    if given.iter().filter(|g| **g).count() != 1 {
+    let raw = Object::new(path, value, &REQUIREMENT_KINDS)?;
+    let given: Vec<&str> = REQUIREMENT_KINDS
+        .iter()
+        .copied()
+        .filter(|kind| raw.has(kind))
+        .collect();
+    let [kind] = given.as_slice() else {
         return Err(error(
             path,
             "give exactly one of provider_name, provider_and_audiences, requires_any, requires_all, allow_missing or allow_missing_or_failed",
         ));
-    }
-    if let Some(name) = provider_name {
-        return Ok(Requirement::Provider {
-            provider: provider_index(format!("{path}.provider_name"), &name)?,
-            audiences: None,
-        });
-    }
-    if let Some(p) = provider_and_audiences {
-        let at = format!("{path}.provider_and_audiences");
-        let provider = provider_index(format!("{at}.provider_name"), &p.provider_name)?;
-        if p.audiences.is_empty() {
+    };
+    let provider_index = |at: String, name: &str| {
+        providers
+            .iter()
+            .position(|p| p.name == name)
+            .ok_or_else(|| error(at, format!("no provider is called {name:?}")))
+    };
+    let list = |field: &str| -> Result<Vec<Requirement>, ConfigError> {
+        let list = raw.required_object(field, &["requirements"])?;
+        let items = list.array("requirements")?;
+        if items.is_empty() {
             return Err(error(
-                format!("{at}.audiences"),
-                "must list at least one audience",
+                list.at("requirements"),
+                "must list at least one requirement",
             ));
         }
-        if let Some(i) = p.audiences.iter().position(String::is_empty) {
-            return Err(error(format!("{at}.audiences[{i}]"), "must not be empty"));
+        items
+            .into_iter()
+            .map(|(at, item)| compile_requirement(&at, item, providers, depth + 1))
+            .collect()
+    };
+    match *kind {
+        "provider_name" => Ok(Requirement::Provider {
+            provider: provider_index(
+                raw.at("provider_name"),
+                &raw.required_string("provider_name")?,
+            )?,
+            audiences: None,
+        }),
+        "provider_and_audiences" => {
+            let p =
+                raw.required_object("provider_and_audiences", &["provider_name", "audiences"])?;
+            let provider =
+                provider_index(p.at("provider_name"), &p.required_string("provider_name")?)?;
+            let audiences = p.strings("audiences")?;
+            if audiences.is_empty() {
+                return Err(error(p.at("audiences"), "must list at least one audience"));
+            }
+            if let Some(i) = audiences.iter().position(String::is_empty) {
+                return Err(error(
+                    format!("{}[{i}]", p.at("audiences")),
+                    "must not be empty",
+                ));
+            }
+            Ok(Requirement::Provider {
+                provider,
+                audiences: Some(audiences),
+            })
         }
-        return Ok(Requirement::Provider {
-            provider,
-            audiences: Some(p.audiences),
-        });
+        "requires_any" => Ok(Requirement::Any(list("requires_any")?)),
+        "requires_all" => Ok(Requirement::All(list("requires_all")?)),
+        "allow_missing" => {
+            raw.required_object("allow_missing", &[])?;
+            Ok(Requirement::AllowMissing)
+        }
+        _ => {
+            raw.required_object("allow_missing_or_failed", &[])?;
+            Ok(Requirement::AllowMissingOrFailed)
+        }
     }
-    if let Some(any) = requires_any {
-        return Ok(Requirement::Any(list("requires_any", any)?));
-    }
-    if let Some(all) = requires_all {
-        return Ok(Requirement::All(list("requires_all", all)?));
-    }
-    if allow_missing.is_some() {
-        return Ok(Requirement::AllowMissing);
-    }
-    Ok(Requirement::AllowMissingOrFailed)
 }
 
-fn compile_scopes(path: &str, scopes: Vec<String>) -> Result<Vec<String>, ConfigError> {
+fn compile_scopes(rule: &Object, field: &str) -> Result<Vec<String>, ConfigError> {
+    let scopes = rule.strings(field)?;
     if let Some((i, scope)) = scopes.iter().enumerate().find(|(_, s)| !is_scope_token(s)) {
         return Err(error(
-            format!("{path}[{i}]"),
+            format!("{}[{i}]", rule.at(field)),
             format!(
                 "{scope:?} is not a valid scope (RFC 6749: printable ASCII, no spaces, quotes or backslashes)"
             ),
@@ -331,36 +281,31 @@ fn compile_scopes(path: &str, scopes: Vec<String>) -> Result<Vec<String>, Config
     Ok(scopes)
 }
 
-fn compile_claim(path: &str, raw: RawClaimRequirement) -> Result<ClaimRequirement, ConfigError> {
+fn compile_claim(path: &str, value: &Value) -> Result<ClaimRequirement, ConfigError> {
+    let raw = Object::new(path, value, &["name", "equals", "one_of", "contains"])?;
+    let name = raw.required_string("name")?;
     // The name appears in the 403's error_description, so it must be safe to quote there.
-    if raw.name.is_empty() || !is_quotable(&raw.name) {
+    if name.is_empty() || !is_quotable(&name) {
         return Err(error(
-            format!("{path}.name"),
+            raw.at("name"),
             "must be non-empty printable ASCII without quotes or backslashes",
         ));
     }
-    let condition = match (raw.equals, raw.one_of, raw.contains) {
-        (Some(value), None, None) => {
-            ClaimCondition::Equals(scalar(&format!("{path}.equals"), value)?)
-        }
+    let one_of = raw.has("one_of").then(|| raw.array("one_of")).transpose()?;
+    let condition = match (raw.get("equals"), one_of, raw.get("contains")) {
+        (Some(value), None, None) => ClaimCondition::Equals(scalar(raw.at("equals"), value)?),
         (None, Some(values), None) => {
             if values.is_empty() {
-                return Err(error(
-                    format!("{path}.one_of"),
-                    "must list at least one value",
-                ));
+                return Err(error(raw.at("one_of"), "must list at least one value"));
             }
             ClaimCondition::OneOf(
                 values
                     .into_iter()
-                    .enumerate()
-                    .map(|(i, v)| scalar(&format!("{path}.one_of[{i}]"), v))
+                    .map(|(at, v)| scalar(at, v))
                     .collect::<Result<_, _>>()?,
             )
         }
-        (None, None, Some(value)) => {
-            ClaimCondition::Contains(scalar(&format!("{path}.contains"), value)?)
-        }
+        (None, None, Some(value)) => ClaimCondition::Contains(scalar(raw.at("contains"), value)?),
         _ => {
             return Err(error(
                 path,
@@ -368,16 +313,13 @@ fn compile_claim(path: &str, raw: RawClaimRequirement) -> Result<ClaimRequiremen
             ));
         }
     };
-    Ok(ClaimRequirement {
-        name: raw.name,
-        condition,
-    })
+    Ok(ClaimRequirement { name, condition })
 }
 
 /// Claim values to compare with are strings, numbers or booleans.
-fn scalar(path: &str, value: Value) -> Result<Value, ConfigError> {
+fn scalar(path: String, value: &Value) -> Result<Value, ConfigError> {
     match value {
-        Value::String(_) | Value::Number(_) | Value::Bool(_) => Ok(value),
+        Value::String(_) | Value::Number(_) | Value::Bool(_) => Ok(value.clone()),
         _ => Err(error(path, "must be a string, a number or a boolean")),
     }
 }
@@ -387,4 +329,290 @@ fn is_scope_token(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
             .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::access::ClaimCondition;
+    use crate::config::{Config, ConfigError};
+    use crate::requirement::Requirement;
+    use crate::rules::{HeaderCondition, PathMatch};
+    use serde_json::{Value, json};
+
+    fn config(rules: Value) -> Result<Config, ConfigError> {
+        let jwks = crate::config::tests::inline_jwks();
+        let provider = |issuer: &str| json!({"issuer": issuer, "audiences": ["a"], "local_jwks": {"inline_string": jwks}});
+        let json = json!({
+            "providers": {"customers": provider("https://c/"), "staff": provider("https://s/")},
+            "rules": rules
+        });
+        Config::from_json(json.to_string().as_bytes())
+    }
+
+    fn refused(rule: Value) -> ConfigError {
+        config(json!([rule])).expect_err("rule should be refused")
+    }
+
+    #[test]
+    fn requirements_compile_to_the_tree() {
+        let c = config(json!([{"match": {"prefix": "/"}, "requires": {"requires_any": {"requirements": [
+            {"provider_name": "customers"},
+            {"requires_all": {"requirements": [
+                {"provider_and_audiences": {"provider_name": "staff", "audiences": ["https://admin"]}},
+                {"allow_missing": {}}
+            ]}},
+            {"allow_missing_or_failed": {}}
+        ]}}}]))
+        .unwrap();
+        assert_eq!(
+            c.rules[0].requirement,
+            Some(Requirement::Any(vec![
+                Requirement::Provider {
+                    provider: 0,
+                    audiences: None
+                },
+                Requirement::All(vec![
+                    Requirement::Provider {
+                        provider: 1,
+                        audiences: Some(vec!["https://admin".into()])
+                    },
+                    Requirement::AllowMissing
+                ]),
+                Requirement::AllowMissingOrFailed
+            ]))
+        );
+    }
+
+    #[test]
+    fn a_requirement_has_exactly_one_kind() {
+        let e = refused(json!({"match": {"prefix": "/"}, "requires": {}}));
+        assert_eq!(e.path, "rules[0].requires");
+        assert!(
+            e.message.starts_with("give exactly one of provider_name"),
+            "{e}"
+        );
+        let e = refused(
+            json!({"match": {"prefix": "/"}, "requires": {"provider_name": "customers", "allow_missing": {}}}),
+        );
+        assert_eq!(e.path, "rules[0].requires");
+        let e = refused(json!({"match": {"prefix": "/"}, "requires": {"allow_missing": {"x": 1}}}));
+        assert_eq!(e.path, "rules[0].requires.allow_missing.x");
+    }
+
+    #[test]
+    fn nested_errors_name_their_path() {
+        let e = refused(
+            json!({"match": {"prefix": "/"}, "requires": {"requires_any": {"requirements": [
+            {"provider_name": "customers"}, {"provider_name": "nobody"}]}}}),
+        );
+        assert_eq!(
+            e.path,
+            "rules[0].requires.requires_any.requirements[1].provider_name"
+        );
+        assert_eq!(e.message, "no provider is called \"nobody\"");
+        let e = refused(
+            json!({"match": {"prefix": "/"}, "requires": {"requires_all": {"requirements": []}}}),
+        );
+        assert_eq!(e.path, "rules[0].requires.requires_all.requirements");
+        let e = refused(
+            json!({"match": {"prefix": "/"}, "requires": {"provider_and_audiences": {
+            "provider_name": "customers", "audiences": []}}}),
+        );
+        assert_eq!(e.path, "rules[0].requires.provider_and_audiences.audiences");
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let mut requirement = json!({"provider_name": "customers"});
+        for _ in 0..9 {
+            requirement = json!({"requires_any": {"requirements": [requirement]}});
+        }
+        let e = refused(json!({"match": {"prefix": "/"}, "requires": requirement}));
+        assert!(e.message.contains("nest at most 8 deep"), "{e}");
+    }
+
+    #[test]
+    fn scopes_and_claims_need_a_requirement_that_always_verifies() {
+        for requires in [
+            Value::Null,
+            json!({"allow_missing": {}}),
+            json!({"requires_any": {"requirements": [{"provider_name": "customers"}, {"allow_missing_or_failed": {}}]}}),
+        ] {
+            let mut rule = json!({"match": {"prefix": "/"}, "required_scopes": ["read"]});
+            if !requires.is_null() {
+                rule["requires"] = requires;
+            }
+            let e = refused(rule);
+            assert_eq!(e.path, "rules[0]");
+            assert!(e.message.contains("always verifies a token"), "{e}");
+        }
+        let e = refused(
+            json!({"match": {"prefix": "/"}, "required_claims": [{"name": "gty", "equals": "x"}]}),
+        );
+        assert!(e.message.contains("always verifies a token"), "{e}");
+    }
+
+    #[test]
+    fn scopes_must_be_scope_tokens() {
+        let e = refused(
+            json!({"match": {"prefix": "/"}, "requires": {"provider_name": "customers"},
+            "required_scopes_any": ["ok", "read messages"]}),
+        );
+        assert_eq!(e.path, "rules[0].required_scopes_any[1]");
+    }
+
+    #[test]
+    fn matches_compile() {
+        let c = config(json!([{"match": {
+            "safe_regex": {"regex": "/users/[0-9]+"},
+            "headers": [
+                {"name": "X-Tenant", "exact_match": "staff"},
+                {"name": ":authority", "prefix_match": "admin."},
+                {"name": "x-debug", "present_match": false}
+            ],
+            "methods": ["GET", "POST"]
+        }}]))
+        .unwrap();
+        let m = &c.rules[0].matcher;
+        assert!(matches!(m.path, PathMatch::Regex(_)));
+        assert_eq!(m.headers[0].name, "x-tenant");
+        assert_eq!(
+            m.headers[0].condition,
+            HeaderCondition::Exact("staff".into())
+        );
+        assert_eq!(m.headers[1].name, ":authority");
+        assert_eq!(m.headers[2].condition, HeaderCondition::Present);
+        assert!(m.headers[2].invert, "present_match: false means absent");
+        assert_eq!(m.methods, vec!["GET", "POST"]);
+    }
+
+    #[test]
+    fn match_refusals_name_the_field() {
+        for (matcher, path, message) in [
+            (
+                json!({"prefix": "/", "path": "/x"}),
+                "rules[0].match",
+                "give exactly one of prefix, path or safe_regex",
+            ),
+            (
+                json!({}),
+                "rules[0].match",
+                "give exactly one of prefix, path or safe_regex",
+            ),
+            (
+                json!({"prefix": "api"}),
+                "rules[0].match.prefix",
+                "must start with '/'",
+            ),
+            (
+                json!({"safe_regex": {"regex": "(unclosed"}}),
+                "rules[0].match.safe_regex.regex",
+                "invalid regex",
+            ),
+            (
+                json!({"safe_regex": {"regex": ""}}),
+                "rules[0].match.safe_regex.regex",
+                "1 to 1024 characters",
+            ),
+            (
+                json!({"safe_regex": {"regex": "a".repeat(1025)}}),
+                "rules[0].match.safe_regex.regex",
+                "1 to 1024 characters",
+            ),
+            (
+                json!({"prefix": "/", "methods": ["get"]}),
+                "rules[0].match.methods[0]",
+                "not a method name",
+            ),
+            (
+                json!({"prefix": "/", "headers": [{"name": "x"}]}),
+                "rules[0].match.headers[0]",
+                "give exactly one of exact_match",
+            ),
+            (
+                json!({"prefix": "/", "headers": [{"name": "a b", "exact_match": "x"}]}),
+                "rules[0].match.headers[0].name",
+                "not a valid header name",
+            ),
+            (
+                json!({"prefix": "/", "case_sensitive": false}),
+                "rules[0].match.case_sensitive",
+                "unknown field `case_sensitive`",
+            ),
+        ] {
+            let e = refused(json!({"match": matcher}));
+            assert_eq!(e.path, path, "{matcher}");
+            assert!(e.message.contains(message), "{matcher}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_regex_too_big_to_compile_is_refused() {
+        let e = refused(json!({"match": {"safe_regex": {"regex": "(a{1000}){1000}"}}}));
+        assert_eq!(e.path, "rules[0].match.safe_regex.regex");
+        assert!(e.message.contains("invalid regex"), "{e}");
+    }
+
+    #[test]
+    fn claim_requirements_compile_and_refuse() {
+        let c = config(
+            json!([{"match": {"prefix": "/"}, "requires": {"provider_name": "customers"},
+            "required_claims": [
+                {"name": "https://example.com/roles", "contains": "admin"},
+                {"name": "azp", "one_of": ["a", "b"]},
+                {"name": "tier", "equals": 3}
+            ]}]),
+        )
+        .unwrap();
+        let claims = &c.rules[0].access.claims;
+        assert_eq!(
+            claims[0].condition,
+            ClaimCondition::Contains(json!("admin"))
+        );
+        assert_eq!(
+            claims[1].condition,
+            ClaimCondition::OneOf(vec![json!("a"), json!("b")])
+        );
+        assert_eq!(claims[2].condition, ClaimCondition::Equals(json!(3)));
+
+        for (claim, path, message) in [
+            (
+                json!({"name": "gty"}),
+                "rules[0].required_claims[0]",
+                "give exactly one of equals",
+            ),
+            (
+                json!({"name": "gty", "equals": "a", "contains": "b"}),
+                "rules[0].required_claims[0]",
+                "give exactly one of equals",
+            ),
+            (
+                json!({"name": "a\"b", "equals": "x"}),
+                "rules[0].required_claims[0].name",
+                "without quotes",
+            ),
+            (
+                json!({"name": "gty", "equals": {"a": 1}}),
+                "rules[0].required_claims[0].equals",
+                "string, a number or a boolean",
+            ),
+            (
+                json!({"name": "gty", "one_of": []}),
+                "rules[0].required_claims[0].one_of",
+                "at least one value",
+            ),
+            (
+                json!({"name": "gty", "one_of": ["a", null]}),
+                "rules[0].required_claims[0].one_of[1]",
+                "string, a number or a boolean",
+            ),
+        ] {
+            let e = refused(
+                json!({"match": {"prefix": "/"}, "requires": {"provider_name": "customers"},
+                "required_claims": [claim]}),
+            );
+            assert_eq!(e.path, path, "{claim}");
+            assert!(e.message.contains(message), "{claim}: {e}");
+        }
+    }
 }

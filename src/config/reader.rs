@@ -1,0 +1,174 @@
+//! Reading the configuration's JSON objects field by field: every member known, every type
+//! checked, every error naming its path (`rules[2].match.safe_regex.regex`).
+//!
+//! Hand-written rather than derived: serde's derived visitors cost more module size than the
+//! whole rest of the configuration code.
+
+use super::{ConfigError, error};
+use serde_json::{Map, Value};
+
+/// One JSON object of the configuration at `path`.
+pub(super) struct Object<'v> {
+    path: String,
+    members: &'v Map<String, Value>,
+}
+
+impl<'v> Object<'v> {
+    /// `value` as an object whose members are all among `known`.
+    pub fn new(path: &str, value: &'v Value, known: &[&str]) -> Result<Object<'v>, ConfigError> {
+        let Value::Object(members) = value else {
+            return Err(error(
+                display(path),
+                format!("must be an object, not {}", kind(value)),
+            ));
+        };
+        if let Some(unknown) = members.keys().find(|k| !known.contains(&k.as_str())) {
+            let expected: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
+            return Err(error(
+                join(path, unknown),
+                format!(
+                    "unknown field `{unknown}`, expected one of {}",
+                    expected.join(", ")
+                ),
+            ));
+        }
+        Ok(Object {
+            path: path.to_string(),
+            members,
+        })
+    }
+
+    /// The path of this object.
+    pub fn path(&self) -> String {
+        display(&self.path)
+    }
+
+    /// The path of member `name`.
+    pub fn at(&self, name: &str) -> String {
+        join(&self.path, name)
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.members.contains_key(name)
+    }
+
+    pub fn get(&self, name: &str) -> Option<&'v Value> {
+        self.members.get(name)
+    }
+
+    pub fn string(&self, name: &str) -> Result<Option<String>, ConfigError> {
+        match self.members.get(name) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(self.wrong_type(name, "a string", other)),
+        }
+    }
+
+    pub fn required_string(&self, name: &str) -> Result<String, ConfigError> {
+        self.string(name)?.ok_or_else(|| self.missing(name))
+    }
+
+    /// A boolean; absent is `false`.
+    pub fn bool(&self, name: &str) -> Result<bool, ConfigError> {
+        match self.members.get(name) {
+            None => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(other) => Err(self.wrong_type(name, "a boolean", other)),
+        }
+    }
+
+    pub fn u64(&self, name: &str) -> Result<Option<u64>, ConfigError> {
+        match self.members.get(name) {
+            None => Ok(None),
+            Some(Value::Number(n)) if n.as_u64().is_some() => Ok(n.as_u64()),
+            Some(other) => Err(self.wrong_type(name, "a non-negative integer", other)),
+        }
+    }
+
+    /// An array of strings; absent is empty.
+    pub fn strings(&self, name: &str) -> Result<Vec<String>, ConfigError> {
+        self.array(name)?
+            .into_iter()
+            .map(|(path, value)| match value {
+                Value::String(s) => Ok(s.clone()),
+                other => Err(error(
+                    path,
+                    format!("must be a string, not {}", kind(other)),
+                )),
+            })
+            .collect()
+    }
+
+    /// The elements of an array with their paths; absent is empty.
+    pub fn array(&self, name: &str) -> Result<Vec<(String, &'v Value)>, ConfigError> {
+        match self.members.get(name) {
+            None => Ok(Vec::new()),
+            Some(Value::Array(items)) => Ok(items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| (format!("{}[{i}]", self.at(name)), item))
+                .collect()),
+            Some(other) => Err(self.wrong_type(name, "an array", other)),
+        }
+    }
+
+    /// Member `name` as an object with `known` members, if present.
+    pub fn object(&self, name: &str, known: &[&str]) -> Result<Option<Object<'v>>, ConfigError> {
+        self.members
+            .get(name)
+            .map(|value| Object::new(&self.at(name), value, known))
+            .transpose()
+    }
+
+    pub fn required_object(&self, name: &str, known: &[&str]) -> Result<Object<'v>, ConfigError> {
+        self.object(name, known)?.ok_or_else(|| self.missing(name))
+    }
+
+    /// The members of an object whose keys are names (such as `providers`).
+    pub fn entries(&self, name: &str) -> Result<Vec<(String, &'v Value)>, ConfigError> {
+        match self.members.get(name) {
+            None => Ok(Vec::new()),
+            Some(Value::Object(map)) => Ok(map.iter().map(|(k, v)| (k.clone(), v)).collect()),
+            Some(other) => Err(self.wrong_type(name, "an object", other)),
+        }
+    }
+
+    fn missing(&self, name: &str) -> ConfigError {
+        error(display(&self.path), format!("missing field `{name}`"))
+    }
+
+    fn wrong_type(&self, name: &str, expected: &str, found: &Value) -> ConfigError {
+        error(
+            self.at(name),
+            format!("must be {expected}, not {}", kind(found)),
+        )
+    }
+}
+
+fn join(path: &str, name: &str) -> String {
+    if path.is_empty() {
+        name.to_string()
+    } else {
+        format!("{path}.{name}")
+    }
+}
+
+fn display(path: &str) -> String {
+    if path.is_empty() {
+        "(root)".into()
+    } else {
+        path.to_string()
+    }
+}
+
+/// What a JSON value is, for error messages (never the value itself: it may be a secret).
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
