@@ -74,6 +74,60 @@ fn demo_configuration_behaves_as_the_printed_commands_say() {
         echoed["headers"].get("authorization").is_none(),
         "the token is not forwarded"
     );
+    assert_eq!(echoed["headers"]["x-user-id"], "demo-client@clients");
+    assert_eq!(
+        echoed["headers"]["x-scopes"],
+        "read:messages write:messages"
+    );
+
+    let spoofed = http::get(
+        envoy,
+        "/api/private",
+        &[
+            ("authorization", &format!("Bearer {token}")),
+            ("x-user-id", "admin"),
+        ],
+    )
+    .expect("Envoy answers");
+    let echoed = spoofed.json().expect("echo answers JSON");
+    assert_eq!(
+        echoed["headers"]["x-user-id"], "demo-client@clients",
+        "the client's copy is dropped"
+    );
+    let public = http::get(envoy, "/api/public", &[("x-user-id", "admin")]).expect("Envoy answers");
+    let echoed = public.json().expect("echo answers JSON");
+    assert!(
+        echoed["headers"].get("x-user-id").is_none(),
+        "dropped on public routes too"
+    );
+
+    let preflight = http::request(
+        envoy,
+        "OPTIONS",
+        "/api/private",
+        &[
+            ("origin", "https://app.example.com"),
+            ("access-control-request-method", "GET"),
+        ],
+        None,
+    )
+    .expect("Envoy answers");
+    assert_eq!(
+        preflight.status, 200,
+        "CORS preflights pass without a token"
+    );
+
+    let prometheus = stack
+        .envoy
+        .admin_get("/stats/prometheus")
+        .expect("admin answers")
+        .text();
+    assert!(
+        prometheus
+            .lines()
+            .any(|l| l == "jwt_authz_provider_denied{provider=\"devidp\",reason=\"scope\"} 1"),
+        "{prometheus}"
+    );
 
     let wrong_secret = http::request(idp, "POST", "/oauth/token", &[("content-type", "application/x-www-form-urlencoded")], Some(b"grant_type=client_credentials&client_id=demo-client&client_secret=nope&audience=https%3A%2F%2Fapi.example.com"))
         .expect("token endpoint answers");

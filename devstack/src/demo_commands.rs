@@ -34,8 +34,9 @@ curl -i {envoy}/api/public
 # Protected route without a token: 401
 curl -i {envoy}/api/private
 
-# Protected route with the token: 200 (the echo shows what reached the service)
-curl -i {envoy}/api/private -H \"authorization: Bearer $TOKEN\"
+# Protected route with the token: 200. The echo shows what reached the service: no token,
+# but x-user-id and x-scopes from the verified claims (a client-sent x-user-id is dropped)
+curl -i {envoy}/api/private -H \"authorization: Bearer $TOKEN\" -H \"x-user-id: admin\"
 
 # A token for limited-client (scope read:profile only)
 LIMITED=$({limited_token})
@@ -45,6 +46,9 @@ curl -i {envoy}/api/messages -H \"authorization: Bearer $LIMITED\"
 
 # ... and 200 for demo-client
 curl -i {envoy}/api/messages -H \"authorization: Bearer $TOKEN\"
+
+# Counters by provider and reason, as Prometheus scrapes them
+curl -s http://127.0.0.1:{admin}/stats/prometheus | grep '^jwt_authz'
 
 Ctrl-C stops everything.
 ",
@@ -69,7 +73,8 @@ mod tests {
             "\"grant_type\":\"client_credentials\"",
             "curl -i http://127.0.0.1:10000/api/public\n",
             "curl -i http://127.0.0.1:10000/api/private\n",
-            "curl -i http://127.0.0.1:10000/api/private -H \"authorization: Bearer $TOKEN\"",
+            "curl -i http://127.0.0.1:10000/api/private -H \"authorization: Bearer $TOKEN\" -H \"x-user-id: admin\"",
+            "curl -s http://127.0.0.1:9901/stats/prometheus | grep '^jwt_authz'",
             "curl -i http://127.0.0.1:10000/api/messages -H \"authorization: Bearer $LIMITED\"",
             "curl -i http://127.0.0.1:10000/api/messages -H \"authorization: Bearer $TOKEN\"",
             "http://127.0.0.1:9901",
