@@ -790,7 +790,10 @@ pub(crate) mod tests {
     fn duplicate_members_and_syntax_errors_are_refused_with_their_place() {
         let e = refused(r#"{"rules": [], "rules": []}"#);
         assert_eq!(e.path, "(root)");
-        assert!(e.message.starts_with("duplicate member name at line 1"), "{e}");
+        assert!(
+            e.message.starts_with("duplicate member name at line 1"),
+            "{e}"
+        );
         let e = refused("{\n  \"rules\": [\n}");
         assert!(e.message.contains("line 3 column 1"), "{e}");
         assert_eq!(refused("[]").message, "must be a JSON object");
@@ -798,15 +801,23 @@ pub(crate) mod tests {
 
     #[test]
     fn wrong_types_say_what_was_expected_but_never_echo_the_value() {
-        let e = refused(&with_provider(&format!("{REMOTE}, \"clock_skew_seconds\": -5")));
+        let e = refused(&with_provider(&format!(
+            "{REMOTE}, \"clock_skew_seconds\": -5"
+        )));
         assert_eq!(e.path, "providers.p.clock_skew_seconds");
         assert_eq!(e.message, "must be a non-negative integer, not a number");
-        let e = refused(&with_provider(&format!("{REMOTE}, \"from_params\": [\"a\", 7]")));
+        let e = refused(&with_provider(&format!(
+            "{REMOTE}, \"from_params\": [\"a\", 7]"
+        )));
         assert_eq!(e.path, "providers.p.from_params[1]");
-        let e = refused(&with_provider(r#""remote_jwks": {"http_uri": "https://i/jwks"}"#));
+        let e = refused(&with_provider(
+            r#""remote_jwks": {"http_uri": "https://i/jwks"}"#,
+        ));
         assert_eq!(e.path, "providers.p.remote_jwks.http_uri");
         assert_eq!(e.message, "must be an object, not a string");
-        let e = refused(&with_provider(r#""remote_jwks": {"http_uri": {"cluster": "c"}}"#));
+        let e = refused(&with_provider(
+            r#""remote_jwks": {"http_uri": {"cluster": "c"}}"#,
+        ));
         assert_eq!(e.path, "providers.p.remote_jwks.http_uri");
         assert_eq!(e.message, "missing field `uri`");
     }

@@ -86,7 +86,8 @@ pub struct HeaderMatcher {
     /// Lower-case header name; pseudo-headers such as `:authority` are allowed.
     pub name: String,
     pub condition: HeaderCondition,
-    /// Matches when the condition does not hold.
+    /// Matches when the condition does not hold (a missing header still matches no value
+    /// condition, as in Envoy).
     pub invert: bool,
 }
 
@@ -112,7 +113,8 @@ impl HeaderMatcher {
         let value = request.header(&self.name);
         let holds = match (&self.condition, value) {
             (HeaderCondition::Present, value) => value.is_some(),
-            (_, None) => false,
+            // As in Envoy: a missing header matches no value condition, inverted or not.
+            (_, None) => return false,
             (HeaderCondition::Exact(expected), Some(value)) => value == *expected,
             (HeaderCondition::Prefix(prefix), Some(value)) => value.starts_with(prefix.as_str()),
         };
@@ -280,6 +282,21 @@ mod tests {
             matched(&rules, "GET", "/", &[(":authority", "admin.example.com")]),
             Some(1)
         );
+        assert_eq!(matched(&rules, "GET", "/", &[]), None);
+    }
+
+    #[test]
+    fn inverted_value_conditions_need_the_header_as_in_envoy() {
+        let rules = vec![rule(RouteMatch {
+            headers: vec![HeaderMatcher {
+                name: "x-env".into(),
+                condition: HeaderCondition::Exact("prod".into()),
+                invert: true,
+            }],
+            ..RouteMatch::path(PathMatch::Prefix("/".into()))
+        })];
+        assert_eq!(matched(&rules, "GET", "/", &[("x-env", "dev")]), Some(0));
+        assert_eq!(matched(&rules, "GET", "/", &[("x-env", "prod")]), None);
         assert_eq!(matched(&rules, "GET", "/", &[]), None);
     }
 

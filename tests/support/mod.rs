@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use devidp::{Idp, IdpConfig};
-use devstack::{Echo, Envoy, EnvoyOptions, Response, free_port, http};
+use devstack::{Echo, Envoy, EnvoyOptions, RecordedRequest, Response, free_port, http};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -12,6 +12,8 @@ pub const AUDIENCE: &str = "https://api.example.com";
 
 pub struct Harness {
     pub idp: Idp,
+    /// More IdPs, each with the name of the Envoy cluster that reaches it.
+    pub other_idps: Vec<(String, Idp)>,
     pub echo: Echo,
     pub envoy: Envoy,
     pub listener: SocketAddr,
@@ -53,6 +55,22 @@ pub fn envoy_yaml(
     upstream: SocketAddr,
     filter: &Value,
 ) -> String {
+    envoy_yaml_with_clusters(listener, admin, &[("idp", idp)], upstream, filter)
+}
+
+/// Envoy with `filter` in front of the echo upstream, and one cluster per `(name, address)`
+/// in `idp_clusters` (the IdPs the filter fetches keys from).
+pub fn envoy_yaml_with_clusters(
+    listener: u16,
+    admin: u16,
+    idp_clusters: &[(&str, SocketAddr)],
+    upstream: SocketAddr,
+    filter: &Value,
+) -> String {
+    let clusters: String = std::iter::once(("upstream", upstream))
+        .chain(idp_clusters.iter().copied())
+        .map(|(name, addr)| static_cluster(name, addr))
+        .collect();
     // JSON is YAML: the filter configuration goes in as one flow scalar, quoted for YAML.
     let filter = serde_json::to_string(&filter.to_string()).expect("string serializes");
     format!(
@@ -93,22 +111,23 @@ static_resources:
             typed_config:
               "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
   clusters:
-  - name: upstream
-    type: STATIC
-    connect_timeout: 1s
-    load_assignment:
-      cluster_name: upstream
-      endpoints: [{{lb_endpoints: [{{endpoint: {{address: {{socket_address: {{address: 127.0.0.1, port_value: {upstream_port}}}}}}}}}]}}]
-  - name: idp
-    type: STATIC
-    connect_timeout: 1s
-    load_assignment:
-      cluster_name: idp
-      endpoints: [{{lb_endpoints: [{{endpoint: {{address: {{socket_address: {{address: 127.0.0.1, port_value: {idp_port}}}}}}}}}]}}]
-"#,
+{clusters}"#,
         module = devstack::module_path().display(),
-        upstream_port = upstream.port(),
-        idp_port = idp.port(),
+    )
+}
+
+/// One STATIC cluster called `name` with the single endpoint `addr`, as a YAML list item.
+fn static_cluster(name: &str, addr: SocketAddr) -> String {
+    format!(
+        r#"  - name: {name}
+    type: STATIC
+    connect_timeout: 1s
+    load_assignment:
+      cluster_name: {name}
+      endpoints: [{{lb_endpoints: [{{endpoint: {{address: {{socket_address: {{address: {ip}, port_value: {port}}}}}}}}}]}}]
+"#,
+        ip = addr.ip(),
+        port = addr.port(),
     )
 }
 
@@ -121,12 +140,25 @@ impl Harness {
     }
 
     pub fn start_with(idp: Idp, filter: &Value) -> Result<Harness, String> {
+        Harness::start_with_idps(idp, Vec::new(), filter)
+    }
+
+    /// Like [`Harness::start_with`], with more IdPs, each reached through an Envoy cluster
+    /// of the name it comes with (`idp` is taken by the first IdP).
+    pub fn start_with_idps(
+        idp: Idp,
+        other_idps: Vec<(String, Idp)>,
+        filter: &Value,
+    ) -> Result<Harness, String> {
         let echo = Echo::start("127.0.0.1:0").map_err(|e| e.to_string())?;
         let (listener, admin) = (
             free_port().map_err(|e| e.to_string())?,
             free_port().map_err(|e| e.to_string())?,
         );
-        let yaml = envoy_yaml(listener, admin, idp.addr(), echo.addr(), filter);
+        let clusters: Vec<(&str, SocketAddr)> = std::iter::once(("idp", idp.addr()))
+            .chain(other_idps.iter().map(|(name, i)| (name.as_str(), i.addr())))
+            .collect();
+        let yaml = envoy_yaml_with_clusters(listener, admin, &clusters, echo.addr(), filter);
         let options = EnvoyOptions {
             component_log_level: Some(
                 std::env::var("E2E_ENVOY_LOG").unwrap_or("wasm:debug".into()),
@@ -136,6 +168,7 @@ impl Harness {
         let envoy = Envoy::start_with(&yaml, admin, &options)?;
         Ok(Harness {
             idp,
+            other_idps,
             echo,
             envoy,
             listener: SocketAddr::from(([127, 0, 0, 1], listener)),
@@ -143,8 +176,49 @@ impl Harness {
     }
 
     pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> Response {
-        http::get(self.listener, path, headers)
-            .unwrap_or_else(|e| panic!("no answer from Envoy for {path}: {e}"))
+        self.request("GET", path, headers)
+    }
+
+    /// A request without a body, with any method.
+    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Response {
+        http::request(self.listener, method, path, headers, None)
+            .unwrap_or_else(|e| panic!("no answer from Envoy for {method} {path}: {e}"))
+    }
+
+    /// Asserts that `response` is the upstream's 200 and returns the one request the upstream
+    /// received since the last call (the record is then cleared).
+    pub fn forwarded(&self, case: &str, response: &Response) -> RecordedRequest {
+        assert_eq!(
+            response.status,
+            200,
+            "{case}: status (body {})",
+            response.text()
+        );
+        let mut seen = self.echo.requests();
+        self.echo.clear();
+        assert_eq!(seen.len(), 1, "{case}: requests that reached the upstream");
+        seen.remove(0)
+    }
+
+    /// Asserts that nothing reached the upstream since the last [`Harness::forwarded`].
+    pub fn assert_nothing_forwarded(&self, case: &str) {
+        assert_eq!(
+            self.echo.requests(),
+            Vec::new(),
+            "{case}: a refused request reached the upstream"
+        );
+    }
+
+    /// The IdP behind the Envoy cluster `cluster`.
+    pub fn idp_of(&self, cluster: &str) -> &Idp {
+        if cluster == "idp" {
+            return &self.idp;
+        }
+        self.other_idps
+            .iter()
+            .find(|(name, _)| name == cluster)
+            .map(|(_, idp)| idp)
+            .unwrap_or_else(|| panic!("no IdP behind cluster {cluster}"))
     }
 
     pub fn get_with_token(&self, path: &str, token: &str) -> Response {
@@ -162,6 +236,29 @@ impl Harness {
         self.idp
             .claims_for("test-client", AUDIENCE, &["read:messages"])
     }
+}
+
+/// The headers of `seen` called one of `names`, every copy, sorted: what the upstream got of
+/// these headers, for exact comparison.
+pub fn headers_among(seen: &RecordedRequest, names: &[&str]) -> Vec<(String, String)> {
+    let mut found: Vec<(String, String)> = seen
+        .headers
+        .iter()
+        .filter(|(name, _)| names.iter().any(|n| n.eq_ignore_ascii_case(name)))
+        .cloned()
+        .collect();
+    found.sort();
+    found
+}
+
+/// `[(name, value)]` as owned pairs, sorted, to compare with [`headers_among`].
+pub fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = items
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect();
+    pairs.sort();
+    pairs
 }
 
 pub fn now() -> u64 {
@@ -218,6 +315,18 @@ pub fn assert_invalid_token(case: &str, response: &Response, description: &str) 
         Some(&challenge),
         "invalid_token",
         description,
+    );
+}
+
+/// 401 missing_token with the bare challenge.
+pub fn assert_missing(case: &str, response: &Response) {
+    assert_refused(
+        case,
+        response,
+        401,
+        Some("Bearer realm=\"api\""),
+        "missing_token",
+        "Jwt is missing",
     );
 }
 
