@@ -31,6 +31,9 @@ const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 const DEFAULT_CACHE_DURATION: Duration = Duration::from_secs(600);
 const DEFAULT_MIN_REFETCH_INTERVAL: Duration = Duration::from_secs(30);
 const DEFAULT_REALM: &str = "api";
+/// Verified tokens remembered per provider and Wasm VM unless configured otherwise.
+pub const DEFAULT_TOKEN_CACHE_SIZE: usize = 1024;
+const MAX_TOKEN_CACHE_SIZE: usize = 65_536;
 
 /// A validated configuration: every name resolved, every value in range.
 #[derive(Debug, Clone)]
@@ -63,6 +66,8 @@ pub struct Provider {
     pub max_token_bytes: usize,
     /// Headers set from the verified token.
     pub identity: IdentityHeaders,
+    /// Slots of the verified-token cache (`jwt_cache_config.jwt_cache_size`); 0 disables it.
+    pub token_cache_size: usize,
 }
 
 /// Where a provider's verification keys come from.
@@ -205,7 +210,7 @@ impl Config {
 
 // ---- Compilation: JSON -> validated ---------------------------------------------------
 
-const PROVIDER_FIELDS: [&str; 14] = [
+const PROVIDER_FIELDS: [&str; 15] = [
     "issuer",
     "audiences",
     "remote_jwks",
@@ -220,6 +225,7 @@ const PROVIDER_FIELDS: [&str; 14] = [
     "claim_to_headers",
     "forward_payload_header",
     "pad_forward_payload_header",
+    "jwt_cache_config",
 ];
 
 fn compile_provider(path: &str, name: String, value: &Value) -> Result<Provider, ConfigError> {
@@ -334,6 +340,23 @@ fn compile_provider(path: &str, name: String, value: &Value) -> Result<Provider,
         ));
     }
     let identity = compile_identity(&raw, &locations)?;
+    let token_cache_size = match raw.object("jwt_cache_config", &["jwt_cache_size"])? {
+        None => DEFAULT_TOKEN_CACHE_SIZE,
+        Some(cache) => {
+            let size = cache
+                .u64("jwt_cache_size")?
+                .map_or(DEFAULT_TOKEN_CACHE_SIZE, |n| {
+                    usize::try_from(n).unwrap_or(usize::MAX)
+                });
+            if size > MAX_TOKEN_CACHE_SIZE {
+                return Err(error(
+                    cache.at("jwt_cache_size"),
+                    format!("must be at most {MAX_TOKEN_CACHE_SIZE}"),
+                ));
+            }
+            size
+        }
+    };
     Ok(Provider {
         name,
         issuer,
@@ -345,6 +368,7 @@ fn compile_provider(path: &str, name: String, value: &Value) -> Result<Provider,
         algorithms,
         max_token_bytes,
         identity,
+        token_cache_size,
     })
 }
 

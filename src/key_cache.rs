@@ -43,6 +43,9 @@ pub struct KeyCache {
     failures: u32,
     retry_at: Duration,
     last_error: Option<String>,
+    /// Counts the key sets taken in: verified tokens remember it, so a new key set makes
+    /// them verify again.
+    generation: u64,
 }
 
 impl KeyCache {
@@ -59,6 +62,7 @@ impl KeyCache {
             failures: 0,
             retry_at: Duration::ZERO,
             last_error: None,
+            generation: 0,
         }
     }
 
@@ -110,6 +114,7 @@ impl KeyCache {
 
     pub fn fetch_succeeded(&mut self, now: Duration, keys: KeySet) {
         self.keys = Some(keys);
+        self.generation = self.generation.wrapping_add(1);
         self.fetched_at = now;
         self.in_flight_since = None;
         self.failures = 0;
@@ -126,6 +131,11 @@ impl KeyCache {
             .min(BACKOFF_MAX);
         self.retry_at = now + backoff;
         self.last_error = Some(reason);
+    }
+
+    /// The generation of the current key set (see [`crate::token_cache`]).
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     pub fn is_fetching(&self) -> bool {

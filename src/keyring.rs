@@ -1,9 +1,14 @@
-//! The verification keys of every provider: inline sets, and caches of remote ones.
+//! The verification keys of every provider (inline sets, and caches of remote ones), and the
+//! tokens each provider has already verified.
 
 use crate::config::{Config, KeySource};
 use crate::jwt::Algorithm;
 use crate::key_cache::{KeyCache, Lookup};
+use crate::token_cache::{Entry, TokenCache};
 use std::time::Duration;
+
+/// Longer tokens are verified every time: remembering them would loosen the memory bound.
+pub const MAX_CACHED_TOKEN_BYTES: usize = 4096;
 
 /// One entry per provider, in the configuration's order.
 #[derive(Debug)]
@@ -12,7 +17,13 @@ pub struct Keyring {
 }
 
 #[derive(Debug)]
-enum ProviderKeys {
+struct ProviderKeys {
+    source: Source,
+    verified: TokenCache,
+}
+
+#[derive(Debug)]
+enum Source {
     Local(crate::jwks::KeySet),
     Remote(KeyCache),
 }
@@ -22,9 +33,15 @@ impl Keyring {
         let providers = config
             .providers
             .iter()
-            .map(|p| match &p.keys {
-                KeySource::Local(set) => ProviderKeys::Local(set.clone()),
-                KeySource::Remote(remote) => ProviderKeys::Remote(KeyCache::new(remote)),
+            .map(|p| ProviderKeys {
+                source: match &p.keys {
+                    KeySource::Local(set) => Source::Local(set.clone()),
+                    KeySource::Remote(remote) => Source::Remote(KeyCache::new(remote)),
+                },
+                verified: TokenCache::new(
+                    p.token_cache_size,
+                    p.max_token_bytes.min(MAX_CACHED_TOKEN_BYTES),
+                ),
             })
             .collect();
         Keyring { providers }
@@ -38,20 +55,43 @@ impl Keyring {
         algorithm: Algorithm,
         now: Duration,
     ) -> Lookup<'_> {
-        match self.providers.get_mut(provider) {
-            Some(ProviderKeys::Local(set)) => set
+        match self.providers.get_mut(provider).map(|p| &mut p.source) {
+            Some(Source::Local(set)) => set
                 .find(kid, algorithm)
                 .map_or(Lookup::NotFound, Lookup::Found),
-            Some(ProviderKeys::Remote(cache)) => cache.lookup(kid, algorithm, now),
+            Some(Source::Remote(cache)) => cache.lookup(kid, algorithm, now),
             None => Lookup::NotFound,
+        }
+    }
+
+    /// What `provider` remembers of `token`, if it verified with the current key set.
+    pub fn verified(&self, provider: usize, token: &str) -> Option<&Entry> {
+        let p = self.providers.get(provider)?;
+        p.verified.get(token, p.generation())
+    }
+
+    /// Remembers that `token` verified with `provider`'s current key set.
+    pub fn remember(&mut self, provider: usize, token: &str, mut entry: Entry) {
+        if let Some(p) = self.providers.get_mut(provider) {
+            entry.generation = p.generation();
+            p.verified.insert(token, entry);
         }
     }
 
     /// The cache of a remote provider.
     pub fn cache_mut(&mut self, provider: usize) -> Option<&mut KeyCache> {
-        match self.providers.get_mut(provider) {
-            Some(ProviderKeys::Remote(cache)) => Some(cache),
+        match self.providers.get_mut(provider).map(|p| &mut p.source) {
+            Some(Source::Remote(cache)) => Some(cache),
             _ => None,
+        }
+    }
+}
+
+impl ProviderKeys {
+    fn generation(&self) -> u64 {
+        match &self.source {
+            Source::Local(_) => 0,
+            Source::Remote(cache) => cache.generation(),
         }
     }
 }

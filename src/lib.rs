@@ -22,7 +22,8 @@
 //! | [`discovery`] | OIDC discovery document -> JWKS endpoint |
 //! | [`uri`]       | callout URIs -> `:authority` and `:path` |
 //! | [`key_cache`] | JWKS cache state machine: lazy fetch, refresh, backoff, refetch limits |
-//! | [`keyring`]   | the keys of every provider |
+//! | [`keyring`]   | the keys of every provider, and the tokens each has verified |
+//! | [`token_cache`] | bounded cache of verified tokens, invalidated by a new key set |
 //! | [`authn`]     | the checks in order -> allow (with header edits), deny or wait for keys |
 //! | [`metrics`]   | counter names for allowed and denied requests and JWKS fetches |
 //! | [`error`]     | every refusal: status, `WWW-Authenticate`, description |
@@ -55,6 +56,7 @@ pub mod keyring;
 pub mod metrics;
 pub mod requirement;
 pub mod rules;
+pub mod token_cache;
 pub mod uri;
 pub mod verify;
 

@@ -574,3 +574,99 @@ fn remote_keys_make_the_first_request_wait() {
             .fetch_due(Duration::from_secs(NOW))
     );
 }
+
+/// A remote provider whose key set the test hands in, with one keyring kept across requests.
+struct Remote {
+    config: Config,
+    keyring: Keyring,
+}
+
+impl Remote {
+    fn new(cache: Value) -> Remote {
+        let mut provider = json!({"issuer": ISSUER, "audiences": [AUDIENCE],
+            "remote_jwks": {"http_uri": {"uri": "https://tenant.example.auth0.com/.well-known/jwks.json", "cluster": "auth0"}}});
+        if !cache.is_null() {
+            provider["jwt_cache_config"] = cache;
+        }
+        let config = json!({
+            "providers": {"auth0": provider},
+            "rules": [{"match": {"prefix": "/"}, "requires": {"provider_name": "auth0"}}]
+        });
+        let config = Config::from_json(config.to_string().as_bytes()).expect("valid config");
+        let keyring = Keyring::new(&config);
+        Remote { config, keyring }
+    }
+
+    fn keys(&mut self, keys: &[&KeyPair]) {
+        let jwks = json!({"keys": keys.iter().map(|k| k.public_jwk()).collect::<Vec<_>>()});
+        let parsed = jwt_authz::jwks::parse(jwks.to_string().as_bytes()).expect("jwks");
+        self.keyring
+            .cache_mut(0)
+            .expect("remote")
+            .fetch_succeeded(Duration::from_secs(NOW), parsed.keys);
+    }
+
+    fn decide(&mut self, token: &str, now: u64) -> Decision {
+        let headers = vec![
+            (":path".to_string(), "/x".to_string()),
+            ("authorization".to_string(), format!("Bearer {token}")),
+        ];
+        authorize(
+            &self.config,
+            Request::from_headers(&headers),
+            &mut self.keyring,
+            Duration::from_secs(now),
+        )
+    }
+}
+
+#[test]
+fn a_cached_token_still_expires() {
+    let key = KeyPair::generate("k1").expect("key");
+    let mut remote = Remote::new(Value::Null);
+    remote.keys(&[&key]);
+    let token = key.mint(&claims()).expect("mint");
+    assert_eq!(remote.decide(&token, NOW), allowed_by(&[0]));
+    assert_eq!(
+        remote.decide(&token, NOW),
+        allowed_by(&[0]),
+        "from the cache"
+    );
+    assert_eq!(
+        remote.decide(&token, NOW + 3600 + 60),
+        denied(AuthError::Expired, Some(0))
+    );
+}
+
+#[test]
+fn a_key_removed_from_the_key_set_stops_working_for_cached_tokens() {
+    let (old, new) = (
+        KeyPair::generate("k1").expect("key"),
+        KeyPair::generate("k2").expect("key"),
+    );
+    let mut remote = Remote::new(Value::Null);
+    remote.keys(&[&old, &new]);
+    let token = old.mint(&claims()).expect("mint");
+    assert_eq!(remote.decide(&token, NOW), allowed_by(&[0]));
+    remote.keys(&[&new]);
+    // The cached verdict no longer counts: the unknown kid asks the issuer once more...
+    assert_eq!(remote.decide(&token, NOW), Decision::Wait(0));
+    let cache = remote.keyring.cache_mut(0).expect("remote");
+    cache.fetch_started(Duration::from_secs(NOW));
+    remote.keys(&[&new]);
+    // ...and the key is still gone.
+    assert_eq!(
+        remote.decide(&token, NOW),
+        denied(AuthError::UnknownKey, Some(0))
+    );
+}
+
+#[test]
+fn the_cache_can_be_turned_off() {
+    let key = KeyPair::generate("k1").expect("key");
+    let mut remote = Remote::new(json!({"jwt_cache_size": 0}));
+    remote.keys(&[&key]);
+    let token = key.mint(&claims()).expect("mint");
+    assert_eq!(remote.decide(&token, NOW), allowed_by(&[0]));
+    assert_eq!(remote.decide(&token, NOW), allowed_by(&[0]));
+}

@@ -1,0 +1,148 @@
+//! Tokens whose signature already verified, so a token that comes back (Auth0 tokens live for
+//! hours and clients reuse them) costs a lookup instead of a parse and an RSA verification.
+//!
+//! Bounded by construction: a fixed number of slots chosen by a hash of the token, each
+//! holding at most one entry, so 100,000 distinct tokens take no more memory than the slots
+//! do. Only verified tokens enter, and each remembers the key set it verified with: when the
+//! key set changes, its entries stop counting, so a key removed from the JWKS stops working
+//! for cached tokens too. Time, issuer and audience are still checked on every hit.
+
+use serde_json::{Map, Value};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::rc::Rc;
+
+/// What a verified token leaves behind.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The key-set generation the signature verified with.
+    pub generation: u64,
+    pub claims: Rc<Map<String, Value>>,
+    /// The token's payload segment (base64url), for `forward_payload_header`.
+    pub payload_b64: Rc<str>,
+}
+
+#[derive(Debug)]
+struct Slot {
+    token: Box<str>,
+    entry: Entry,
+}
+
+/// A direct-mapped cache of verified tokens of one provider.
+#[derive(Debug)]
+pub struct TokenCache {
+    slots: Vec<Option<Slot>>,
+    /// Tokens longer than this are not kept (they would make the bound meaningless).
+    max_token_bytes: usize,
+}
+
+impl TokenCache {
+    /// A cache of `capacity` slots; 0 disables it.
+    pub fn new(capacity: usize, max_token_bytes: usize) -> TokenCache {
+        TokenCache {
+            slots: (0..capacity).map(|_| None).collect(),
+            max_token_bytes,
+        }
+    }
+
+    /// The entry of `token` if it verified with key-set `generation`.
+    pub fn get(&self, token: &str, generation: u64) -> Option<&Entry> {
+        let slot = self.slots.get(self.slot_of(token)?)?.as_ref()?;
+        (*slot.token == *token && slot.entry.generation == generation).then_some(&slot.entry)
+    }
+
+    /// Remembers a verified token, replacing whatever shared its slot.
+    pub fn insert(&mut self, token: &str, entry: Entry) {
+        if token.len() > self.max_token_bytes {
+            return;
+        }
+        let Some(index) = self.slot_of(token) else {
+            return;
+        };
+        if let Some(slot) = self.slots.get_mut(index) {
+            *slot = Some(Slot {
+                token: token.into(),
+                entry,
+            });
+        }
+    }
+
+    /// How many tokens are remembered now.
+    pub fn len(&self) -> usize {
+        self.slots.iter().filter(|s| s.is_some()).count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The most memory the remembered tokens themselves can take (claims come on top,
+    /// bounded by the token size they were decoded from).
+    pub fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+
+    fn slot_of(&self, token: &str) -> Option<usize> {
+        let slots = u64::try_from(self.slots.len()).ok().filter(|n| *n > 0)?;
+        let mut hasher = DefaultHasher::new();
+        token.hash(&mut hasher);
+        usize::try_from(hasher.finish() % slots).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn entry(generation: u64, sub: &str) -> Entry {
+        let claims = match json!({"sub": sub}) {
+            Value::Object(m) => m,
+            _ => unreachable!(),
+        };
+        Entry {
+            generation,
+            claims: Rc::new(claims),
+            payload_b64: "e30".into(),
+        }
+    }
+
+    #[test]
+    fn a_verified_token_is_found_again() {
+        let mut cache = TokenCache::new(16, 8192);
+        cache.insert("a.b.c", entry(1, "alice"));
+        let hit = cache.get("a.b.c", 1).expect("cached");
+        assert_eq!(hit.claims["sub"], "alice");
+        assert!(
+            cache.get("a.b.d", 1).is_none(),
+            "another token is another entry"
+        );
+    }
+
+    #[test]
+    fn a_new_key_set_invalidates_every_entry() {
+        let mut cache = TokenCache::new(16, 8192);
+        cache.insert("a.b.c", entry(1, "alice"));
+        assert!(cache.get("a.b.c", 2).is_none());
+    }
+
+    #[test]
+    fn memory_is_bounded_by_the_slots_whatever_the_traffic() {
+        let mut cache = TokenCache::new(64, 8192);
+        for i in 0..100_000 {
+            cache.insert(&format!("token-{i}"), entry(1, "x"));
+        }
+        assert!(cache.len() <= 64);
+        assert_eq!(cache.capacity(), 64);
+        assert!(cache.get("token-99999", 1).is_some(), "the latest is kept");
+    }
+
+    #[test]
+    fn oversized_tokens_are_not_kept_and_zero_capacity_disables() {
+        let mut cache = TokenCache::new(16, 4);
+        cache.insert("a.b.c", entry(1, "x"));
+        assert!(cache.is_empty());
+        let mut off = TokenCache::new(0, 8192);
+        off.insert("a.b.c", entry(1, "x"));
+        assert!(off.get("a.b.c", 1).is_none());
+    }
+}
