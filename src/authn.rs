@@ -57,7 +57,7 @@ pub fn authorize(
 ) -> Decision {
     if config.bypass_cors_preflight && cors::is_preflight(&request) {
         return Decision::Allow(Allowed {
-            remove_headers: config.identity_headers.clone(),
+            remove_headers: spoofable_headers(config, &request),
             cors_preflight: true,
             ..Allowed::default()
         });
@@ -70,7 +70,7 @@ pub fn authorize(
     };
     let Some(requirement) = &rule.requirement else {
         return Decision::Allow(Allowed {
-            remove_headers: config.identity_headers.clone(),
+            remove_headers: spoofable_headers(config, &request),
             ..Allowed::default()
         });
     };
@@ -93,7 +93,27 @@ pub fn authorize(
             provider: verified.first().map(|v| v.provider),
         });
     }
-    Decision::Allow(allowed(config, verified))
+    Decision::Allow(allowed(config, &request, verified))
+}
+
+/// The request's headers that could pass for identity headers: the names the filter sets,
+/// and any spelling of them with `_` for `-` (many upstream frameworks read `x_user_id` as
+/// `x-user-id`).
+fn spoofable_headers(config: &Config, request: &Request) -> Vec<String> {
+    let mut names = config.identity_headers.clone();
+    if config.identity_headers.is_empty() {
+        return names;
+    }
+    for (name, _) in request.headers {
+        if !name.contains('_') {
+            continue;
+        }
+        let dashed = name.to_ascii_lowercase().replace('_', "-");
+        if config.identity_headers.contains(&dashed) && !names.contains(name) {
+            names.push(name.clone());
+        }
+    }
+    names
 }
 
 /// A token that verified for a provider.
@@ -107,19 +127,32 @@ pub struct Verified {
 }
 
 /// The header edits for an allowed request with these verified tokens.
-fn allowed(config: &Config, verified: Vec<Verified>) -> Allowed {
+fn allowed(config: &Config, request: &Request, verified: Vec<Verified>) -> Allowed {
     let mut allowed = Allowed {
-        remove_headers: config.identity_headers.clone(),
+        remove_headers: spoofable_headers(config, request),
         ..Allowed::default()
     };
+    let mut params: Vec<String> = Vec::new();
+    let mut seen: Vec<(usize, Rc<str>)> = Vec::new();
     for token in verified {
+        // One token satisfying two parts of a requirement is one identity, not two.
+        if seen
+            .iter()
+            .any(|(p, payload)| *p == token.provider && *payload == token.payload_b64)
+        {
+            continue;
+        }
+        seen.push((token.provider, Rc::clone(&token.payload_b64)));
         let Some(provider) = config.providers.get(token.provider) else {
             continue;
         };
         if !provider.forward {
             match token.removal {
-                Removal::Header(name) => allowed.remove_headers.push(name),
-                Removal::Path(path) => allowed.set_path = Some(path),
+                Removal::Header(name) if !allowed.remove_headers.contains(&name) => {
+                    allowed.remove_headers.push(name);
+                }
+                Removal::Header(_) => {}
+                Removal::Param(name) => params.push(name),
             }
         }
         for (name, value) in provider.identity.values(&token.claims, &token.payload_b64) {
@@ -133,6 +166,10 @@ fn allowed(config: &Config, verified: Vec<Verified>) -> Allowed {
             }
         }
         allowed.verified_by.push(token.provider);
+    }
+    if !params.is_empty() {
+        let names: Vec<&str> = params.iter().map(String::as_str).collect();
+        allowed.set_path = Some(extract::without_params(request.path, &names));
     }
     allowed
 }
@@ -190,6 +227,13 @@ impl Session<'_> {
         }
         let jws = match jwt::parse(&found.token, provider.max_token_bytes, &provider.algorithms) {
             Ok(jws) => jws,
+            // A token meant for another provider is refused as such, not by this one's limits.
+            Err(_)
+                if jwt::unverified_issuer(&found.token)
+                    .is_some_and(|iss| iss != provider.issuer) =>
+            {
+                return Self::fail(AuthError::IssuerNotAllowed, Some(index));
+            }
             Err(error) => return Self::fail(error, Some(index)),
         };
         if let Err(error) = claims::check(&jws.claims, rules, now) {

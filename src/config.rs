@@ -409,6 +409,12 @@ fn compile_timings(
             return Err(error(path, "must be greater than zero"));
         }
     }
+    if timings.min_refetch_interval < Duration::from_secs(1) {
+        return Err(error(
+            at.at("min_refetch_interval"),
+            "must be at least 1s: unknown kids must not keep the issuer busy",
+        ));
+    }
     if timings.timeout > Duration::from_secs(60) {
         return Err(error(
             timeout_path,
@@ -844,6 +850,34 @@ pub(crate) mod tests {
         ));
         assert_eq!(e.path, "providers.p.remote_jwks.http_uri");
         assert_eq!(e.message, "missing field `uri`");
+    }
+
+    #[test]
+    fn refetch_interval_has_a_floor() {
+        let e = refused(&with_provider(
+            r#""remote_jwks": {"http_uri": {"uri": "https://i/jwks", "cluster": "c"}, "min_refetch_interval": "0.5s"}"#,
+        ));
+        assert_eq!(e.path, "providers.p.remote_jwks.min_refetch_interval");
+    }
+
+    #[test]
+    fn token_cache_size_defaults_and_is_bounded() {
+        let config = Config::from_json(with_provider(REMOTE).as_bytes()).unwrap();
+        assert_eq!(
+            config.providers[0].token_cache_size,
+            DEFAULT_TOKEN_CACHE_SIZE
+        );
+        let off = with_provider(&format!(
+            r#"{REMOTE}, "jwt_cache_config": {{"jwt_cache_size": 0}}"#
+        ));
+        assert_eq!(
+            Config::from_json(off.as_bytes()).unwrap().providers[0].token_cache_size,
+            0
+        );
+        let e = refused(&with_provider(&format!(
+            r#"{REMOTE}, "jwt_cache_config": {{"jwt_cache_size": 65537}}"#
+        )));
+        assert_eq!(e.path, "providers.p.jwt_cache_config.jwt_cache_size");
     }
 
     #[test]

@@ -5,9 +5,8 @@
 use crate::rules::Request;
 
 pub fn is_preflight(request: &Request) -> bool {
-    request.method == "OPTIONS"
-        && request.header("origin").is_some()
-        && request.header("access-control-request-method").is_some()
+    let non_empty = |name: &str| request.header(name).is_some_and(|v| !v.trim().is_empty());
+    request.method == "OPTIONS" && non_empty("origin") && non_empty("access-control-request-method")
 }
 
 #[cfg(test)]
@@ -34,5 +33,16 @@ mod tests {
         assert!(!preflight("OPTIONS", &both[..1]));
         assert!(!preflight("OPTIONS", &both[1..]));
         assert!(!preflight("OPTIONS", &[]));
+        assert!(!preflight(
+            "OPTIONS",
+            &[("origin", ""), ("access-control-request-method", "POST")]
+        ));
+        assert!(!preflight(
+            "OPTIONS",
+            &[
+                ("origin", "https://a"),
+                ("access-control-request-method", " ")
+            ]
+        ));
     }
 }

@@ -51,6 +51,9 @@ pub enum AuthError {
     ClaimMismatch(String),
     /// No rule matches the request: fail closed.
     NoMatchingRule,
+    /// The host refused an edit the decision needs (such as removing a client-sent identity
+    /// header): the request must not go upstream half-prepared.
+    HostFailure,
 }
 
 impl AuthError {
@@ -59,7 +62,7 @@ impl AuthError {
         match self {
             Self::MultipleTokens => 400,
             Self::InsufficientScope { .. } | Self::ClaimMismatch(_) | Self::NoMatchingRule => 403,
-            Self::KeysUnavailable => 503,
+            Self::KeysUnavailable | Self::HostFailure => 503,
             _ => 401,
         }
     }
@@ -70,7 +73,7 @@ impl AuthError {
             Self::Missing => "missing_token",
             Self::MultipleTokens => "invalid_request",
             Self::InsufficientScope { .. } | Self::ClaimMismatch(_) => "insufficient_scope",
-            Self::KeysUnavailable => "temporarily_unavailable",
+            Self::KeysUnavailable | Self::HostFailure => "temporarily_unavailable",
             Self::NoMatchingRule => "access_denied",
             _ => "invalid_token",
         }
@@ -97,6 +100,7 @@ impl AuthError {
             Self::InsufficientScope { .. } => "scope",
             Self::ClaimMismatch(_) => "claim",
             Self::NoMatchingRule => "no_rule",
+            Self::HostFailure => "internal",
         }
     }
 
@@ -132,6 +136,7 @@ impl AuthError {
                 format!("Jwt claim {name} does not have a required value")
             }
             Self::NoMatchingRule => "No rule matches this request".into(),
+            Self::HostFailure => "The request could not be prepared for the upstream".into(),
         }
     }
 
@@ -139,7 +144,7 @@ impl AuthError {
     pub fn www_authenticate(&self, realm: &str) -> Option<String> {
         match self {
             Self::Missing => Some(format!("Bearer realm=\"{realm}\"")),
-            Self::NoMatchingRule | Self::KeysUnavailable => None,
+            Self::NoMatchingRule | Self::KeysUnavailable | Self::HostFailure => None,
             Self::InsufficientScope { scopes, .. } => Some(format!(
                 "Bearer realm=\"{realm}\", error=\"insufficient_scope\", error_description=\"{}\", scope=\"{}\"",
                 self.description(),
@@ -282,6 +287,7 @@ mod tests {
             },
             AuthError::ClaimMismatch("https://example.com/roles".into()),
             AuthError::NoMatchingRule,
+            AuthError::HostFailure,
         ];
         for e in all {
             let d = e.description();

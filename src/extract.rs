@@ -24,8 +24,28 @@ pub struct Found {
 pub enum Removal {
     /// Remove this header.
     Header(String),
-    /// Replace `:path` with this (the parameter taken out of the query).
-    Path(String),
+    /// Take this parameter out of the query (see [`without_params`]).
+    Param(String),
+}
+
+/// `path` without the query parameters called `names`; all of them go in one pass, so
+/// several tokens in the query all leave it.
+pub fn without_params(path: &str, names: &[&str]) -> String {
+    let Some((base, query)) = path.split_once('?') else {
+        return path.to_string();
+    };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| {
+            let key = pair.split_once('=').map_or(*pair, |(key, _)| key);
+            !names.contains(&key)
+        })
+        .collect();
+    if kept.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    }
 }
 
 /// Finds exactly one token in `locations`. None at all is `Ok(None)`; more than one is an
@@ -66,24 +86,18 @@ pub fn find_token(
                 }
             }
             TokenLocation::Param(param) => {
-                let Some((base, query)) = path.split_once('?') else {
+                let Some((_, query)) = path.split_once('?') else {
                     continue;
                 };
-                let (mut kept, mut tokens) = (Vec::new(), Vec::new());
-                for pair in query.split('&') {
-                    match pair.split_once('=') {
-                        Some((key, value)) if key == param => tokens.push(percent_decode(value)),
-                        None if pair == param => tokens.push(String::new()),
-                        _ => kept.push(pair),
-                    }
-                }
-                let stripped = if kept.is_empty() {
-                    base.to_string()
-                } else {
-                    format!("{base}?{}", kept.join("&"))
-                };
+                let tokens: Vec<String> = query
+                    .split('&')
+                    .filter_map(|pair| match pair.split_once('=') {
+                        Some((key, value)) if key == param => Some(percent_decode(value)),
+                        _ => None,
+                    })
+                    .collect();
                 for token in tokens.into_iter().filter(|t| !t.is_empty()) {
-                    record(token, Removal::Path(stripped.clone()))?;
+                    record(token, Removal::Param(param.clone()))?;
                 }
             }
         }
@@ -184,11 +198,26 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(found.token, "t.t.t");
-        assert_eq!(found.removal, Removal::Path("/api?a=1&b=2".into()));
+        assert_eq!(found.removal, Removal::Param("access_token".into()));
+        assert_eq!(
+            without_params("/api?a=1&access_token=t&b=2", &["access_token"]),
+            "/api?a=1&b=2"
+        );
         let only = find_token("/api?access_token=x.y.z", &[], &defaults())
             .unwrap()
             .unwrap();
-        assert_eq!(only.removal, Removal::Path("/api".into()));
+        assert_eq!(only.token, "x.y.z");
+        assert_eq!(
+            without_params("/api?access_token=t", &["access_token"]),
+            "/api"
+        );
+    }
+
+    #[test]
+    fn several_parameters_leave_the_query_together() {
+        assert_eq!(without_params("/x?ta=1&k=v&tb=2", &["ta", "tb"]), "/x?k=v");
+        assert_eq!(without_params("/x?ta=1&tb", &["ta", "tb"]), "/x");
+        assert_eq!(without_params("/x", &["ta"]), "/x");
     }
 
     #[test]

@@ -80,8 +80,10 @@ fn header_value(claim: &Value) -> Option<String> {
             .join(","),
         other => scalar(other)?,
     };
-    let safe =
-        text.len() <= MAX_HEADER_VALUE_BYTES && text.chars().all(|c| c == '\t' || !c.is_control());
+    // Empty values are left out, as Envoy's jwt_authn does.
+    let safe = !text.is_empty()
+        && text.len() <= MAX_HEADER_VALUE_BYTES
+        && text.chars().all(|c| c == '\t' || !c.is_control());
     safe.then_some(text)
 }
 
@@ -155,6 +157,7 @@ mod tests {
                 to("x-b", "b"),
                 to("x-c", "c"),
                 to("x-d", "d"),
+                to("x-e", "e"),
             ],
             ..IdentityHeaders::default()
         };
@@ -162,7 +165,8 @@ mod tests {
             "a": "x\r\nx-admin: true",
             "b": ["ok", "x\u{0}"],
             "c": "x".repeat(MAX_HEADER_VALUE_BYTES + 1),
-            "d": [["nested"]]
+            "d": [["nested"]],
+            "e": ""
         }));
         assert_eq!(identity.values(&c, "e30"), vec![]);
     }

@@ -3,10 +3,9 @@
 
 use crate::json;
 use crate::jwt::{Algorithm, decode_base64url};
-use rsa::pkcs1v15::VerifyingKey;
-use rsa::{BigUint, RsaPublicKey};
+use crate::montgomery;
+use crate::pkcs1::PublicKey;
 use serde_json::{Map, Value};
-use sha2::Sha256;
 use std::fmt;
 
 /// Largest JWKS document accepted (Auth0's is about 3 KiB).
@@ -24,8 +23,9 @@ pub struct Key {
     pub kid: Option<String>,
     /// The key's `alg`, when the JWKS pins one.
     pub algorithm: Option<Algorithm>,
-    /// The public key, parsed once when the key set arrives.
-    pub rs256: VerifyingKey<Sha256>,
+    /// The public key, parsed (and its Montgomery constants computed) once when the key set
+    /// arrives.
+    pub rs256: PublicKey,
     /// Modulus length in bytes: an RS256 signature has exactly this length.
     pub modulus_bytes: usize,
 }
@@ -214,28 +214,28 @@ fn parse_key(members: &Map<String, Value>, kid: Option<String>) -> Result<Key, S
             Algorithm::from_name(name).ok_or_else(|| format!("alg {name:?} is not supported"))?,
         ),
     };
-    let integer = |name: &str| -> Result<BigUint, String> {
+    // Big-endian unsigned integers (RFC 7518 §6.3.1). Leading zero bytes, which RFC 7518 says
+    // `n` should not have, are tolerated and ignored: the modulus length (and so the signature
+    // length) counts significant bytes only.
+    let integer = |name: &str| -> Result<Vec<u8>, String> {
         let encoded = text(name)?.ok_or_else(|| format!("{name} is missing"))?;
-        let bytes = decode_base64url(encoded).ok_or_else(|| format!("{name} is not base64url"))?;
-        Ok(BigUint::from_bytes_be(&bytes))
+        decode_base64url(encoded).ok_or_else(|| format!("{name} is not base64url"))
     };
     let (n, e) = (integer("n")?, integer("e")?);
-    let bits = n.bits();
+    // Checked before any arithmetic: the precomputation grows with the square of the size.
+    let bits = montgomery::bit_length(&n);
     if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
         return Err(format!(
             "modulus of {bits} bits is outside {MIN_RSA_BITS}..={MAX_RSA_BITS}"
         ));
     }
-    if e.to_bytes_be().last().is_none_or(|low| low & 1 == 0) || e < BigUint::from(3u8) {
-        return Err("public exponent must be odd and at least 3".into());
-    }
-    let public = RsaPublicKey::new_with_max_size(n, e, MAX_RSA_BITS)
-        .map_err(|err| format!("not a valid RSA public key: {err}"))?;
+    // Refuses an even modulus and an exponent that is even, below 3 or not below 2^32.
+    let public = PublicKey::from_be_bytes(&n, &e).map_err(|err| err.to_string())?;
     Ok(Key {
         kid,
         algorithm,
-        modulus_bytes: bits.div_ceil(8),
-        rs256: VerifyingKey::new(public),
+        modulus_bytes: public.modulus_bytes(),
+        rs256: public,
     })
 }
 
@@ -304,6 +304,70 @@ mod tests {
                 "not a JSON object",
             ]
         );
+    }
+
+    #[test]
+    fn rsa_parameters_are_checked_before_use() {
+        let good = key("k").public_jwk();
+        let with = |n: &[u8], e: &[u8]| {
+            let mut jwk = good.clone();
+            jwk["n"] = json!(base64url(n));
+            jwk["e"] = json!(base64url(e));
+            jwk
+        };
+        let n = crate::jwt::decode_base64url(good["n"].as_str().unwrap()).unwrap();
+        let mut even = n.clone();
+        *even.last_mut().unwrap() &= 0xfe;
+        let mut big = vec![0x80];
+        big.extend(vec![1; MAX_RSA_BITS / 8]);
+        for (jwk, reason) in [
+            (with(&n, &[2]), "public exponent must be odd and at least 3"),
+            (with(&n, &[1]), "public exponent must be odd and at least 3"),
+            (with(&n, &[]), "public exponent must be odd and at least 3"),
+            (
+                with(&n, &[1, 0, 0]),
+                "public exponent must be odd and at least 3",
+            ),
+            (
+                with(&n, &[1, 0, 0, 0, 1]),
+                "public exponent must be less than 2^32",
+            ),
+            (with(&even, &[1, 0, 1]), "modulus is even"),
+            (
+                with(&big, &[1, 0, 1]),
+                "modulus of 8200 bits is outside 2048..=8192",
+            ),
+            (
+                with(&[0xff; 255], &[1, 0, 1]),
+                "modulus of 2040 bits is outside 2048..=8192",
+            ),
+        ] {
+            let err = parse_json(json!({"keys": [jwk]})).unwrap_err();
+            let JwksError::NoUsableKeys(skipped) = err else {
+                panic!("{err:?}")
+            };
+            assert_eq!(skipped[0].reason, reason);
+        }
+        // Odd exponents from 3 up to 2^32 - 1 are fine; so are leading zero bytes in `n` and
+        // `e`, which do not count towards the modulus (and signature) length.
+        let mut padded = vec![0, 0];
+        padded.extend_from_slice(&n);
+        for jwk in [
+            with(&n, &[3]),
+            with(&n, &[0xff, 0xff, 0xff, 0xff]),
+            with(&padded, &[0, 0, 0, 1, 0, 1]),
+        ] {
+            let keys = parse_json(json!({"keys": [jwk]})).unwrap().keys;
+            assert_eq!(
+                keys.find(None, Algorithm::RS256).unwrap().modulus_bytes,
+                256
+            );
+        }
+    }
+
+    fn base64url(bytes: &[u8]) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
     }
 
     #[test]

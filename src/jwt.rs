@@ -100,6 +100,23 @@ pub fn parse<'t>(
     })
 }
 
+/// The `iss` a token claims, read without any check: only to tell which provider a token
+/// that failed to parse was meant for, so the refusal names the right reason. Never trusted.
+pub fn unverified_issuer(token: &str) -> Option<String> {
+    if token.len() > MAX_PEEK_BYTES {
+        return None;
+    }
+    let payload = token.split('.').nth(1)?;
+    let claims = json::parse_object(&decode_base64url(payload)?).ok()?;
+    match claims.get("iss") {
+        Some(Value::String(iss)) => Some(iss.clone()),
+        _ => None,
+    }
+}
+
+/// Tokens longer than any provider may accept are not even peeked at.
+const MAX_PEEK_BYTES: usize = 64 * 1024;
+
 fn decode_json(
     part: &str,
     not_base64: &'static str,
@@ -121,6 +138,19 @@ pub fn decode_base64url(text: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_issuer_can_be_peeked_at_without_a_valid_token() {
+        let t = format!(
+            "{}.{}.",
+            b64(r#"{"alg":"none"}"#),
+            b64(r#"{"iss":"https://a/"}"#)
+        );
+        assert_eq!(unverified_issuer(&t).as_deref(), Some("https://a/"));
+        assert_eq!(unverified_issuer("x.y.z"), None);
+        let t = format!("h.{}.s", b64(r#"{"iss":1}"#));
+        assert_eq!(unverified_issuer(&t), None);
+    }
 
     fn b64(s: &str) -> String {
         URL_SAFE_NO_PAD.encode(s)

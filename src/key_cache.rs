@@ -133,6 +133,11 @@ impl KeyCache {
         self.last_error = Some(reason);
     }
 
+    /// When the current keys were fetched (`None`: no keys yet).
+    pub fn fetched_at(&self) -> Option<Duration> {
+        self.keys.as_ref().map(|_| self.fetched_at)
+    }
+
     /// The generation of the current key set (see [`crate::token_cache`]).
     pub fn generation(&self) -> u64 {
         self.generation

@@ -16,12 +16,15 @@
 //! | [`json`]      | strict JSON: duplicate member names refused |
 //! | [`jwks`]      | JWKS document -> key set by `kid` |
 //! | [`verify`]    | signature verification |
+//! | [`pkcs1`]     | RSASSA-PKCS1-v1_5 with SHA-256 (RS256): expected encoding vs `s^e mod n` |
+//! | [`montgomery`] | modular exponentiation with Montgomery multiplication, constants per key |
 //! | [`claims`]    | `iss`, `aud`, `exp`, `nbf`, `iat` against `now`; granted scopes; claim lookup |
 //! | [`access`]    | a rule's required scopes and claim values |
 //! | [`identity`]  | verified claims and payload -> headers for the upstream |
 //! | [`discovery`] | OIDC discovery document -> JWKS endpoint |
 //! | [`uri`]       | callout URIs -> `:authority` and `:path` |
 //! | [`key_cache`] | JWKS cache state machine: lazy fetch, refresh, backoff, refetch limits |
+//! | [`key_share`] | one JWKS fetch per process: shared-data claim and record between VMs |
 //! | [`keyring`]   | the keys of every provider, and the tokens each has verified |
 //! | [`token_cache`] | bounded cache of verified tokens, invalidated by a new key set |
 //! | [`authn`]     | the checks in order -> allow (with header edits), deny or wait for keys |
@@ -52,8 +55,11 @@ pub mod json;
 pub mod jwks;
 pub mod jwt;
 pub mod key_cache;
+pub mod key_share;
 pub mod keyring;
 pub mod metrics;
+pub mod montgomery;
+pub mod pkcs1;
 pub mod requirement;
 pub mod rules;
 pub mod token_cache;

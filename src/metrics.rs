@@ -11,7 +11,7 @@ use crate::authn::Decision;
 use crate::config::Config;
 
 /// Every denial reason ([`crate::error::AuthError::reason`]), each with its own counter.
-pub const REASONS: [&str; 13] = [
+pub const REASONS: [&str; 14] = [
     "missing",
     "multiple_tokens",
     "malformed",
@@ -25,6 +25,7 @@ pub const REASONS: [&str; 13] = [
     "scope",
     "claim",
     "no_rule",
+    "internal",
 ];
 
 /// The counters of one configuration, by host id.
@@ -205,6 +206,7 @@ mod tests {
             },
             AuthError::ClaimMismatch("x".into()),
             AuthError::NoMatchingRule,
+            AuthError::HostFailure,
         ];
         for error in errors {
             assert!(REASONS.contains(&error.reason()), "{error:?}");

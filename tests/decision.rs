@@ -670,3 +670,85 @@ fn the_cache_can_be_turned_off() {
     assert_eq!(remote.decide(&token, NOW), allowed_by(&[0]));
     assert_eq!(remote.decide(&token, NOW), allowed_by(&[0]));
 }
+
+#[test]
+fn two_query_tokens_both_leave_the_path() {
+    let f = fixture_with(
+        json!([{"match": {"prefix": "/"}, "requires": {"requires_all": {"requirements": [
+            {"provider_name": "customers"}, {"provider_name": "staff"}]}}}]),
+        json!({"from_params": ["ta"]}),
+        json!({}),
+    );
+    // staff keeps the default locations (Authorization or access_token).
+    let path = format!(
+        "/x?ta={}&keep=1&access_token={}",
+        f.token(&claims()),
+        f.staff_token()
+    );
+    let Decision::Allow(allowed) = f.decide_request("GET", &path, &[], NOW) else {
+        panic!("allowed expected")
+    };
+    assert_eq!(allowed.set_path.as_deref(), Some("/x?keep=1"));
+}
+
+#[test]
+fn one_token_satisfying_two_requirements_is_one_identity() {
+    let f = fixture_with(
+        json!([{"match": {"prefix": "/"}, "requires": {"requires_all": {"requirements": [
+            {"provider_name": "customers"}, {"allow_missing": {}}]}}}]),
+        json!({"claim_to_headers": [{"header_name": "x-user-id", "claim_name": "sub"}]}),
+        json!({}),
+    );
+    let Decision::Allow(allowed) = f.decide("/x", Some(&f.token(&claims())), NOW) else {
+        panic!("allowed expected")
+    };
+    assert_eq!(allowed.verified_by, vec![CUSTOMERS]);
+    assert_eq!(
+        allowed.set_headers,
+        vec![("x-user-id".to_string(), "client@clients".to_string())]
+    );
+    assert_eq!(allowed.remove_headers, vec!["x-user-id", "authorization"]);
+}
+
+#[test]
+fn identity_headers_spelled_with_underscores_are_removed_too() {
+    let f = fixture_with(
+        json!([{"match": {"prefix": "/"}}]),
+        json!({"claim_to_headers": [{"header_name": "x-user-id", "claim_name": "sub"}]}),
+        json!({}),
+    );
+    let Decision::Allow(allowed) = f.decide_request(
+        "GET",
+        "/",
+        &[("x_user_id", "admin"), ("X_USER-ID", "admin")],
+        NOW,
+    ) else {
+        panic!("allowed expected")
+    };
+    assert_eq!(
+        allowed.remove_headers,
+        vec!["x-user-id", "x_user_id", "X_USER-ID"]
+    );
+}
+
+#[test]
+fn a_token_of_another_provider_is_refused_for_its_issuer_not_for_local_limits() {
+    let f = fixture_with(
+        json!([{"match": {"prefix": "/"}, "requires": {"requires_any": {"requirements": [
+            {"provider_name": "customers"}, {"provider_name": "staff"}]}}}]),
+        json!({"max_token_bytes": 100}),
+        json!({}),
+    );
+    // Too large for customers, but it names staff's issuer: staff decides.
+    assert_eq!(
+        f.decide("/", Some(&f.staff_token()), NOW),
+        allowed_by(&[STAFF])
+    );
+    let mut expired = staff_claims();
+    expired["exp"] = json!(NOW - 3600);
+    let expired = f.staff_key.mint(&expired).expect("mint");
+    assert_eq!(
+        f.decide("/", Some(&expired), NOW),
+        denied(AuthError::Expired, Some(STAFF))
+    );
+}

@@ -218,6 +218,9 @@ fn client_sent_identity_headers_never_reach_the_upstream() {
         ("x-permissions", "admin:all"),
         ("x-country", "XX"),
         ("x-jwt-payload", "eyJzdWIiOiJhZG1pbiJ9"),
+        // Read as x-user-id by many upstream frameworks.
+        ("x_user_id", "admin"),
+        ("X_Email", "boss@example.com"),
     ];
     let with = |token: Option<&str>| {
         let mut headers: Vec<(String, String)> = spoofed
@@ -283,6 +286,15 @@ fn client_sent_identity_headers_never_reach_the_upstream() {
             .collect();
         let seen = h.forwarded(case, &h.get(path, &headers));
         assert_eq!(identity(&seen), expected, "{case}");
+        let underscored: Vec<&String> = seen
+            .headers
+            .iter()
+            .map(|(name, _)| name)
+            .filter(|name| {
+                name.contains('_') && IDENTITY.contains(&name.replace('_', "-").as_str())
+            })
+            .collect();
+        assert!(underscored.is_empty(), "{case}: {underscored:?}");
     }
     assert_missing("refused request", &h.get("/api/orders", &spoofed));
     assert_invalid_token(
@@ -291,6 +303,20 @@ fn client_sent_identity_headers_never_reach_the_upstream() {
         "Jwt verification fails",
     );
     h.assert_nothing_forwarded("refused requests");
+}
+
+#[test]
+fn dot_segments_cannot_make_a_protected_path_public() {
+    // The harness normalises paths as envoy/envoy.yaml does; rules see the result.
+    let f = start();
+    for path in [
+        "/public/../api/orders",
+        "/public/%2E%2E/api/orders",
+        "//public/../api/orders",
+    ] {
+        assert_missing(path, &f.h.get(path, &[]));
+    }
+    f.h.assert_nothing_forwarded("dot segments");
 }
 
 /// `token` with the first character of its signature changed: still base64url, same

@@ -57,6 +57,46 @@ fn jwks_is_fetched_lazily_and_cached() {
 }
 
 #[test]
+fn one_fetch_serves_every_worker_of_the_process() {
+    let workers = 4;
+    let h = Harness::start_with_workers(workers, filter_config);
+    // Each new connection may land on another worker, each with its own Wasm VM; all of
+    // them ask at once, and only one may go to the IdP.
+    let token = h.token(&[]);
+    let statuses: Vec<u16> = thread::scope(|scope| {
+        let requests: Vec<_> = (0..24)
+            .map(|_| scope.spawn(|| h.get_with_token("/api/orders", &token).status))
+            .collect();
+        requests
+            .into_iter()
+            .map(|r| r.join().expect("request thread"))
+            .collect()
+    });
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    for _ in 0..24 {
+        assert_eq!(h.get_with_token("/api/orders", &token).status, 200);
+    }
+    assert_eq!(
+        h.idp.jwks_requests(),
+        1,
+        "one JWKS fetch for {workers} workers"
+    );
+    let log = h.envoy.log();
+    let fetched = log.matches("JWKS fetched").count();
+    assert_eq!(fetched, 1, "only one VM fetched:\n{log}");
+    // Envoy's log names the thread: several workers waited for that one fetch.
+    let waiting_threads: std::collections::BTreeSet<&str> = log
+        .lines()
+        .filter(|l| l.contains("waits for keys"))
+        .filter_map(|l| l.split("][").nth(1))
+        .collect();
+    assert!(
+        waiting_threads.len() >= 2,
+        "requests reached one worker only:\n{log}"
+    );
+}
+
+#[test]
 fn requests_wait_for_the_first_fetch_instead_of_failing() {
     let h = Harness::start(filter_config);
     h.idp.set_fault(Fault::Delay(Duration::from_millis(800)));

@@ -24,6 +24,8 @@ pub struct EnvoyOptions {
     pub log_level: String,
     /// `--component-log-level`, e.g. "wasm:debug".
     pub component_log_level: Option<String>,
+    /// CPUs to pin Envoy to, in `taskset -c` form (e.g. "0"); `None` leaves it unpinned.
+    pub cpu_list: Option<String>,
 }
 
 impl Default for EnvoyOptions {
@@ -32,6 +34,7 @@ impl Default for EnvoyOptions {
             concurrency: 1,
             log_level: "info".to_string(),
             component_log_level: None,
+            cpu_list: None,
         }
     }
 }
@@ -130,7 +133,15 @@ impl Envoy {
             .try_clone()
             .map_err(|e| format!("cannot share the Envoy log file: {e}"))?;
 
-        let mut command = Command::new(&binary);
+        let mut command = match &options.cpu_list {
+            Some(cpus) => {
+                // Pinned from the first instruction: every thread Envoy starts inherits it.
+                let mut taskset = Command::new("taskset");
+                taskset.arg("-c").arg(cpus).arg(&binary);
+                taskset
+            }
+            None => Command::new(&binary),
+        };
         command
             .arg("-c")
             .arg(&config)

@@ -30,10 +30,13 @@ pub(super) fn compile(
             "required_claims",
         ],
     )?;
-    let matcher = compile_match(&raw.required_object(
-        "match",
-        &["prefix", "path", "safe_regex", "headers", "methods"],
-    )?)?;
+    let matcher = compile_match(
+        &raw.required_object(
+            "match",
+            &["prefix", "path", "safe_regex", "headers", "methods"],
+        )?,
+        providers,
+    )?;
     let requirement = raw
         .get("requires")
         .map(|r| compile_requirement(&raw.at("requires"), r, providers, 1))
@@ -65,7 +68,7 @@ pub(super) fn compile(
     })
 }
 
-fn compile_match(raw: &Object) -> Result<RouteMatch, ConfigError> {
+fn compile_match(raw: &Object, providers: &[Provider]) -> Result<RouteMatch, ConfigError> {
     let regex = raw.object("safe_regex", &["regex"])?;
     let path_match = match (raw.string("prefix")?, raw.string("path")?, regex) {
         (Some(prefix), None, None) => PathMatch::Prefix(starts_with_slash(raw, "prefix", prefix)?),
@@ -83,7 +86,7 @@ fn compile_match(raw: &Object) -> Result<RouteMatch, ConfigError> {
     let headers = raw
         .array("headers")?
         .into_iter()
-        .map(|(path, value)| compile_header_matcher(&path, value))
+        .map(|(path, value)| compile_header_matcher(&path, value, providers))
         .collect::<Result<_, _>>()?;
     let methods = raw.strings("methods")?;
     for (i, method) in methods.iter().enumerate() {
@@ -119,6 +122,11 @@ fn compile_regex(path: &str, pattern: &str) -> Result<PathMatch, ConfigError> {
             format!("must be 1 to {MAX_REGEX_CHARS} characters"),
         ));
     }
+    // Compiled alone first: "/a)|(.*" must not escape the anchors added below.
+    regex_lite::RegexBuilder::new(pattern)
+        .size_limit(MAX_REGEX_PROGRAM_BYTES)
+        .build()
+        .map_err(|e| error(path, format!("invalid regex: {e}")))?;
     regex_lite::RegexBuilder::new(&format!("^(?:{pattern})$"))
         .size_limit(MAX_REGEX_PROGRAM_BYTES)
         .build()
@@ -126,7 +134,11 @@ fn compile_regex(path: &str, pattern: &str) -> Result<PathMatch, ConfigError> {
         .map_err(|e| error(path, format!("invalid regex: {e}")))
 }
 
-fn compile_header_matcher(path: &str, value: &Value) -> Result<HeaderMatcher, ConfigError> {
+fn compile_header_matcher(
+    path: &str,
+    value: &Value,
+    providers: &[Provider],
+) -> Result<HeaderMatcher, ConfigError> {
     let raw = Object::new(
         path,
         value,
@@ -145,6 +157,19 @@ fn compile_header_matcher(path: &str, value: &Value) -> Result<HeaderMatcher, Co
         return Err(error(
             raw.at("name"),
             format!("{given_name:?} is not a valid header name"),
+        ));
+    }
+    // Rules are matched before identity headers are cleaned: the client's copy would decide.
+    let dashed = name.replace('_', "-");
+    if providers
+        .iter()
+        .any(|p| p.identity.names().any(|n| n == dashed))
+    {
+        return Err(error(
+            raw.at("name"),
+            format!(
+                "{given_name:?} is an identity header the filter sets: matching on it would trust the client's copy"
+            ),
         ));
     }
     let invert_match = raw.bool("invert_match")?;
@@ -544,6 +569,26 @@ mod tests {
             assert_eq!(e.path, path, "{matcher}");
             assert!(e.message.contains(message), "{matcher}: {e}");
         }
+    }
+
+    #[test]
+    fn an_unbalanced_regex_cannot_escape_the_whole_path_anchors() {
+        let e = refused(json!({"match": {"safe_regex": {"regex": "/public)|(.*"}}}));
+        assert_eq!(e.path, "rules[0].match.safe_regex.regex");
+        assert!(e.message.contains("invalid regex"), "{e}");
+    }
+
+    #[test]
+    fn rules_cannot_match_on_identity_headers() {
+        let jwks = crate::config::tests::inline_jwks();
+        let json = json!({
+            "providers": {"p": {"issuer": "https://p/", "audiences": ["a"], "local_jwks": {"inline_string": jwks},
+                "claim_to_headers": [{"header_name": "x-user-id", "claim_name": "sub"}]}},
+            "rules": [{"match": {"prefix": "/", "headers": [{"name": "X_User_Id", "present_match": true}]}}]
+        });
+        let e = Config::from_json(json.to_string().as_bytes()).unwrap_err();
+        assert_eq!(e.path, "rules[0].match.headers[0].name");
+        assert!(e.message.contains("identity header"), "{e}");
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! JWKS callouts: straight to the JWKS, or first to the issuer's discovery document and then
-//! to the `jwks_uri` it names. Made from the root context only, so answers outlive streams.
+//! to the `jwks_uri` it names. Made from the root context only, so answers outlive streams,
+//! and by one VM of the process at a time: the others adopt what it shares ([`key_share`]).
 
 use super::host;
 use crate::config::{Config, JwksLocation, KeySource, RemoteJwks};
 use crate::discovery::{self, MAX_DISCOVERY_BYTES};
 use crate::jwks::{self, MAX_JWKS_BYTES};
+use crate::key_share::{self, Keys};
 use crate::keyring::Keyring;
 use crate::uri::Endpoint;
 use std::time::Duration;
@@ -21,16 +23,22 @@ struct Callout {
     step: Step,
 }
 
-/// The end of one fetch of a provider's keys (both steps when discovery is used).
+/// New keys for a provider (or a failure to get them): streams waiting for them go on.
 pub struct Finished {
     pub provider: usize,
     pub succeeded: bool,
+    /// Fetched by this VM (not adopted from another): counted in the fetch metrics.
+    pub fetched_here: bool,
 }
 
 pub struct Fetcher {
     callouts: Vec<Callout>,
     /// The `jwks_uri` each discovery provider last named: used again if discovery fails.
     discovered: Vec<Option<Endpoint>>,
+    /// Shared-data keys of each remote provider.
+    shared: Vec<Option<Keys>>,
+    /// Providers whose keys another VM is fetching right now: polled until they arrive.
+    awaiting_peer: Vec<usize>,
 }
 
 impl Fetcher {
@@ -38,31 +46,119 @@ impl Fetcher {
         Fetcher {
             callouts: Vec::new(),
             discovered: vec![None; config.providers.len()],
+            shared: config
+                .providers
+                .iter()
+                .map(|p| match &p.keys {
+                    KeySource::Remote(remote) => Some(Keys::of(p, remote)),
+                    KeySource::Local(_) => None,
+                })
+                .collect(),
+            awaiting_peer: Vec::new(),
         }
     }
 
-    /// Starts every fetch that is due; returns the fetches that failed at once.
+    /// Whether some provider waits for another VM's fetch (then the root polls quickly).
+    pub fn awaits_peer(&self) -> bool {
+        !self.awaiting_peer.is_empty()
+    }
+
+    /// Adopts key sets another VM has fetched since; a provider whose wait on another VM
+    /// was given up (the cache timed it out) is dropped from the list.
+    pub fn poll_peers(&mut self, keyring: &mut Keyring, now: Duration) -> Vec<Finished> {
+        let mut finished = Vec::new();
+        for provider in std::mem::take(&mut self.awaiting_peer) {
+            if self.adopt_shared(provider, keyring) {
+                finished.push(Finished {
+                    provider,
+                    succeeded: true,
+                    fetched_here: false,
+                });
+            } else if keyring
+                .cache_mut(provider)
+                .is_some_and(|c| c.is_fetching() && !c.fetch_due(now))
+            {
+                self.awaiting_peer.push(provider);
+            }
+        }
+        finished
+    }
+
+    /// Takes the shared key set of `provider` if it is newer than the VM's own.
+    fn adopt_shared(&self, provider: usize, keyring: &mut Keyring) -> bool {
+        let Some(Some(keys)) = self.shared.get(provider) else {
+            return false;
+        };
+        let Some(record) = host::shared_get(&keys.record) else {
+            return false;
+        };
+        let Some(cache) = keyring.cache_mut(provider) else {
+            return false;
+        };
+        let Some((fetched_at, jwks)) = key_share::decode_record(&record) else {
+            return false;
+        };
+        if !key_share::is_newer(fetched_at, cache.fetched_at()) {
+            return false;
+        }
+        match jwks::parse(jwks) {
+            Ok(parsed) => {
+                cache.fetch_succeeded(fetched_at, parsed.keys);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Starts every fetch that is due, unless another VM's newer keys can be adopted or
+    /// another VM is fetching them already; returns what was decided at once.
     pub fn dispatch_due(
         &mut self,
         config: &Config,
         keyring: &mut Keyring,
         now: Duration,
     ) -> Vec<Finished> {
-        let mut failed = Vec::new();
+        let mut finished = Vec::new();
         for (index, provider) in config.providers.iter().enumerate() {
-            let (KeySource::Remote(remote), Some(cache)) =
-                (&provider.keys, keyring.cache_mut(index))
-            else {
+            let KeySource::Remote(remote) = &provider.keys else {
                 continue;
             };
-            if !cache.fetch_due(now) {
+            if !keyring.cache_mut(index).is_some_and(|c| c.fetch_due(now)) {
+                continue;
+            }
+            if self.adopt_shared(index, keyring) {
+                finished.push(Finished {
+                    provider: index,
+                    succeeded: true,
+                    fetched_here: false,
+                });
+                continue;
+            }
+            let claimed = match self.shared.get(index) {
+                Some(Some(keys)) => {
+                    host::shared_claim(&keys.claim, now, now + key_share::claim_duration(remote))
+                }
+                _ => true,
+            };
+            if !claimed {
+                // Another VM fetches: wait for its record as for a callout of our own.
+                if let Some(cache) = keyring.cache_mut(index) {
+                    cache.fetch_started(now);
+                }
+                if !self.awaiting_peer.contains(&index) {
+                    self.awaiting_peer.push(index);
+                }
                 continue;
             }
             let (step, endpoint) = match &remote.location {
                 JwksLocation::Uri(endpoint) => (Step::Jwks, endpoint),
                 JwksLocation::Discovery(endpoint) => (Step::Discovery, endpoint),
             };
-            match self.dispatch(index, remote, step, endpoint) {
+            let dispatched = self.dispatch(index, remote, step, endpoint);
+            let Some(cache) = keyring.cache_mut(index) else {
+                continue;
+            };
+            match dispatched {
                 Ok(()) => cache.fetch_started(now),
                 Err(reason) => {
                     log::warn!(
@@ -70,14 +166,22 @@ impl Fetcher {
                         provider.name
                     );
                     cache.fetch_failed(now, reason);
-                    failed.push(Finished {
+                    self.release_claim(index);
+                    finished.push(Finished {
                         provider: index,
                         succeeded: false,
+                        fetched_here: true,
                     });
                 }
             }
         }
-        failed
+        finished
+    }
+
+    fn release_claim(&self, provider: usize) {
+        if let Some(Some(keys)) = self.shared.get(provider) {
+            host::shared_set(&keys.claim, b"");
+        }
     }
 
     fn dispatch(
@@ -127,10 +231,19 @@ impl Fetcher {
                 }
             }
             Step::Jwks => match answer(body_size, MAX_JWKS_BYTES) {
-                Ok(body) => jwks::parse(&body).map_err(|e| e.to_string()),
+                Ok(body) => {
+                    let parsed = jwks::parse(&body).map_err(|e| e.to_string());
+                    if parsed.is_ok()
+                        && let Some(Some(keys)) = self.shared.get(provider)
+                    {
+                        host::shared_set(&keys.record, &key_share::encode_record(now, &body));
+                    }
+                    parsed
+                }
                 Err(reason) => Err(reason),
             },
         };
+        self.release_claim(provider);
         let cache = keyring.cache_mut(provider)?;
         let succeeded = outcome.is_ok();
         match outcome {
@@ -157,6 +270,7 @@ impl Fetcher {
         Some(Finished {
             provider,
             succeeded,
+            fetched_here: true,
         })
     }
 

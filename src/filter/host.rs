@@ -8,6 +8,14 @@ use std::time::{Duration, UNIX_EPOCH};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// Formats log lines only at the level Envoy would print them: a debug line costs nothing
+/// when the `wasm` logger is at `info`.
+pub fn follow_host_log_level() {
+    if let Ok(level) = hostcalls::get_log_level() {
+        proxy_wasm::set_log_level(level);
+    }
+}
+
 /// Wall-clock time since the Unix epoch, as the host sees it.
 pub fn now() -> Duration {
     hostcalls::get_current_time()
@@ -22,24 +30,21 @@ pub fn request_headers() -> Vec<(String, String)> {
 }
 
 /// Applies an allowed request's header edits: removals first (client-sent identity headers,
-/// tokens not forwarded), then the new `:path`, then the verified identity.
-pub fn apply_edits(allowed: &Allowed) {
+/// tokens not forwarded), then the new `:path`, then the verified identity. False if the host
+/// refused one: the request must then not go upstream.
+pub fn apply_edits(allowed: &Allowed) -> bool {
     use proxy_wasm::types::MapType::HttpRequestHeaders;
-    for name in &allowed.remove_headers {
-        if hostcalls::set_map_value(HttpRequestHeaders, name, None).is_err() {
-            log::warn!("jwt-authz: could not remove header {name}");
-        }
-    }
-    if let Some(path) = &allowed.set_path
-        && hostcalls::set_map_value(HttpRequestHeaders, ":path", Some(path)).is_err()
-    {
-        log::warn!("jwt-authz: could not take the token out of the query");
-    }
-    for (name, value) in &allowed.set_headers {
-        if hostcalls::set_map_value(HttpRequestHeaders, name, Some(value)).is_err() {
-            log::warn!("jwt-authz: could not set header {name}");
-        }
-    }
+    let removed = allowed
+        .remove_headers
+        .iter()
+        .all(|name| hostcalls::set_map_value(HttpRequestHeaders, name, None).is_ok());
+    let path_set = allowed.set_path.as_ref().is_none_or(|path| {
+        hostcalls::set_map_value(HttpRequestHeaders, ":path", Some(path)).is_ok()
+    });
+    let identity_set = allowed.set_headers.iter().all(|(name, value)| {
+        hostcalls::set_map_value(HttpRequestHeaders, name, Some(value)).is_ok()
+    });
+    removed && path_set && identity_set
 }
 
 /// Answers the current stream locally with the refusal.
@@ -87,6 +92,33 @@ pub fn dispatch_get(cluster: &str, endpoint: &Endpoint, timeout: Duration) -> Re
     hostcalls::dispatch_http_call(cluster, headers, None, vec![], timeout).map_err(|status| {
         format!("cannot call cluster {cluster:?} ({status:?}): is it defined in Envoy's clusters?")
     })
+}
+
+/// A shared-data value, if there is one.
+pub fn shared_get(key: &str) -> Option<Vec<u8>> {
+    hostcalls::get_shared_data(key)
+        .ok()
+        .and_then(|(value, _)| value)
+}
+
+/// Sets a shared-data value unconditionally.
+pub fn shared_set(key: &str, value: &[u8]) {
+    if hostcalls::set_shared_data(key, Some(value), None).is_err() {
+        log::warn!("jwt-authz: could not write shared data {key}");
+    }
+}
+
+/// Takes the claim `key` until `until` if it is free at `now` (compare-and-swap, so only one
+/// VM of the process wins).
+pub fn shared_claim(key: &str, now: Duration, until: Duration) -> bool {
+    let Ok((value, cas)) = hostcalls::get_shared_data(key) else {
+        return false;
+    };
+    if !crate::key_share::claim_is_free(value.as_deref(), now) {
+        return false;
+    }
+    let claim = crate::key_share::encode_claim(until);
+    hostcalls::set_shared_data(key, Some(&claim), cas).is_ok()
 }
 
 /// Defines a counter; `None` when the host has no metrics.

@@ -3,6 +3,7 @@
 use super::host;
 use super::root::WAKE;
 use super::vm::Vm;
+use crate::error::AuthError;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::Action;
 use std::cell::RefCell;
@@ -24,10 +25,13 @@ impl Context for Stream {}
 impl HttpContext for Stream {
     fn on_http_request_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
         let Ok(mut vm) = self.vm.try_borrow_mut() else {
+            // Cannot happen (the host never re-enters the VM), but a stream must never be
+            // left paused without an answer.
+            host::send_denial(&AuthError::HostFailure, "api");
             return Action::Pause;
         };
         let now = host::now();
-        let action = vm.decide_current_stream(self.context_id, now);
+        let action = vm.decide_current_stream(self.context_id, now, None);
         if vm.wants_fetch(now) {
             // Callouts are made by the root so their answers outlive this stream.
             host::set_tick_period(WAKE);

@@ -8,7 +8,8 @@ mod root;
 mod vm;
 
 proxy_wasm::main! {{
-    proxy_wasm::set_log_level(proxy_wasm::types::LogLevel::Trace);
+    // Raised or lowered to Envoy's own level at configuration and on every tick.
+    proxy_wasm::set_log_level(proxy_wasm::types::LogLevel::Info);
     proxy_wasm::set_root_context(|context_id| -> Box<dyn proxy_wasm::traits::RootContext> {
         Box::new(root::Root::new(context_id))
     });

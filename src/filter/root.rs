@@ -14,6 +14,8 @@ use std::time::Duration;
 pub const TICK: Duration = Duration::from_millis(500);
 /// A stream that needs a fetch sets this period to wake the root at once.
 pub const WAKE: Duration = Duration::from_millis(1);
+/// While another VM fetches keys this VM waits for, their arrival is checked this often.
+const PEER_POLL: Duration = Duration::from_millis(20);
 
 pub struct Root {
     context_id: u32,
@@ -46,6 +48,7 @@ impl Context for Root {
 
 impl RootContext for Root {
     fn on_configure(&mut self, _size: usize) -> bool {
+        host::follow_host_log_level();
         match Config::from_json(&host::plugin_configuration()) {
             Ok(config) => {
                 log::info!(
@@ -67,11 +70,13 @@ impl RootContext for Root {
 
     fn on_tick(&mut self) {
         let Some(vm) = &self.vm else { return };
+        host::follow_host_log_level();
         let now = host::now();
         let mut vm = vm.borrow_mut();
         vm.dispatch_due_fetches(now);
+        let awaiting_peer = vm.poll_peers(now);
         vm.expire_waiters(now);
-        host::set_tick_period(TICK);
+        host::set_tick_period(if awaiting_peer { PEER_POLL } else { TICK });
     }
 
     fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {

@@ -4,7 +4,7 @@
 use super::fetcher::{Fetcher, Finished};
 use super::host;
 use crate::authn::{self, Decision, Request};
-use crate::config::{Config, KeySource};
+use crate::config::{Config, JwksLocation, KeySource};
 use crate::error::AuthError;
 use crate::keyring::Keyring;
 use crate::metrics::Counters;
@@ -45,7 +45,14 @@ impl Vm {
     }
 
     /// Decides the stream the host is currently on and acts on the decision.
-    pub fn decide_current_stream(&mut self, context_id: u32, now: Duration) -> Action {
+    /// A stream decided again after waiting keeps its first deadline (`deadline`), so it is
+    /// never held longer than one fetch, however often keys arrive without its key.
+    pub fn decide_current_stream(
+        &mut self,
+        context_id: u32,
+        now: Duration,
+        deadline: Option<Duration>,
+    ) -> Action {
         let headers = host::request_headers();
         let request = Request::from_headers(&headers);
         let decision = authn::authorize(&self.config, request, &mut self.keyring, now);
@@ -54,8 +61,12 @@ impl Vm {
         }
         match decision {
             Decision::Allow(allowed) => {
-                host::apply_edits(&allowed);
-                Action::Continue
+                if host::apply_edits(&allowed) {
+                    return Action::Continue;
+                }
+                log::error!("jwt-authz: the host refused a header edit; request refused");
+                self.deny(&AuthError::HostFailure, None);
+                Action::Pause
             }
             Decision::Deny(failure) => {
                 log::debug!(
@@ -76,7 +87,8 @@ impl Vm {
                 Action::Pause
             }
             Decision::Wait(provider) => {
-                let deadline = now + self.fetch_timeout(provider) + WAIT_GRACE;
+                let deadline =
+                    deadline.unwrap_or_else(|| now + self.fetch_time(provider) + WAIT_GRACE);
                 log::debug!("jwt-authz: stream {context_id} waits for keys of provider {provider}");
                 self.waiting.push(Waiter {
                     context_id,
@@ -89,11 +101,15 @@ impl Vm {
     }
 
     fn deny_keys_unavailable(&self, provider: usize) {
-        let error = AuthError::KeysUnavailable;
-        for counter in self.counters.for_denial(error.reason(), Some(provider)) {
+        self.deny(&AuthError::KeysUnavailable, Some(provider));
+    }
+
+    /// Answers the current stream with `error`, counted as a denial.
+    fn deny(&self, error: &AuthError, provider: Option<usize>) {
+        for counter in self.counters.for_denial(error.reason(), provider) {
             host::increment(counter);
         }
-        host::send_denial(&error, &self.config.realm);
+        host::send_denial(error, &self.config.realm);
     }
 
     /// Whether some provider wants a fetch started now.
@@ -123,12 +139,22 @@ impl Vm {
         }
     }
 
+    /// Adopts key sets other VMs fetched meanwhile; true while some are still awaited.
+    pub fn poll_peers(&mut self, now: Duration) -> bool {
+        for finished in self.fetcher.poll_peers(&mut self.keyring, now) {
+            self.on_fetch_finished(finished, now);
+        }
+        self.fetcher.awaits_peer()
+    }
+
     fn on_fetch_finished(&mut self, finished: Finished, now: Duration) {
-        host::increment(
-            self.counters
-                .jwks_fetch(finished.provider, finished.succeeded)
-                .flatten(),
-        );
+        if finished.fetched_here {
+            host::increment(
+                self.counters
+                    .jwks_fetch(finished.provider, finished.succeeded)
+                    .flatten(),
+            );
+        }
         self.resume_waiters(finished.provider, now);
     }
 
@@ -141,7 +167,8 @@ impl Vm {
         for waiter in ready {
             log::debug!("jwt-authz: stream {} decided again", waiter.context_id);
             if host::switch_to_stream(waiter.context_id)
-                && self.decide_current_stream(waiter.context_id, now) == Action::Continue
+                && self.decide_current_stream(waiter.context_id, now, Some(waiter.deadline))
+                    == Action::Continue
             {
                 host::resume_request();
             }
@@ -166,9 +193,13 @@ impl Vm {
         self.waiting.retain(|w| w.context_id != context_id);
     }
 
-    fn fetch_timeout(&self, provider: usize) -> Duration {
+    /// The longest one fetch of `provider`'s keys can take: discovery is two callouts.
+    fn fetch_time(&self, provider: usize) -> Duration {
         match self.config.providers.get(provider).map(|p| &p.keys) {
-            Some(KeySource::Remote(remote)) => remote.timeout,
+            Some(KeySource::Remote(remote)) => match remote.location {
+                JwksLocation::Uri(_) => remote.timeout,
+                JwksLocation::Discovery(_) => remote.timeout.saturating_mul(2),
+            },
             _ => Duration::ZERO,
         }
     }

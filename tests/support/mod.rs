@@ -87,6 +87,9 @@ static_resources:
         typed_config:
           "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
           stat_prefix: api
+          normalize_path: true
+          merge_slashes: true
+          path_with_escaped_slashes_action: UNESCAPE_AND_REDIRECT
           route_config:
             virtual_hosts:
             - name: api
@@ -143,12 +146,28 @@ impl Harness {
         Harness::start_with_idps(idp, Vec::new(), filter)
     }
 
+    /// Like [`Harness::start`], with `workers` Envoy worker threads (one Wasm VM each).
+    pub fn start_with_workers(workers: u32, filter: impl FnOnce(&Idp) -> Value) -> Harness {
+        let idp = start_idp();
+        let filter = filter(&idp);
+        Harness::launch(idp, Vec::new(), &filter, workers).expect("Envoy starts")
+    }
+
     /// Like [`Harness::start_with`], with more IdPs, each reached through an Envoy cluster
     /// of the name it comes with (`idp` is taken by the first IdP).
     pub fn start_with_idps(
         idp: Idp,
         other_idps: Vec<(String, Idp)>,
         filter: &Value,
+    ) -> Result<Harness, String> {
+        Harness::launch(idp, other_idps, filter, 1)
+    }
+
+    fn launch(
+        idp: Idp,
+        other_idps: Vec<(String, Idp)>,
+        filter: &Value,
+        workers: u32,
     ) -> Result<Harness, String> {
         let echo = Echo::start("127.0.0.1:0").map_err(|e| e.to_string())?;
         let (listener, admin) = (
@@ -163,6 +182,7 @@ impl Harness {
             component_log_level: Some(
                 std::env::var("E2E_ENVOY_LOG").unwrap_or("wasm:debug".into()),
             ),
+            concurrency: workers,
             ..EnvoyOptions::default()
         };
         let envoy = Envoy::start_with(&yaml, admin, &options)?;

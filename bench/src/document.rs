@@ -1,0 +1,149 @@
+//! The results section: what was measured, on what, how, and the tables.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use crate::args::Options;
+use crate::machine::Machine;
+use crate::report::Results;
+use crate::startup::Startup;
+
+/// JWKS fetches: the dev IdP's own count, and Envoy's per-cluster request counters.
+#[derive(Debug, Clone, Default)]
+pub struct JwksFetches {
+    /// Served by the IdP from the main Envoy's launch to the end of the runs.
+    pub idp_total: usize,
+    pub by_cluster_after_startup: Vec<(String, u64)>,
+    pub by_cluster_at_end: Vec<(String, u64)>,
+}
+
+/// Everything one run of the benchmark found out.
+pub struct Run<'a> {
+    pub machine: &'a Machine,
+    pub options: &'a Options,
+    pub module_bytes: u64,
+    pub noop_module_bytes: u64,
+    /// Length of one token, as sent in the query.
+    pub token_bytes: usize,
+    /// The scheduling priority Envoy and h2load ran at.
+    pub priority: String,
+    pub results: Results<'a>,
+    pub startup: &'a Startup,
+    pub jwks: JwksFetches,
+    /// (what, resident KiB or why unknown)
+    pub memory: Vec<(String, Result<u64, String>)>,
+    pub elapsed: Duration,
+}
+
+impl Run<'_> {
+    pub fn markdown(&self) -> String {
+        let m = self.machine;
+        let o = self.options;
+        let mut out = String::new();
+        let _ = writeln!(out, "### Run of {}\n", m.date);
+        let _ = writeln!(
+            out,
+            "- Machine: {} CPUs ({}), Linux {}; Envoy {} (V8 for both Wasm filters).",
+            m.cpus, m.cpu_model, m.kernel, m.envoy_version
+        );
+        let _ = writeln!(
+            out,
+            "- Module: `{}` {} bytes; no-op filter {} bytes.",
+            o.module.file_name().map_or_else(
+                || o.module.display().to_string(),
+                |n| n.to_string_lossy().into_owned()
+            ),
+            self.module_bytes,
+            self.noop_module_bytes,
+        );
+        let _ = writeln!(
+            out,
+            "- Load: Envoy `--concurrency 1` on CPU {}, h2load on CPU {}: {} HTTP/2 connection(s) \
+             (one h2load process each), {} concurrent streams each; per listener and workload {} round(s) of {} s after {} ms of \
+             warm-up{}, rounds interleaved across listeners; medians shown. Priority: {}.",
+            o.envoy_cpu,
+            o.load_cpu,
+            o.connections,
+            o.streams,
+            o.rounds,
+            o.duration.as_secs(),
+            o.warm_up.as_millis(),
+            if o.warm_up_pass {
+                ", after one unmeasured pass over everything"
+            } else {
+                ""
+            },
+            self.priority,
+        );
+        let _ = writeln!(
+            out,
+            "- Tokens: RS256 (2048-bit) from the dev IdP, {} bytes, in `?access_token=`; {} fresh \
+             and {} bad-signature tokens, each sent again only after all the others of its kind.",
+            self.token_bytes, o.tokens, o.tokens
+        );
+        let _ = writeln!(
+            out,
+            "- Run time: {:.1} min.\n",
+            self.elapsed.as_secs_f64() / 60.0
+        );
+
+        let _ = writeln!(out, "#### jwt-authz against native jwt_authn\n");
+        let _ = writeln!(out, "{}", self.results.summary_table());
+        let _ = writeln!(out, "#### Every listener and workload\n");
+        let _ = writeln!(out, "{}", self.results.detail_table());
+        let _ = writeln!(out, "#### Startup, key fetches, memory\n");
+        let _ = writeln!(out, "{}", self.facts_table());
+        out
+    }
+
+    fn facts_table(&self) -> String {
+        let mut rows: Vec<(String, String)> = Vec::new();
+        rows.push((
+            "Envoy ready (admin `/ready`), from launch".to_string(),
+            ms(self.startup.ready),
+        ));
+        for (listener, result) in &self.startup.first_success {
+            rows.push((
+                format!("first 200 from {}, from launch", listener.label()),
+                match result {
+                    Ok(elapsed) => ms(*elapsed),
+                    Err(e) => format!("**none**: {e}"),
+                },
+            ));
+        }
+        rows.push((
+            "JWKS requests the dev IdP served (this Envoy, whole run)".to_string(),
+            self.jwks.idp_total.to_string(),
+        ));
+        for (cluster, after_startup) in &self.jwks.by_cluster_after_startup {
+            let at_end = self
+                .jwks
+                .by_cluster_at_end
+                .iter()
+                .find(|(name, _)| name == cluster)
+                .map_or("?".to_string(), |(_, n)| n.to_string());
+            rows.push((
+                format!("JWKS fetches through cluster `{cluster}`: after startup / at the end"),
+                format!("{after_startup} / {at_end}"),
+            ));
+        }
+        for (what, rss) in &self.memory {
+            rows.push((
+                format!("Envoy resident memory (VmRSS), {what}"),
+                match rss {
+                    Ok(kib) => format!("{:.1} MiB", *kib as f64 / 1024.0),
+                    Err(e) => format!("unknown: {e}"),
+                },
+            ));
+        }
+        let mut out = String::from("| what | value |\n|---|--:|\n");
+        for (what, value) in rows {
+            let _ = writeln!(out, "| {what} | {value} |");
+        }
+        out
+    }
+}
+
+fn ms(duration: Duration) -> String {
+    format!("{} ms", duration.as_millis())
+}

@@ -1,0 +1,363 @@
+//! The benchmark's Envoy configuration: one listener per filter set, side by side in one
+//! process, every route a `direct_response`, so the filters are the only difference.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+/// The audience every token is minted for and every verifier requires.
+pub const AUDIENCE: &str = devidp::DEFAULT_AUDIENCE;
+
+/// Entries in native jwt_authn's token cache (`jwt_cache_config.jwt_cache_size`; Envoy's
+/// default is 100 as well).
+pub const NATIVE_JWT_CACHE_SIZE: u32 = 100;
+
+/// The body of every direct response.
+const BODY: &str = "ok";
+
+/// What sits in front of a listener's `direct_response`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Listener {
+    /// Nothing but the router.
+    NoFilter,
+    /// Envoy's `envoy.filters.http.jwt_authn`, no `jwt_cache_config`.
+    Native,
+    /// Envoy's `envoy.filters.http.jwt_authn` with `jwt_cache_config`.
+    NativeCached,
+    /// A Rust proxy-wasm filter that returns `Continue`: the Wasm boundary alone.
+    Noop,
+    /// jwt-authz (dist/jwt_authz.wasm).
+    Ours,
+}
+
+impl Listener {
+    pub const ALL: [Listener; 5] = [
+        Listener::NoFilter,
+        Listener::Native,
+        Listener::NativeCached,
+        Listener::Noop,
+        Listener::Ours,
+    ];
+
+    /// A short name for tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            Listener::NoFilter => "no filter",
+            Listener::Native => "jwt_authn",
+            Listener::NativeCached => "jwt_authn + cache",
+            Listener::Noop => "no-op wasm",
+            Listener::Ours => "jwt-authz",
+        }
+    }
+
+    /// The listener's name and HTTP stat prefix.
+    pub fn id(self) -> &'static str {
+        match self {
+            Listener::NoFilter => "nofilter",
+            Listener::Native => "native",
+            Listener::NativeCached => "native_cached",
+            Listener::Noop => "noop",
+            Listener::Ours => "ours",
+        }
+    }
+
+    /// Whether the listener answers 401 to requests without a valid token.
+    pub fn authenticates(self) -> bool {
+        matches!(
+            self,
+            Listener::Native | Listener::NativeCached | Listener::Ours
+        )
+    }
+
+    /// The Envoy cluster this listener's filter fetches keys through: one per listener, so
+    /// Envoy's cluster stats tell who fetched the JWKS how often.
+    pub fn jwks_cluster(self) -> Option<String> {
+        self.authenticates().then(|| format!("idp_{}", self.id()))
+    }
+}
+
+/// Everything the config depends on.
+#[derive(Debug, Clone)]
+pub struct BenchConfig {
+    pub admin_port: u16,
+    /// The listeners to configure, each with its port.
+    pub listeners: Vec<(Listener, u16)>,
+    /// The dev IdP's socket address (the JWKS clusters point there).
+    pub idp_addr: SocketAddr,
+    pub issuer: String,
+    pub jwks_uri: String,
+    /// jwt-authz, absolute.
+    pub ours_module: PathBuf,
+    /// The no-op filter, absolute.
+    pub noop_module: PathBuf,
+}
+
+impl BenchConfig {
+    /// The whole Envoy bootstrap, YAML.
+    pub fn yaml(&self) -> String {
+        let listeners: String = self
+            .listeners
+            .iter()
+            .map(|&(listener, port)| self.listener_yaml(listener, port))
+            .collect();
+        let clusters: String = self
+            .listeners
+            .iter()
+            .filter_map(|&(listener, _)| listener.jwks_cluster())
+            .map(|name| static_cluster(&name, self.idp_addr))
+            .collect();
+        let clusters = if clusters.is_empty() {
+            "  clusters: []\n".to_string()
+        } else {
+            format!("  clusters:\n{clusters}")
+        };
+        format!(
+            "admin:\n  address: {{socket_address: {{address: 127.0.0.1, port_value: {admin}}}}}\n\
+             static_resources:\n  listeners:\n{listeners}{clusters}",
+            admin = self.admin_port,
+        )
+    }
+
+    fn listener_yaml(&self, listener: Listener, port: u16) -> String {
+        let filters: String = self
+            .http_filters(listener)
+            .iter()
+            .map(|filter| format!("          - {}\n", flow(filter)))
+            .collect();
+        let id = listener.id();
+        format!(
+            r#"  - name: {id}
+    address: {{socket_address: {{address: 127.0.0.1, port_value: {port}}}}}
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: {id}
+          route_config:
+            virtual_hosts:
+            - name: {id}
+              domains: ["*"]
+              routes:
+              - match: {{prefix: "/"}}
+                direct_response: {{status: 200, body: {{inline_string: "{BODY}"}}}}
+          http_filters:
+{filters}"#
+        )
+    }
+
+    /// The listener's HTTP filters, router last, each as JSON (which is YAML).
+    fn http_filters(&self, listener: Listener) -> Vec<Value> {
+        let mut filters = match listener {
+            Listener::NoFilter => vec![],
+            Listener::Native => vec![self.jwt_authn(listener, false)],
+            Listener::NativeCached => vec![self.jwt_authn(listener, true)],
+            Listener::Noop => vec![wasm_filter(
+                "noop",
+                &self.noop_module.display().to_string(),
+                None,
+            )],
+            Listener::Ours => vec![wasm_filter(
+                "jwt_authz",
+                &self.ours_module.display().to_string(),
+                Some(&self.ours_filter_config(listener)),
+            )],
+        };
+        filters.push(json!({
+            "name": "envoy.filters.http.router",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
+            }
+        }));
+        filters
+    }
+
+    /// Native jwt_authn: one provider on the dev IdP, the token from the Authorization
+    /// header or `?access_token=`, required on every route.
+    fn jwt_authn(&self, listener: Listener, cache: bool) -> Value {
+        let mut provider = json!({
+            "issuer": self.issuer,
+            "audiences": [AUDIENCE],
+            "remote_jwks": {
+                "http_uri": {
+                    "uri": self.jwks_uri,
+                    "cluster": listener.jwks_cluster(),
+                    "timeout": "5s"
+                },
+                "cache_duration": "600s"
+            },
+            "from_headers": [{"name": "authorization", "value_prefix": "Bearer "}],
+            "from_params": ["access_token"]
+        });
+        if cache {
+            provider["jwt_cache_config"] = json!({"jwt_cache_size": NATIVE_JWT_CACHE_SIZE});
+        }
+        json!({
+            "name": "envoy.filters.http.jwt_authn",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication",
+                "providers": {"idp": provider},
+                "rules": [{"match": {"prefix": "/"}, "requires": {"provider_name": "idp"}}]
+            }
+        })
+    }
+
+    /// jwt-authz with the same provider and rule as native jwt_authn.
+    fn ours_filter_config(&self, listener: Listener) -> Value {
+        json!({
+            "providers": {
+                "idp": {
+                    "issuer": self.issuer,
+                    "audiences": [AUDIENCE],
+                    "remote_jwks": {
+                        "http_uri": {
+                            "uri": self.jwks_uri,
+                            "cluster": listener.jwks_cluster(),
+                            "timeout": "5s"
+                        },
+                        "cache_duration": "600s"
+                    },
+                    "from_headers": [{"name": "authorization", "value_prefix": "Bearer "}],
+                    "from_params": ["access_token"]
+                }
+            },
+            "rules": [{"match": {"prefix": "/"}, "requires": {"provider_name": "idp"}}]
+        })
+    }
+}
+
+/// An `envoy.filters.http.wasm` filter on the V8 runtime; `configuration` goes in as a
+/// JSON string.
+fn wasm_filter(name: &str, module: &str, configuration: Option<&Value>) -> Value {
+    let mut config = json!({
+        "name": name,
+        "root_id": name,
+        "vm_config": {
+            "vm_id": name,
+            "runtime": "envoy.wasm.runtime.v8",
+            "code": {"local": {"filename": module}}
+        }
+    });
+    if let Some(configuration) = configuration {
+        config["configuration"] = json!({
+            "@type": "type.googleapis.com/google.protobuf.StringValue",
+            "value": configuration.to_string()
+        });
+    }
+    json!({
+        "name": "envoy.filters.http.wasm",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+            "config": config
+        }
+    })
+}
+
+/// JSON is YAML: one value on one line, usable as a flow node anywhere.
+fn flow(value: &Value) -> String {
+    value.to_string()
+}
+
+/// One STATIC cluster called `name` with the single endpoint `addr`, as a YAML list item.
+fn static_cluster(name: &str, addr: SocketAddr) -> String {
+    format!(
+        "  - name: {name}\n    type: STATIC\n    connect_timeout: 1s\n    load_assignment:\n      \
+         cluster_name: {name}\n      endpoints: [{{lb_endpoints: [{{endpoint: {{address: \
+         {{socket_address: {{address: \"{ip}\", port_value: {port}}}}}}}}}]}}]\n",
+        ip = addr.ip(),
+        port = addr.port(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(listeners: &[Listener]) -> BenchConfig {
+        BenchConfig {
+            admin_port: 9000,
+            listeners: listeners
+                .iter()
+                .enumerate()
+                .map(|(i, &l)| (l, 9100 + i as u16))
+                .collect(),
+            idp_addr: "127.0.0.1:9200".parse().unwrap(),
+            issuer: "http://127.0.0.1:9200/".to_string(),
+            jwks_uri: "http://127.0.0.1:9200/.well-known/jwks.json".to_string(),
+            ours_module: devstack::module_path(),
+            noop_module: devstack::module_path(),
+        }
+    }
+
+    #[test]
+    fn only_the_authenticating_listeners_fetch_keys() {
+        let clusters: Vec<_> = Listener::ALL
+            .iter()
+            .filter_map(|l| l.jwks_cluster())
+            .collect();
+        assert_eq!(clusters, ["idp_native", "idp_native_cached", "idp_ours"]);
+        assert!(!Listener::Noop.authenticates());
+    }
+
+    #[test]
+    fn the_cache_is_configured_on_one_native_listener_only() {
+        let yaml = config(&Listener::ALL).yaml();
+        assert_eq!(yaml.matches("jwt_cache_config").count(), 1);
+        assert_eq!(yaml.matches("envoy.filters.http.jwt_authn\"").count(), 2);
+        assert_eq!(
+            yaml.matches("\"runtime\":\"envoy.wasm.runtime.v8\"")
+                .count(),
+            2
+        );
+        assert_eq!(yaml.matches("direct_response").count(), 5);
+        assert_eq!(yaml.matches("envoy.filters.http.router\"").count(), 5);
+        for port in 9100..9105 {
+            assert!(yaml.contains(&format!("port_value: {port}}}")), "{port}");
+        }
+    }
+
+    #[test]
+    fn native_and_ours_share_issuer_audience_and_token_locations() {
+        let bench = config(&Listener::ALL);
+        let native = bench.jwt_authn(Listener::Native, false);
+        let native = &native["typed_config"]["providers"]["idp"];
+        let ours = bench.ours_filter_config(Listener::Ours);
+        let ours = &ours["providers"]["idp"];
+        for field in ["issuer", "audiences", "from_headers", "from_params"] {
+            assert_eq!(native[field], ours[field], "{field}");
+        }
+        assert_eq!(native["from_params"], json!(["access_token"]));
+        assert_eq!(
+            native["remote_jwks"]["http_uri"]["cluster"],
+            json!("idp_native")
+        );
+        assert_eq!(
+            ours["remote_jwks"]["http_uri"]["cluster"],
+            json!("idp_ours")
+        );
+    }
+
+    #[test]
+    fn without_authenticating_listeners_there_are_no_clusters() {
+        let yaml = config(&[Listener::NoFilter]).yaml();
+        assert!(yaml.contains("clusters: []"), "{yaml}");
+    }
+
+    /// Envoy itself accepts the config (skipped without Envoy or a built module).
+    #[test]
+    fn envoy_accepts_the_config() {
+        if devstack::Envoy::binary().is_err() || !devstack::module_path().is_file() {
+            eprintln!("skipping: no Envoy or no dist/jwt_authz.wasm");
+            return;
+        }
+        // jwt-authz's configure runs in validate mode too: the filter accepts its config.
+        let listeners = [
+            Listener::NoFilter,
+            Listener::Native,
+            Listener::NativeCached,
+            Listener::Ours,
+        ];
+        devstack::validate(&config(&listeners).yaml()).unwrap();
+    }
+}

@@ -1,0 +1,338 @@
+//! `make bench`: jwt-authz against no filter, Envoy's native jwt_authn (with and without its
+//! token cache) and a no-op Rust Wasm filter, as listeners side by side in one Envoy with one
+//! worker pinned to one CPU, loaded by h2load pinned to another. Prints a markdown report and
+//! can write it into BENCHMARKS.md.
+
+mod args;
+mod document;
+mod envoy_config;
+mod load;
+mod machine;
+mod measure;
+mod procstat;
+mod report;
+mod startup;
+mod tokens;
+mod workload;
+
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use devidp::{Idp, IdpConfig};
+use devstack::{Envoy, EnvoyOptions};
+
+use crate::args::Options;
+use crate::document::{JwksFetches, Run};
+use crate::envoy_config::{AUDIENCE, BenchConfig, Listener};
+use crate::machine::Machine;
+use crate::measure::Bench;
+use crate::report::{Cell, Results};
+use crate::startup::Poll;
+use crate::workload::Workload;
+
+/// Length of each run in the unmeasured pass before the rounds.
+const WARM_UP_PASS: Duration = Duration::from_secs(1);
+
+fn main() {
+    let options = match Options::parse(std::env::args().skip(1)) {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("{message}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(message) = run(&options) {
+        eprintln!("bench: {message}");
+        std::process::exit(1);
+    }
+}
+
+fn run(options: &Options) -> Result<(), String> {
+    let started = Instant::now();
+    let module = existing_file(&options.module, "the jwt-authz module (run `make build`)")?;
+    let noop_module = existing_file(
+        &options.noop_module,
+        "the no-op filter (cargo build --release --target wasm32-wasip1 -p noop-filter)",
+    )?;
+    require_tool("h2load", "--version", "nghttp2-client")?;
+    require_tool("taskset", "--version", "util-linux")?;
+    let machine = Machine::describe(&Envoy::binary()?);
+
+    let idp = Idp::start("127.0.0.1:0", IdpConfig::default())
+        .map_err(|e| format!("cannot start the dev IdP: {e}"))?;
+    let (repeated, fresh, junk) = mint_tokens(&idp, options.tokens);
+
+    let ports = free_ports(Listener::ALL.len() + 1)?;
+    let admin_port = ports[0];
+    let listener_ports: BTreeMap<Listener, u16> = Listener::ALL
+        .iter()
+        .copied()
+        .zip(ports[1..].iter().copied())
+        .collect();
+    let config_for = |listeners: &[Listener]| {
+        BenchConfig {
+            admin_port,
+            listeners: listeners.iter().map(|l| (*l, listener_ports[l])).collect(),
+            idp_addr: idp.addr(),
+            issuer: idp.issuer(),
+            jwks_uri: idp.jwks_uri(),
+            ours_module: module.clone(),
+            noop_module: noop_module.clone(),
+        }
+        .yaml()
+    };
+    let polls_for = |listeners: &[Listener]| -> Vec<Poll> {
+        listeners
+            .iter()
+            .filter(|l| l.authenticates())
+            .map(|&listener| Poll {
+                listener,
+                addr: SocketAddr::from(([127, 0, 0, 1], listener_ports[&listener])),
+                path: tokens::token_uri("/", &repeated),
+            })
+            .collect()
+    };
+    let envoy_options = EnvoyOptions {
+        concurrency: 1,
+        cpu_list: Some(options.envoy_cpu.clone()),
+        ..EnvoyOptions::default()
+    };
+
+    // Memory of the same process without the Wasm listeners, for comparison.
+    let mut memory = Vec::new();
+    let without_wasm = [Listener::NoFilter, Listener::Native, Listener::NativeCached];
+    let without_ours = [
+        Listener::NoFilter,
+        Listener::Native,
+        Listener::NativeCached,
+        Listener::Noop,
+    ];
+    for (what, listeners) in [
+        ("idle, without the Wasm listeners", &without_wasm[..]),
+        ("idle, without the jwt-authz listener", &without_ours[..]),
+    ] {
+        progress(&format!("memory: Envoy {what}"));
+        let rss = startup::settled_rss(
+            &config_for(listeners),
+            admin_port,
+            &envoy_options,
+            &polls_for(listeners),
+        );
+        memory.push((what.to_string(), rss));
+    }
+
+    progress("starting Envoy with all five listeners");
+    let jwks_before = idp.jwks_requests();
+    let (envoy, startup) = startup::start_timed(
+        &config_for(&Listener::ALL),
+        admin_port,
+        &envoy_options,
+        &polls_for(&Listener::ALL),
+    )?;
+    let clusters: Vec<String> = Listener::ALL
+        .iter()
+        .filter_map(|l| l.jwks_cluster())
+        .collect();
+    let by_cluster_after_startup = startup::jwks_fetches(&envoy, &clusters)?;
+    let priority = match options.nice {
+        0 => "unchanged".to_string(),
+        nice => match procstat::renice(envoy.pid(), nice) {
+            Ok(()) => format!("nice {nice} for Envoy and h2load"),
+            Err(e) => {
+                progress(&format!(
+                    "cannot renice Envoy, measuring at normal priority: {e}"
+                ));
+                format!("unchanged (renice failed: {e})")
+            }
+        },
+    };
+    std::thread::sleep(Duration::from_secs(1));
+    memory.insert(0, ("idle, all five listeners".to_string(), rss(&envoy)));
+
+    let scratch = Scratch::new()?;
+    let token_bytes = repeated.len();
+    let mut bench = Bench {
+        envoy: &envoy,
+        ports: listener_ports.clone(),
+        repeated,
+        fresh: tokens::TokenPool::new(fresh),
+        junk: tokens::TokenPool::new(junk),
+        scratch: scratch.0.clone(),
+        load_cpu: options.load_cpu.clone(),
+        nice: options.nice,
+        streams: options.streams,
+        connections: options.connections,
+    };
+    let cells = measure_all(&mut bench, options)?;
+
+    memory.insert(
+        1,
+        (
+            "after the runs, all five listeners".to_string(),
+            rss(&envoy),
+        ),
+    );
+    let jwks = JwksFetches {
+        idp_total: idp.jwks_requests() - jwks_before,
+        by_cluster_after_startup,
+        by_cluster_at_end: startup::jwks_fetches(&envoy, &clusters)?,
+    };
+    drop(envoy);
+
+    let run = Run {
+        machine: &machine,
+        options,
+        module_bytes: file_size(&module),
+        noop_module_bytes: file_size(&noop_module),
+        token_bytes,
+        priority,
+        results: Results { cells: &cells },
+        startup: &startup,
+        jwks,
+        memory,
+        elapsed: started.elapsed(),
+    };
+    let markdown = run.markdown();
+    println!("{markdown}");
+    if let Some(path) = &options.write {
+        write_section(path, &markdown)?;
+        progress(&format!("results written to {}", path.display()));
+    }
+    Ok(())
+}
+
+/// Probes every listener with every workload, one unmeasured pass, then the rounds, each
+/// round going through every listener so slow drift on the machine hits them all alike.
+fn measure_all(bench: &mut Bench, options: &Options) -> Result<Vec<Cell>, String> {
+    let mut cells = Vec::new();
+    for workload in Workload::ALL {
+        for listener in Listener::ALL {
+            let probe = bench.probe(listener, workload);
+            cells.push(Cell {
+                listener,
+                workload,
+                probe,
+                rounds: Vec::new(),
+            });
+        }
+    }
+    if options.warm_up_pass {
+        progress("unmeasured pass over every listener and workload");
+        for cell in &cells {
+            bench.run(cell.listener, cell.workload, WARM_UP_PASS, options.warm_up)?;
+        }
+    }
+    for round in 1..=options.rounds {
+        for cell in &mut cells {
+            let result = bench.run(
+                cell.listener,
+                cell.workload,
+                options.duration,
+                options.warm_up,
+            )?;
+            progress(&format!(
+                "round {round}/{}: {:<15} {:<18} {:>8.0} req/s  Envoy {:>7.1} µs/req  {}",
+                options.rounds,
+                cell.workload.label(),
+                cell.listener.label(),
+                result.load.rps,
+                result.cpu_us_per_request().unwrap_or(f64::NAN),
+                result.load.status_summary(),
+            ));
+            cell.rounds.push(result);
+        }
+    }
+    Ok(cells)
+}
+
+/// One repeated token, `count` fresh ones, and `count` with bad signatures.
+fn mint_tokens(idp: &Idp, count: usize) -> (String, Vec<String>, Vec<String>) {
+    let key = idp.current_key();
+    let claims = idp.claims_for("demo-client", AUDIENCE, &["read:messages"]);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let minting = Instant::now();
+    let repeated = tokens::mint(&key, &claims, "repeated");
+    let fresh = tokens::mint_many(&Arc::clone(&key), &claims, "fresh", count, threads);
+    let junk: Vec<String> = fresh
+        .iter()
+        .enumerate()
+        .map(|(i, donor)| tokens::with_bad_signature(&key, &claims, &format!("junk-{i}"), donor))
+        .collect();
+    progress(&format!(
+        "minted {} tokens in {:.1} s on {threads} thread(s)",
+        count + 1,
+        minting.elapsed().as_secs_f64()
+    ));
+    (repeated, fresh, junk)
+}
+
+fn rss(envoy: &Envoy) -> Result<u64, String> {
+    envoy
+        .rss_kib()
+        .ok_or_else(|| "cannot read Envoy's VmRSS".to_string())
+}
+
+/// `count` distinct free ports, all held at once while chosen.
+fn free_ports(count: usize) -> Result<Vec<u16>, String> {
+    let held = (0..count)
+        .map(|_| TcpListener::bind("127.0.0.1:0"))
+        .collect::<std::io::Result<Vec<_>>>()
+        .map_err(|e| format!("cannot find free ports: {e}"))?;
+    held.iter()
+        .map(|l| l.local_addr().map(|a| a.port()))
+        .collect::<std::io::Result<Vec<_>>>()
+        .map_err(|e| format!("cannot find free ports: {e}"))
+}
+
+fn existing_file(path: &Path, what: &str) -> Result<PathBuf, String> {
+    path.canonicalize()
+        .map_err(|e| format!("{what}: {}: {e}", path.display()))
+}
+
+fn file_size(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
+}
+
+fn require_tool(name: &str, version_flag: &str, package: &str) -> Result<(), String> {
+    Command::new(name)
+        .arg(version_flag)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(drop)
+        .map_err(|e| {
+            format!("cannot run {name} ({e}): install Debian's {package}, or run `make bench`")
+        })
+}
+
+fn write_section(path: &Path, markdown: &str) -> Result<(), String> {
+    let document = std::fs::read_to_string(path).unwrap_or_default();
+    std::fs::write(path, report::replace_section(&document, markdown))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+fn progress(message: &str) {
+    eprintln!("bench: {message}");
+}
+
+/// A scratch directory for h2load's URI files, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Result<Scratch, String> {
+        let path = std::env::temp_dir().join(format!("jwt-authz-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&path)
+            .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+        Ok(Scratch(path))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

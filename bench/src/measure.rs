@@ -1,0 +1,124 @@
+//! One measurement: a workload on a listener of the running Envoy, with Envoy's CPU time and
+//! request count taken around the h2load run.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use devstack::Envoy;
+
+use crate::envoy_config::Listener;
+use crate::load::{LoadSpec, Target};
+use crate::procstat;
+use crate::report::Round;
+use crate::tokens::{TokenPool, token_uri};
+use crate::workload::Workload;
+
+/// The running Envoy and the tokens the workloads send.
+pub struct Bench<'a> {
+    pub envoy: &'a Envoy,
+    pub ports: BTreeMap<Listener, u16>,
+    pub repeated: String,
+    pub fresh: TokenPool,
+    pub junk: TokenPool,
+    /// Where h2load's URI files go.
+    pub scratch: PathBuf,
+    pub load_cpu: String,
+    pub nice: i32,
+    pub streams: u32,
+    /// h2load processes, one connection each.
+    pub connections: usize,
+}
+
+impl Bench<'_> {
+    fn base_url(&self, listener: Listener) -> String {
+        format!("http://127.0.0.1:{}/", self.ports[&listener])
+    }
+
+    /// One request of `workload` to `listener` with a plain HTTP/1.1 client: its status.
+    pub fn probe(&mut self, listener: Listener, workload: Workload) -> Result<u16, String> {
+        let path = match workload {
+            Workload::Repeated => token_uri("/", &self.repeated),
+            Workload::Fresh | Workload::Junk => {
+                let pool = self.pool(workload);
+                let uri = token_uri("/", pool.ring().next().unwrap_or_default());
+                pool.advance(1);
+                uri
+            }
+            Workload::NoToken => "/".to_string(),
+        };
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.ports[&listener]));
+        devstack::http::get(addr, &path, &[])
+            .map(|r| r.status)
+            .map_err(|e| e.to_string())
+    }
+
+    fn pool(&mut self, workload: Workload) -> &mut TokenPool {
+        match workload {
+            Workload::Junk => &mut self.junk,
+            _ => &mut self.fresh,
+        }
+    }
+
+    /// Runs h2load for `duration` (after `warm_up`) and measures Envoy around it.
+    pub fn run(
+        &mut self,
+        listener: Listener,
+        workload: Workload,
+        duration: Duration,
+        warm_up: Duration,
+    ) -> Result<Round, String> {
+        let base = self.base_url(listener);
+        let targets: Vec<Target> = match workload {
+            Workload::Repeated => {
+                vec![Target::Uri(token_uri(&base, &self.repeated)); self.connections]
+            }
+            Workload::NoToken => vec![Target::Uri(base); self.connections],
+            Workload::Fresh | Workload::Junk => {
+                let paths: Vec<PathBuf> = (0..self.connections)
+                    .map(|k| self.scratch.join(format!("uris-{k}.txt")))
+                    .collect();
+                self.pool(workload)
+                    .write_uri_files(&base, &paths)
+                    .map_err(|e| format!("cannot write h2load's URI files: {e}"))?;
+                paths.into_iter().map(Target::UriFile).collect()
+            }
+        };
+        let spec = LoadSpec {
+            cpu_list: self.load_cpu.clone(),
+            nice: self.nice,
+            streams: self.streams,
+            duration,
+            warm_up,
+        };
+
+        let requests_before = self.requests(listener)?;
+        let cpu_before = procstat::cpu_time(self.envoy.pid())?;
+        let started = Instant::now();
+        let load = spec.run(&targets)?;
+        let wall = started.elapsed();
+        let cpu_after = procstat::cpu_time(self.envoy.pid())?;
+        let requests_after = self.requests(listener)?;
+
+        let envoy_requests = requests_after.saturating_sub(requests_before);
+        if matches!(workload, Workload::Fresh | Workload::Junk) {
+            // Every request Envoy saw took the next token, warm-up included; requests cut
+            // off at the end may have taken a few more.
+            let in_flight = u64::from(self.streams) * self.connections as u64;
+            self.pool(workload).advance(envoy_requests + in_flight);
+        }
+        Ok(Round {
+            load,
+            envoy_cpu: cpu_after.saturating_sub(cpu_before),
+            envoy_requests,
+            wall,
+        })
+    }
+
+    /// Requests the listener's connection manager has counted so far.
+    fn requests(&self, listener: Listener) -> Result<u64, String> {
+        let name = format!("http.{}.downstream_rq_total", listener.id());
+        Ok(self.envoy.stats()?.get(&name).copied().unwrap_or(0))
+    }
+}

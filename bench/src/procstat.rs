@@ -1,0 +1,73 @@
+//! A process's CPU time summed over its threads, and its priority (Linux).
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// Sets the niceness of every thread of `pid` (setpriority is per thread on Linux; threads
+/// started later inherit it from the thread that starts them).
+pub fn renice(pid: u32, nice: i32) -> Result<(), String> {
+    let tasks = format!("/proc/{pid}/task");
+    let tids: Vec<String> = std::fs::read_dir(&tasks)
+        .map_err(|e| format!("cannot list {tasks}: {e}"))?
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    let output = Command::new("renice")
+        .arg("-n")
+        .arg(nice.to_string())
+        .arg("-p")
+        .args(&tids)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run renice: {e}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).trim().to_string())
+    }
+}
+
+/// CPU time of every thread of `pid` so far, from `/proc/PID/task/*/schedstat` (nanoseconds,
+/// unlike the 10 ms ticks of `/proc/PID/stat`).
+pub fn cpu_time(pid: u32) -> Result<Duration, String> {
+    let tasks = format!("/proc/{pid}/task");
+    let entries = std::fs::read_dir(&tasks).map_err(|e| format!("cannot list {tasks}: {e}"))?;
+    let mut total = 0u64;
+    for entry in entries.flatten() {
+        let path = entry.path().join("schedstat");
+        // A thread may exit between listing and reading: it no longer counts.
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            total += parse_schedstat(&text)
+                .ok_or_else(|| format!("cannot read {}: `{text}`", path.display()))?;
+        }
+    }
+    Ok(Duration::from_nanos(total))
+}
+
+/// The first field of a schedstat line: nanoseconds spent on a CPU.
+fn parse_schedstat(text: &str) -> Option<u64> {
+    text.split_whitespace().next()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_time_on_cpu() {
+        assert_eq!(parse_schedstat("1234567 890 12\n"), Some(1_234_567));
+        assert_eq!(parse_schedstat(""), None);
+        assert_eq!(parse_schedstat("x 1 2"), None);
+    }
+
+    #[test]
+    fn this_process_has_used_some_cpu() {
+        if !std::path::Path::new("/proc/self/task").exists() {
+            return;
+        }
+        let spin = std::time::Instant::now();
+        while spin.elapsed() < Duration::from_millis(20) {}
+        let used = cpu_time(std::process::id()).unwrap();
+        assert!(used >= Duration::from_millis(10), "{used:?}");
+    }
+}

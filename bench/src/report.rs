@@ -1,0 +1,464 @@
+//! Medians, added cost per request, ratios to native, and the markdown they are shown in.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use crate::envoy_config::Listener;
+use crate::load::LoadResult;
+use crate::workload::Workload;
+
+/// Below this many added microseconds per request the native filter's cost is noise, and a
+/// ratio to it would be meaningless.
+const MIN_COMPARABLE_US: f64 = 0.5;
+
+/// One h2load run on one listener.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Round {
+    pub load: LoadResult,
+    /// Envoy's CPU time over the run (all threads).
+    pub envoy_cpu: Duration,
+    /// Requests Envoy's listener counted over the run, warm-up included.
+    pub envoy_requests: u64,
+    /// Wall-clock time of the run.
+    pub wall: Duration,
+}
+
+impl Round {
+    /// Envoy CPU microseconds per request.
+    pub fn cpu_us_per_request(&self) -> Option<f64> {
+        (self.envoy_requests > 0)
+            .then(|| self.envoy_cpu.as_secs_f64() * 1e6 / self.envoy_requests as f64)
+    }
+
+    /// Share of one CPU Envoy used during the run: near 1.0 when the load saturated it.
+    pub fn busy(&self) -> f64 {
+        let wall = self.wall.as_secs_f64();
+        if wall > 0.0 {
+            self.envoy_cpu.as_secs_f64() / wall
+        } else {
+            0.0
+        }
+    }
+}
+
+/// All runs of one workload on one listener.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    pub listener: Listener,
+    pub workload: Workload,
+    /// The status of one request sent before the runs; `Err` if none came.
+    pub probe: Result<u16, String>,
+    pub rounds: Vec<Round>,
+}
+
+impl Cell {
+    pub fn median_rps(&self) -> Option<f64> {
+        median(self.rounds.iter().map(|r| r.load.rps).collect())
+    }
+
+    pub fn rps_range(&self) -> Option<(f64, f64)> {
+        let rps = self.rounds.iter().map(|r| r.load.rps);
+        let min = rps.clone().reduce(f64::min)?;
+        Some((min, rps.reduce(f64::max)?))
+    }
+
+    pub fn median_cpu_us(&self) -> Option<f64> {
+        median(
+            self.rounds
+                .iter()
+                .filter_map(Round::cpu_us_per_request)
+                .collect(),
+        )
+    }
+
+    pub fn median_busy(&self) -> Option<f64> {
+        median(self.rounds.iter().map(Round::busy).collect())
+    }
+
+    /// `None` when every response was what this listener must answer this workload;
+    /// otherwise what went wrong.
+    pub fn problem(&self) -> Option<String> {
+        let expected = self.workload.expected_status(self.listener);
+        let class = self.workload.expected_class(self.listener).label();
+        let mut problems = Vec::new();
+        match &self.probe {
+            Ok(status) if *status == expected => {}
+            Ok(status) => problems.push(format!("probe got {status}")),
+            Err(e) => problems.push(format!("probe failed: {e}")),
+        }
+        for (i, round) in self.rounds.iter().enumerate() {
+            let load = &round.load;
+            let as_expected = load.done > 0
+                && load.count_of(class) == load.done
+                && load.errored == 0
+                && load.timeout == 0;
+            if !as_expected {
+                problems.push(format!("round {}: {}", i + 1, load.status_summary()));
+            }
+        }
+        if self.rounds.is_empty() {
+            problems.push("not measured".to_string());
+        }
+        (!problems.is_empty()).then(|| format!("expected {expected}: {}", problems.join("; ")))
+    }
+}
+
+/// The middle value (the mean of the two middle ones for an even count); `None` if empty.
+pub fn median(mut values: Vec<f64>) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    Some(if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2.0
+    })
+}
+
+/// Microseconds per request a listener adds over the baseline: with one worker on one core,
+/// the CPU it adds per request.
+pub fn added_us(rps: f64, baseline_rps: f64) -> Option<f64> {
+    (rps > 0.0 && baseline_rps > 0.0).then(|| 1e6 / rps - 1e6 / baseline_rps)
+}
+
+/// `ours / native`, when native's added cost is large enough to divide by.
+pub fn ratio(ours: f64, native: f64) -> Option<f64> {
+    (native >= MIN_COMPARABLE_US).then(|| ours / native)
+}
+
+/// The measurements of one benchmark run.
+pub struct Results<'a> {
+    pub cells: &'a [Cell],
+}
+
+impl Results<'_> {
+    pub fn cell(&self, listener: Listener, workload: Workload) -> Option<&Cell> {
+        self.cells
+            .iter()
+            .find(|c| c.listener == listener && c.workload == workload)
+    }
+
+    /// Added µs per request over the no-filter listener, from the median rates.
+    pub fn added_us(&self, listener: Listener, workload: Workload) -> Option<f64> {
+        let rps = self.cell(listener, workload)?.median_rps()?;
+        let baseline = self.cell(Listener::NoFilter, workload)?.median_rps()?;
+        added_us(rps, baseline)
+    }
+
+    /// Added Envoy CPU µs per request over the no-filter listener.
+    pub fn added_cpu_us(&self, listener: Listener, workload: Workload) -> Option<f64> {
+        let cpu = self.cell(listener, workload)?.median_cpu_us()?;
+        let baseline = self.cell(Listener::NoFilter, workload)?.median_cpu_us()?;
+        Some(cpu - baseline)
+    }
+
+    /// Every listener on every workload.
+    pub fn detail_table(&self) -> String {
+        let mut out = String::from(
+            "| workload | listener | req/s (median) | req/s (min–max) | added µs/req | \
+             Envoy CPU µs/req | added CPU µs/req | Envoy busy | responses |\n\
+             |---|---|--:|--:|--:|--:|--:|--:|---|\n",
+        );
+        for cell in self.cells {
+            let (listener, workload) = (cell.listener, cell.workload);
+            let range = cell
+                .rps_range()
+                .map_or("–".to_string(), |(lo, hi)| format!("{lo:.0}–{hi:.0}"));
+            let responses = match cell.problem() {
+                None => format!(
+                    "ok ({})",
+                    match workload.expected_status(listener) {
+                        200 => "all 2xx".to_string(),
+                        status => format!("{status}, all 4xx"),
+                    }
+                ),
+                Some(problem) => format!("**FLAGGED**: {problem}"),
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {range} | {} | {} | {} | {} | {responses} |",
+                workload.label(),
+                listener.label(),
+                number(cell.median_rps(), 0),
+                baseline_or(listener, self.added_us(listener, workload)),
+                number(cell.median_cpu_us(), 1),
+                baseline_or(listener, self.added_cpu_us(listener, workload)),
+                cell.median_busy()
+                    .map_or("–".to_string(), |b| format!("{:.0}%", b * 100.0)),
+            );
+        }
+        out
+    }
+
+    /// jwt-authz against native jwt_authn and the no-op Wasm filter, per workload.
+    pub fn summary_table(&self) -> String {
+        let mut out = String::from(
+            "| workload | jwt-authz added µs/req | native peer | native added µs/req | \
+             jwt-authz / native | same, by Envoy CPU | no-op wasm added µs/req | flagged |\n\
+             |---|--:|---|--:|--:|--:|--:|---|\n",
+        );
+        for workload in Workload::ALL {
+            let peer = workload.native_peer();
+            let ours = self.added_us(Listener::Ours, workload);
+            let native = self.added_us(peer, workload);
+            let by_rps = ours.zip(native).and_then(|(o, n)| ratio(o, n));
+            let by_cpu = self
+                .added_cpu_us(Listener::Ours, workload)
+                .zip(self.added_cpu_us(peer, workload))
+                .and_then(|(o, n)| ratio(o, n));
+            let flagged: Vec<&str> = Listener::ALL
+                .iter()
+                .filter(|&&l| self.cell(l, workload).is_none_or(|c| c.problem().is_some()))
+                .map(|l| l.label())
+                .collect();
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                workload.label(),
+                number(ours, 1),
+                peer.label(),
+                number(native, 1),
+                times(by_rps),
+                times(by_cpu),
+                number(self.added_us(Listener::Noop, workload), 1),
+                if flagged.is_empty() {
+                    "none".to_string()
+                } else {
+                    flagged.join(", ")
+                },
+            );
+        }
+        out
+    }
+}
+
+fn number(value: Option<f64>, decimals: usize) -> String {
+    value.map_or("–".to_string(), |v| format!("{v:.decimals$}"))
+}
+
+fn times(value: Option<f64>) -> String {
+    value.map_or("n/a".to_string(), |v| format!("{v:.1}×"))
+}
+
+/// The no-filter listener is the baseline itself.
+fn baseline_or(listener: Listener, value: Option<f64>) -> String {
+    if listener == Listener::NoFilter {
+        "(baseline)".to_string()
+    } else {
+        number(value, 1)
+    }
+}
+
+pub const SECTION_START: &str = "<!-- bench:results:start -->";
+pub const SECTION_END: &str = "<!-- bench:results:end -->";
+
+/// `document` with the text between the result markers replaced by `section`; the markers
+/// and `section` are appended if the document has none.
+pub fn replace_section(document: &str, section: &str) -> String {
+    let block = format!("{SECTION_START}\n{}\n{SECTION_END}", section.trim_end());
+    if let (Some(start), Some(end)) = (document.find(SECTION_START), document.find(SECTION_END))
+        && start < end
+    {
+        return format!(
+            "{}{block}{}",
+            &document[..start],
+            &document[end + SECTION_END.len()..]
+        );
+    }
+    let separator = if document.is_empty() || document.ends_with("\n\n") {
+        ""
+    } else if document.ends_with('\n') {
+        "\n"
+    } else {
+        "\n\n"
+    };
+    format!("{document}{separator}{block}\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(rps: f64, ok_2xx: u64, ok_4xx: u64) -> LoadResult {
+        LoadResult {
+            rps,
+            total: ok_2xx + ok_4xx,
+            done: ok_2xx + ok_4xx,
+            errored: 0,
+            timeout: 0,
+            status_2xx: ok_2xx,
+            status_3xx: 0,
+            status_4xx: ok_4xx,
+            status_5xx: 0,
+        }
+    }
+
+    fn cell(listener: Listener, workload: Workload, rps: &[f64], cpu_us: f64) -> Cell {
+        let expected_ok = workload.expected_status(listener) == 200;
+        Cell {
+            listener,
+            workload,
+            probe: Ok(workload.expected_status(listener)),
+            rounds: rps
+                .iter()
+                .map(|&rps| {
+                    let n = (rps * 3.0) as u64;
+                    let requests = 1000;
+                    Round {
+                        load: if expected_ok {
+                            load(rps, n, 0)
+                        } else {
+                            load(rps, 0, n)
+                        },
+                        envoy_cpu: Duration::from_secs_f64(cpu_us * requests as f64 / 1e6),
+                        envoy_requests: requests,
+                        wall: Duration::from_secs(3),
+                    }
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(vec![5.0, 1.0, 3.0]), Some(3.0));
+        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), Some(2.5));
+        assert_eq!(median(vec![7.0]), Some(7.0));
+        assert_eq!(median(vec![]), None);
+    }
+
+    #[test]
+    fn added_microseconds_per_request() {
+        // 20,000 req/s is 50 µs a request, 40,000 is 25: the filter adds 25.
+        assert_eq!(added_us(20_000.0, 40_000.0), Some(25.0));
+        assert_eq!(added_us(1_000.0, 1_000.0), Some(0.0));
+        assert_eq!(added_us(0.0, 1_000.0), None);
+    }
+
+    #[test]
+    fn ratios_need_a_measurable_native_cost() {
+        assert_eq!(ratio(100.0, 20.0), Some(5.0));
+        assert_eq!(ratio(100.0, 0.1), None);
+        assert_eq!(ratio(100.0, -3.0), None);
+    }
+
+    #[test]
+    fn expected_responses_pass_and_others_are_flagged() {
+        let good = cell(Listener::Ours, Workload::Junk, &[100.0, 110.0], 50.0);
+        assert_eq!(good.problem(), None);
+
+        let mut wrong = cell(Listener::Ours, Workload::Fresh, &[100.0], 50.0);
+        wrong.rounds[0].load = load(100.0, 290, 10);
+        wrong.probe = Ok(401);
+        let problem = wrong.problem().unwrap();
+        assert!(problem.starts_with("expected 200"), "{problem}");
+        assert!(problem.contains("probe got 401"), "{problem}");
+        assert!(problem.contains("round 1: 2xx 290, 4xx 10"), "{problem}");
+
+        let mut errored = cell(Listener::NoFilter, Workload::NoToken, &[100.0], 5.0);
+        errored.rounds[0].load.errored = 1;
+        assert!(errored.problem().is_some());
+
+        let mut empty = cell(Listener::Noop, Workload::NoToken, &[], 5.0);
+        empty.probe = Err("refused".into());
+        assert!(empty.problem().unwrap().contains("not measured"));
+    }
+
+    #[test]
+    fn cells_report_medians_ranges_and_cpu() {
+        let c = cell(
+            Listener::Native,
+            Workload::Fresh,
+            &[900.0, 1000.0, 950.0],
+            40.0,
+        );
+        assert_eq!(c.median_rps(), Some(950.0));
+        assert_eq!(c.rps_range(), Some((900.0, 1000.0)));
+        assert!((c.median_cpu_us().unwrap() - 40.0).abs() < 1e-6);
+        assert!((c.median_busy().unwrap() - 40.0 * 1000.0 / 1e6 / 3.0).abs() < 1e-9);
+    }
+
+    fn results_cells() -> Vec<Cell> {
+        let mut cells = Vec::new();
+        for workload in Workload::ALL {
+            cells.push(cell(Listener::NoFilter, workload, &[40_000.0], 25.0));
+            cells.push(cell(Listener::Native, workload, &[20_000.0], 50.0));
+            cells.push(cell(Listener::NativeCached, workload, &[25_000.0], 40.0));
+            cells.push(cell(Listener::Noop, workload, &[32_000.0], 31.0));
+            cells.push(cell(Listener::Ours, workload, &[2_000.0], 500.0));
+        }
+        cells
+    }
+
+    #[test]
+    fn summary_compares_with_the_right_native_peer() {
+        let cells = results_cells();
+        let results = Results { cells: &cells };
+        assert_eq!(
+            results.added_us(Listener::Ours, Workload::Repeated),
+            Some(475.0)
+        );
+        assert_eq!(
+            results.added_us(Listener::NativeCached, Workload::Repeated),
+            Some(15.0)
+        );
+        let summary = results.summary_table();
+        // Repeated: 475 / 15 against the cached filter; fresh: 475 / 25 against the uncached.
+        assert!(
+            summary.contains("| repeated token | 475.0 | jwt_authn + cache | 15.0 | 31.7× |"),
+            "{summary}"
+        );
+        assert!(
+            summary.contains(
+                "| fresh token | 475.0 | jwt_authn | 25.0 | 19.0× | 19.0× | 6.2 | none |"
+            ),
+            "{summary}"
+        );
+        let detail = results.detail_table();
+        assert_eq!(detail.lines().count(), 2 + 20);
+        assert!(
+            detail.contains("| no token | jwt-authz | 2000 | 2000–2000 | 475.0 |"),
+            "{detail}"
+        );
+        assert!(detail.contains("(baseline)"), "{detail}");
+        assert!(detail.contains("ok (401, all 4xx)"), "{detail}");
+    }
+
+    #[test]
+    fn a_flagged_cell_shows_in_both_tables() {
+        let mut cells = results_cells();
+        let ours_fresh = cells
+            .iter_mut()
+            .find(|c| c.listener == Listener::Ours && c.workload == Workload::Fresh)
+            .unwrap();
+        ours_fresh.rounds[0].load = load(2_000.0, 0, 6_000);
+        let results = Results { cells: &cells };
+        assert!(results.detail_table().contains("**FLAGGED**: expected 200"));
+        assert!(results.summary_table().contains("| jwt-authz |\n"));
+    }
+
+    #[test]
+    fn the_results_section_is_replaced_in_place() {
+        let doc = format!("# B\n\nintro\n\n{SECTION_START}\nold\n{SECTION_END}\n\nafter\n");
+        let new = replace_section(&doc, "new table\n");
+        assert_eq!(
+            new,
+            format!("# B\n\nintro\n\n{SECTION_START}\nnew table\n{SECTION_END}\n\nafter\n")
+        );
+        assert_eq!(replace_section(&new, "new table"), new);
+    }
+
+    #[test]
+    fn a_document_without_markers_gets_the_section_appended() {
+        assert_eq!(
+            replace_section("# B\n", "t"),
+            format!("# B\n\n{SECTION_START}\nt\n{SECTION_END}\n")
+        );
+        assert_eq!(
+            replace_section("", "t"),
+            format!("{SECTION_START}\nt\n{SECTION_END}\n")
+        );
+    }
+}
