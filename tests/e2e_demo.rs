@@ -117,17 +117,19 @@ fn demo_configuration_behaves_as_the_printed_commands_say() {
         "CORS preflights pass without a token"
     );
 
-    let prometheus = stack
-        .envoy
-        .admin_get("/stats/prometheus")
-        .expect("admin answers")
-        .text();
-    assert!(
-        prometheus
-            .lines()
-            .any(|l| l == "jwt_authz_provider_denied{provider=\"devidp\",reason=\"scope\"} 1"),
-        "{prometheus}"
-    );
+    // Counters reach Envoy once per tick (500 ms).
+    let scope_denial = "jwt_authz_provider_denied{provider=\"devidp\",reason=\"scope\"} 1";
+    let counted = || {
+        stack
+            .envoy
+            .admin_get("/stats/prometheus")
+            .is_ok_and(|r| r.text().lines().any(|l| l == scope_denial))
+    };
+    let waited = std::time::Instant::now();
+    while !counted() && waited.elapsed() < std::time::Duration::from_secs(3) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(counted(), "{scope_denial} not in /stats/prometheus");
 
     let wrong_secret = http::request(idp, "POST", "/oauth/token", &[("content-type", "application/x-www-form-urlencoded")], Some(b"grant_type=client_credentials&client_id=demo-client&client_secret=nope&audience=https%3A%2F%2Fapi.example.com"))
         .expect("token endpoint answers");

@@ -81,6 +81,13 @@ fn decisions_and_fetches_are_counted_by_reason_and_provider() {
     assert_eq!(get("/nowhere", None), 403);
     assert_eq!(get("/public", None), 200);
 
+    // Counters reach Envoy once per tick (500 ms): wait for the last request's.
+    let public_counted = || {
+        envoy
+            .stat("wasmcustom.jwt_authz.allowed")
+            .is_some_and(|n| n == 2)
+    };
+    assert!(eventually(Duration::from_secs(3), public_counted));
     let stats = envoy.stats().expect("stats");
     let stat = |name: &str| {
         stats

@@ -126,9 +126,10 @@ pub fn define_counter(name: &str) -> Option<u32> {
     hostcalls::define_metric(proxy_wasm::types::MetricType::Counter, name).ok()
 }
 
-pub fn increment(counter: Option<u32>) {
-    if let Some(id) = counter {
-        let _ = hostcalls::increment_metric(id, 1);
+pub fn increment_by(counter: u32, count: u64) {
+    let by = i64::try_from(count).unwrap_or(i64::MAX);
+    if hostcalls::increment_metric(counter, by).is_err() {
+        log::debug!("jwt-authz: could not increment counter {counter}");
     }
 }
 

@@ -30,7 +30,7 @@ impl HttpContext for Stream {
             host::send_denial(&AuthError::HostFailure, "api");
             return Action::Pause;
         };
-        let now = host::now();
+        let now = vm.clock();
         let action = vm.decide_current_stream(self.context_id, now, None);
         if vm.wants_fetch(now) {
             // Callouts are made by the root so their answers outlive this stream.

@@ -5,6 +5,7 @@ mod fetcher;
 mod host;
 mod http;
 mod root;
+mod tally;
 mod vm;
 
 proxy_wasm::main! {{

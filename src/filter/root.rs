@@ -73,6 +73,7 @@ impl RootContext for Root {
         host::follow_host_log_level();
         let now = host::now();
         let mut vm = vm.borrow_mut();
+        vm.on_tick(now);
         vm.dispatch_due_fetches(now);
         let awaiting_peer = vm.poll_peers(now);
         vm.expire_waiters(now);

@@ -3,6 +3,7 @@
 
 use super::fetcher::{Fetcher, Finished};
 use super::host;
+use super::tally::Tally;
 use crate::authn::{self, Decision, Request};
 use crate::config::{Config, JwksLocation, KeySource};
 use crate::error::AuthError;
@@ -21,7 +22,11 @@ pub struct Vm {
     keyring: Keyring,
     fetcher: Fetcher,
     counters: Counters<Option<u32>>,
+    tally: Tally,
     waiting: Vec<Waiter>,
+    /// The host's wall clock, read once per tick: a hostcall per request is not worth the
+    /// precision (token times are whole seconds, judged with a skew of a minute by default).
+    clock: Duration,
 }
 
 struct Waiter {
@@ -40,8 +45,21 @@ impl Vm {
             keyring,
             fetcher,
             counters,
+            tally: Tally::default(),
             waiting: Vec::new(),
+            clock: host::now(),
         }
+    }
+
+    /// The time as of the last tick.
+    pub fn clock(&self) -> Duration {
+        self.clock
+    }
+
+    /// Called on every tick: the new time, and the counters handed to the host.
+    pub fn on_tick(&mut self, now: Duration) {
+        self.clock = now;
+        self.tally.flush();
     }
 
     /// Decides the stream the host is currently on and acts on the decision.
@@ -57,7 +75,7 @@ impl Vm {
         let request = Request::from_headers(&headers);
         let decision = authn::authorize(&self.config, request, &mut self.keyring, now);
         for counter in self.counters.for_decision(&decision) {
-            host::increment(counter);
+            self.tally.add(counter);
         }
         match decision {
             Decision::Allow(allowed) => {
@@ -100,14 +118,14 @@ impl Vm {
         }
     }
 
-    fn deny_keys_unavailable(&self, provider: usize) {
+    fn deny_keys_unavailable(&mut self, provider: usize) {
         self.deny(&AuthError::KeysUnavailable, Some(provider));
     }
 
     /// Answers the current stream with `error`, counted as a denial.
-    fn deny(&self, error: &AuthError, provider: Option<usize>) {
+    fn deny(&mut self, error: &AuthError, provider: Option<usize>) {
         for counter in self.counters.for_denial(error.reason(), provider) {
-            host::increment(counter);
+            self.tally.add(counter);
         }
         host::send_denial(error, &self.config.realm);
     }
@@ -149,7 +167,7 @@ impl Vm {
 
     fn on_fetch_finished(&mut self, finished: Finished, now: Duration) {
         if finished.fetched_here {
-            host::increment(
+            self.tally.add(
                 self.counters
                     .jwks_fetch(finished.provider, finished.succeeded)
                     .flatten(),
