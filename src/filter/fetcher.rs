@@ -43,7 +43,7 @@ pub struct Fetcher {
 
 impl Fetcher {
     pub fn new(config: &Config) -> Fetcher {
-        Fetcher {
+        let fetcher = Fetcher {
             callouts: Vec::new(),
             discovered: vec![None; config.providers.len()],
             shared: config
@@ -55,7 +55,11 @@ impl Fetcher {
                 })
                 .collect(),
             awaiting_peer: Vec::new(),
+        };
+        for keys in fetcher.shared.iter().flatten() {
+            host::shared_create(&keys.claim);
         }
+        fetcher
     }
 
     /// Whether some provider waits for another VM's fetch (then the root polls quickly).

@@ -108,17 +108,31 @@ pub fn shared_set(key: &str, value: &[u8]) {
     }
 }
 
-/// Takes the claim `key` until `until` if it is free at `now` (compare-and-swap, so only one
-/// VM of the process wins).
+/// Takes the claim `key` until `until` if it is free at `now`. Compare-and-swap, so only
+/// one VM of the process wins; a compare-and-swap needs the key to exist, so a missing key is
+/// created (empty: free) first.
 pub fn shared_claim(key: &str, now: Duration, until: Duration) -> bool {
-    let Ok((value, cas)) = hostcalls::get_shared_data(key) else {
+    let mut read = hostcalls::get_shared_data(key);
+    if matches!(read, Ok((_, None))) {
+        shared_create(key);
+        read = hostcalls::get_shared_data(key);
+    }
+    let Ok((value, Some(cas))) = read else {
         return false;
     };
     if !crate::key_share::claim_is_free(value.as_deref(), now) {
         return false;
     }
     let claim = crate::key_share::encode_claim(until);
-    hostcalls::set_shared_data(key, Some(&claim), cas).is_ok()
+    hostcalls::set_shared_data(key, Some(&claim), Some(cas)).is_ok()
+}
+
+/// Creates `key` (empty) unless it exists. Done when a VM starts, before any claim, so that
+/// claims are always compare-and-swaps on an existing key.
+pub fn shared_create(key: &str) {
+    if matches!(hostcalls::get_shared_data(key), Ok((_, None))) {
+        let _ = hostcalls::set_shared_data(key, Some(b""), None);
+    }
 }
 
 /// Defines a counter; `None` when the host has no metrics.
