@@ -16,7 +16,6 @@ use crate::key_cache::Lookup;
 use crate::keyring::Keyring;
 use crate::requirement::{Checks, Failure, Step};
 use crate::rules;
-use crate::token_cache::Entry;
 use crate::verify;
 use serde_json::{Map, Value};
 use std::rc::Rc;
@@ -273,11 +272,8 @@ impl Session<'_> {
         self.keyring.remember(
             index,
             &found.token,
-            Entry {
-                generation: 0,
-                claims: Rc::clone(&claims),
-                payload_b64: Rc::clone(&payload_b64),
-            },
+            Rc::clone(&claims),
+            Rc::clone(&payload_b64),
         );
         Step::Pass(vec![Verified {
             provider: index,

@@ -182,6 +182,39 @@ impl fmt::Display for AuthError {
 impl std::error::Error for AuthError {}
 
 #[cfg(test)]
+impl AuthError {
+    /// One error of every kind, for tests that must cover them all.
+    pub(crate) fn every_kind() -> Vec<AuthError> {
+        vec![
+            AuthError::Missing,
+            AuthError::MultipleTokens,
+            AuthError::TooLarge,
+            AuthError::Malformed("x"),
+            AuthError::DuplicateMember,
+            AuthError::AlgorithmNotAllowed,
+            AuthError::UnsupportedCritical,
+            AuthError::MissingExpiry,
+            AuthError::InvalidClaim("x"),
+            AuthError::Expired,
+            AuthError::NotYetValid,
+            AuthError::IssuedInFuture,
+            AuthError::IssuerNotAllowed,
+            AuthError::AudienceNotAllowed,
+            AuthError::UnknownKey,
+            AuthError::BadSignature,
+            AuthError::KeysUnavailable,
+            AuthError::InsufficientScope {
+                scopes: vec!["a".into()],
+                any: true,
+            },
+            AuthError::ClaimMismatch("https://example.com/roles".into()),
+            AuthError::NoMatchingRule,
+            AuthError::HostFailure,
+        ]
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -263,33 +296,7 @@ mod tests {
 
     #[test]
     fn descriptions_never_need_escaping() {
-        let all = [
-            AuthError::Missing,
-            AuthError::MultipleTokens,
-            AuthError::TooLarge,
-            AuthError::Malformed("x"),
-            AuthError::DuplicateMember,
-            AuthError::AlgorithmNotAllowed,
-            AuthError::UnsupportedCritical,
-            AuthError::MissingExpiry,
-            AuthError::InvalidClaim("x"),
-            AuthError::Expired,
-            AuthError::NotYetValid,
-            AuthError::IssuedInFuture,
-            AuthError::IssuerNotAllowed,
-            AuthError::AudienceNotAllowed,
-            AuthError::UnknownKey,
-            AuthError::BadSignature,
-            AuthError::KeysUnavailable,
-            AuthError::InsufficientScope {
-                scopes: vec!["a".into()],
-                any: true,
-            },
-            AuthError::ClaimMismatch("https://example.com/roles".into()),
-            AuthError::NoMatchingRule,
-            AuthError::HostFailure,
-        ];
-        for e in all {
+        for e in AuthError::every_kind() {
             let d = e.description();
             assert!(!d.contains('"') && !d.contains('\\'), "{d}");
         }

@@ -5,6 +5,8 @@ use crate::config::{Config, KeySource};
 use crate::jwt::Algorithm;
 use crate::key_cache::{KeyCache, Lookup};
 use crate::token_cache::{Entry, TokenCache};
+use serde_json::{Map, Value};
+use std::rc::Rc;
 use std::time::Duration;
 
 /// Longer tokens are verified every time: remembering them would loosen the memory bound.
@@ -71,9 +73,19 @@ impl Keyring {
     }
 
     /// Remembers that `token` verified with `provider`'s current key set.
-    pub fn remember(&mut self, provider: usize, token: &str, mut entry: Entry) {
+    pub fn remember(
+        &mut self,
+        provider: usize,
+        token: &str,
+        claims: Rc<Map<String, Value>>,
+        payload_b64: Rc<str>,
+    ) {
         if let Some(p) = self.providers.get_mut(provider) {
-            entry.generation = p.generation();
+            let entry = Entry {
+                generation: p.generation(),
+                claims,
+                payload_b64,
+            };
             p.verified.insert(token, entry);
         }
     }

@@ -21,18 +21,6 @@ fn discovery_config(idp: &Idp, cache_duration: &str) -> Value {
     })
 }
 
-fn assert_keys_unavailable(case: &str, response: &devstack::Response) {
-    assert_refused(
-        case,
-        response,
-        503,
-        None,
-        "temporarily_unavailable",
-        "Jwks is not available from the issuer",
-    );
-    assert_eq!(response.header("retry-after"), Some("5"), "{case}");
-}
-
 #[test]
 fn issuer_and_cluster_are_enough() {
     let h = Harness::start(|idp| discovery_config(idp, "600s"));

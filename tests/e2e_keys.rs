@@ -15,22 +15,6 @@ fn with_remote(idp: &devidp::Idp, field: &str, value: Value) -> Value {
     config
 }
 
-fn assert_keys_unavailable(case: &str, response: &devstack::Response) {
-    assert_refused(
-        case,
-        response,
-        503,
-        None,
-        "temporarily_unavailable",
-        "Jwks is not available from the issuer",
-    );
-    assert_eq!(
-        response.header("retry-after"),
-        Some("5"),
-        "{case}: Retry-After"
-    );
-}
-
 #[test]
 fn jwks_is_fetched_lazily_and_cached() {
     let h = Harness::start(filter_config);
@@ -63,15 +47,7 @@ fn one_fetch_serves_every_worker_of_the_process() {
     // Each new connection may land on another worker, each with its own Wasm VM; all of
     // them ask at once, and only one may go to the IdP.
     let token = h.token(&[]);
-    let statuses: Vec<u16> = thread::scope(|scope| {
-        let requests: Vec<_> = (0..24)
-            .map(|_| scope.spawn(|| h.get_with_token("/api/orders", &token).status))
-            .collect();
-        requests
-            .into_iter()
-            .map(|r| r.join().expect("request thread"))
-            .collect()
-    });
+    let statuses = h.concurrent_statuses(24, "/api/orders", &token);
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
     for _ in 0..24 {
         assert_eq!(h.get_with_token("/api/orders", &token).status, 200);
@@ -102,15 +78,7 @@ fn requests_wait_for_the_first_fetch_instead_of_failing() {
     h.idp.set_fault(Fault::Delay(Duration::from_millis(800)));
     let token = h.token(&[]);
     let started = Instant::now();
-    let statuses: Vec<u16> = thread::scope(|scope| {
-        let requests: Vec<_> = (0..6)
-            .map(|_| scope.spawn(|| h.get_with_token("/api/orders", &token).status))
-            .collect();
-        requests
-            .into_iter()
-            .map(|r| r.join().expect("request thread"))
-            .collect()
-    });
+    let statuses = h.concurrent_statuses(6, "/api/orders", &token);
     assert_eq!(statuses, vec![200; 6]);
     assert!(
         started.elapsed() >= Duration::from_millis(800),

@@ -101,7 +101,7 @@ impl Vm {
                 log::warn!(
                     "jwt-authz: {MAX_WAITING_STREAMS} requests already wait for keys of provider {provider}"
                 );
-                self.deny_keys_unavailable(provider);
+                self.deny(&AuthError::KeysUnavailable, Some(provider));
                 Action::Pause
             }
             Decision::Wait(provider) => {
@@ -116,10 +116,6 @@ impl Vm {
                 Action::Pause
             }
         }
-    }
-
-    fn deny_keys_unavailable(&mut self, provider: usize) {
-        self.deny(&AuthError::KeysUnavailable, Some(provider));
     }
 
     /// Answers the current stream with `error`, counted as a denial.
@@ -201,7 +197,7 @@ impl Vm {
         self.waiting = still;
         for waiter in expired {
             if host::switch_to_stream(waiter.context_id) {
-                self.deny_keys_unavailable(waiter.provider);
+                self.deny(&AuthError::KeysUnavailable, Some(waiter.provider));
             }
         }
     }

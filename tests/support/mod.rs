@@ -241,6 +241,19 @@ impl Harness {
             .unwrap_or_else(|| panic!("no IdP behind cluster {cluster}"))
     }
 
+    /// The statuses of `count` requests with `token` sent at once, each on its own connection.
+    pub fn concurrent_statuses(&self, count: usize, path: &str, token: &str) -> Vec<u16> {
+        std::thread::scope(|scope| {
+            let requests: Vec<_> = (0..count)
+                .map(|_| scope.spawn(|| self.get_with_token(path, token).status))
+                .collect();
+            requests
+                .into_iter()
+                .map(|r| r.join().expect("request thread"))
+                .collect()
+        })
+    }
+
     pub fn get_with_token(&self, path: &str, token: &str) -> Response {
         self.get(path, &[("authorization", &format!("Bearer {token}"))])
     }
@@ -320,6 +333,23 @@ pub fn assert_refused(
         body,
         json!({"error": error, "error_description": description}),
         "{case}: body"
+    );
+}
+
+/// 503 because no key set could be had: no challenge, and `Retry-After: 5`.
+pub fn assert_keys_unavailable(case: &str, response: &Response) {
+    assert_refused(
+        case,
+        response,
+        503,
+        None,
+        "temporarily_unavailable",
+        "Jwks is not available from the issuer",
+    );
+    assert_eq!(
+        response.header("retry-after"),
+        Some("5"),
+        "{case}: Retry-After"
     );
 }
 
