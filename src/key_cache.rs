@@ -112,8 +112,10 @@ impl KeyCache {
         self.wanted = false;
     }
 
+    /// New keys, fetched here or adopted from another VM; either satisfies a pending want.
     pub fn fetch_succeeded(&mut self, now: Duration, keys: KeySet) {
         self.keys = Some(keys);
+        self.wanted = false;
         self.generation = self.generation.wrapping_add(1);
         self.fetched_at = now;
         self.in_flight_since = None;
@@ -231,6 +233,16 @@ mod tests {
         c.fetch_started(T0);
         c.fetch_succeeded(T0, key_set());
         c
+    }
+
+    #[test]
+    fn keys_adopted_without_a_fetch_of_our_own_satisfy_the_request_that_wanted_them() {
+        let mut c = cache();
+        assert_eq!(lookup(&mut c, "k1", T0), "wait");
+        // Another VM fetched: its key set arrives without fetch_started here.
+        c.fetch_succeeded(T0, key_set());
+        assert!(!c.fetch_due(T0 + s(1)), "no second fetch");
+        assert_eq!(lookup(&mut c, "k1", T0 + s(1)), "found");
     }
 
     #[test]
