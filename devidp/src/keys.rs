@@ -5,14 +5,14 @@ use std::fmt;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rsa::pkcs1::EncodeRsaPrivateKey;
-use rsa::pkcs1v15::SigningKey;
 use rsa::pkcs8::{EncodePublicKey, LineEnding};
 use rsa::rand_core::OsRng;
-use rsa::signature::{SignatureEncoding, Signer};
 use rsa::traits::PublicKeyParts;
 use rsa::{BigUint, RsaPrivateKey};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+
+use crate::forge;
 
 /// Same size as Auth0's tenant signing keys.
 const KEY_BITS: usize = 2048;
@@ -21,7 +21,7 @@ const KEY_BITS: usize = 2048;
 #[derive(Clone)]
 pub struct KeyPair {
     kid: String,
-    signing_key: SigningKey<Sha256>,
+    private: RsaPrivateKey,
     /// PKCS#1 DER of the private key: the form jsonwebtoken's `EncodingKey` takes.
     private_der: Vec<u8>,
     n: BigUint,
@@ -47,7 +47,7 @@ impl KeyPair {
             kid: kid.to_owned(),
             n: public.n().clone(),
             e: public.e().clone(),
-            signing_key: SigningKey::<Sha256>::new(private),
+            private,
             private_der,
             public_pem,
         })
@@ -93,20 +93,15 @@ impl KeyPair {
     }
 
     /// Signs exactly the given header and payload text with RS256, for tests
-    /// that need tokens no well-behaved encoder would produce.
+    /// that need tokens no well-behaved encoder would produce (other algorithms:
+    /// [`crate::forge`]).
     pub fn sign_raw(&self, header_json: &str, payload_json: &str) -> String {
-        let signing_input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header_json),
-            URL_SAFE_NO_PAD.encode(payload_json)
-        );
-        // PKCS#1 v1.5 signing of a SHA-256 digest with our own valid 2048-bit key has
-        // no failure mode, which is why the infallible `Signer::sign` fits here.
-        let signature = self.signing_key.sign(signing_input.as_bytes());
-        format!(
-            "{signing_input}.{}",
-            URL_SAFE_NO_PAD.encode(signature.to_bytes())
-        )
+        forge::forge(header_json, payload_json, forge::Signer::Rs256(self))
+    }
+
+    /// The private key, for [`crate::forge`] to sign with other schemes.
+    pub(crate) fn private_key(&self) -> &RsaPrivateKey {
+        &self.private
     }
 
     /// Encodes `claims` with jsonwebtoken (an independent encoder) under the header

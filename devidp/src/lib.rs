@@ -10,13 +10,15 @@
 //!   which tests can make misbehave with [`Fault`].
 //!
 //! [`Idp::start`] runs the server on background threads; the returned handle
-//! also mints tokens directly, rotates keys and counts well-known requests.
+//! also mints tokens directly, rotates keys and counts well-known requests;
+//! [`forge`] makes the tokens no issuer would mint, for attack tests.
 //!
 //! The small HTTP/1.1 server underneath is public as [`http`], for other
 //! dev servers (devstack's echo upstream) to reuse.
 
 mod config;
 mod fault;
+pub mod forge;
 pub mod http;
 mod keys;
 mod oauth_error;
