@@ -5,6 +5,7 @@ use crate::json;
 use crate::jwt::{Algorithm, decode_base64url};
 use crate::montgomery;
 use crate::pkcs1::PublicKey;
+use crate::roca;
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -195,6 +196,10 @@ fn parse_key(members: &Map<String, Value>, kid: Option<String>) -> Result<Key, S
         Some(other) => return Err(format!("kty {other:?} is not supported")),
         None => return Err("kty is missing".into()),
     }
+    // A published private key signs for anyone.
+    if members.contains_key("d") {
+        return Err("private key published (d): anyone can sign with it".into());
+    }
     if let Some(usage) = text("use")?
         && usage != "sig"
     {
@@ -231,6 +236,9 @@ fn parse_key(members: &Map<String, Value>, kid: Option<String>) -> Result<Key, S
     }
     // Refuses an even modulus and an exponent that is even, below 3 or not below 2^32.
     let public = PublicKey::from_be_bytes(&n, &e).map_err(|err| err.to_string())?;
+    if roca::has_fingerprint(&n) {
+        return Err("modulus has the ROCA fingerprint (CVE-2017-15361): it can be factored".into());
+    }
     Ok(Key {
         kid,
         algorithm,
@@ -303,6 +311,49 @@ mod tests {
                 "modulus of 17 bits is outside 2048..=8192",
                 "not a JSON object",
             ]
+        );
+    }
+
+    #[test]
+    fn published_private_keys_are_skipped() {
+        let mut jwk = key("k").public_jwk();
+        jwk["d"] = json!("AQAB");
+        let err = parse_json(json!({"keys": [jwk]})).unwrap_err();
+        let JwksError::NoUsableKeys(skipped) = err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(
+            skipped[0].reason,
+            "private key published (d): anyone can sign with it"
+        );
+    }
+
+    #[test]
+    fn keys_with_the_roca_fingerprint_are_skipped() {
+        // 65537^130: odd, 2081 bits, and a power of 65537 modulo every prime.
+        let mut n = vec![1u8];
+        for _ in 0..130 {
+            let mut carry = 0u32;
+            for byte in n.iter_mut().rev() {
+                let value = u32::from(*byte) * 65537 + carry;
+                *byte = value as u8;
+                carry = value >> 8;
+            }
+            while carry > 0 {
+                n.insert(0, carry as u8);
+                carry >>= 8;
+            }
+        }
+        assert_eq!(montgomery::bit_length(&n), 2081);
+        let mut jwk = key("k").public_jwk();
+        jwk["n"] = json!(base64url(&n));
+        let err = parse_json(json!({"keys": [jwk]})).unwrap_err();
+        let JwksError::NoUsableKeys(skipped) = err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(
+            skipped[0].reason,
+            "modulus has the ROCA fingerprint (CVE-2017-15361): it can be factored"
         );
     }
 

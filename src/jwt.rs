@@ -40,12 +40,43 @@ pub struct Jws<'t> {
     pub signature: Vec<u8>,
 }
 
-/// Parses `token` for a provider that allows `algorithms` and tokens of up to `max_bytes`.
+/// A compact JWS whose payload has not been read as claims: the JWS layer alone, for
+/// signature test vectors whose payloads are arbitrary bytes. The signature has not been
+/// checked yet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompactJws<'t> {
+    pub algorithm: Algorithm,
+    pub kid: Option<String>,
+    pub payload: Vec<u8>,
+    /// `BASE64URL(header) . BASE64URL(payload)`: the bytes the signature covers.
+    pub signing_input: &'t str,
+    pub signature: Vec<u8>,
+}
+
+/// Parses `token` for a provider that allows `algorithms` and tokens of up to `max_bytes`:
+/// [`parse_compact`], then the payload as a JSON object of claims.
 pub fn parse<'t>(
     token: &'t str,
     max_bytes: usize,
     algorithms: &[Algorithm],
 ) -> Result<Jws<'t>, AuthError> {
+    let jws = parse_compact(token, max_bytes, algorithms)?;
+    let claims = json_object(&jws.payload, "Jwt payload is not a JSON object")?;
+    Ok(Jws {
+        algorithm: jws.algorithm,
+        kid: jws.kid,
+        claims,
+        signing_input: jws.signing_input,
+        signature: jws.signature,
+    })
+}
+
+/// Parses `token` as a compact JWS under the strict profile, leaving the payload as bytes.
+pub fn parse_compact<'t>(
+    token: &'t str,
+    max_bytes: usize,
+    algorithms: &[Algorithm],
+) -> Result<CompactJws<'t>, AuthError> {
     if token.len() > max_bytes {
         return Err(AuthError::TooLarge);
     }
@@ -59,11 +90,10 @@ pub fn parse<'t>(
     };
     let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
 
-    let header = decode_json(
-        header_b64,
+    let header = decode_base64url(header_b64).ok_or(AuthError::Malformed(
         "Jwt header is not base64url encoded",
-        "Jwt header is not a JSON object",
-    )?;
+    ))?;
+    let header = json_object(&header, "Jwt header is not a JSON object")?;
     let algorithm = match header.get("alg") {
         Some(Value::String(name)) => Algorithm::from_name(name)
             .filter(|a| algorithms.contains(a))
@@ -80,21 +110,19 @@ pub fn parse<'t>(
         Some(_) => return Err(AuthError::Malformed("Jwt header kid is not a string")),
     };
 
-    let claims = decode_json(
-        payload_b64,
+    let payload = decode_base64url(payload_b64).ok_or(AuthError::Malformed(
         "Jwt payload is not base64url encoded",
-        "Jwt payload is not a JSON object",
-    )?;
+    ))?;
     let signature = decode_base64url(signature_b64).ok_or(AuthError::Malformed(
         "Jwt signature is not base64url encoded",
     ))?;
     if signature.is_empty() {
         return Err(AuthError::Malformed("Jwt signature is empty"));
     }
-    Ok(Jws {
+    Ok(CompactJws {
         algorithm,
         kid,
-        claims,
+        payload,
         signing_input,
         signature,
     })
@@ -117,13 +145,9 @@ pub fn unverified_issuer(token: &str) -> Option<String> {
 /// Tokens longer than any provider may accept are not even peeked at.
 const MAX_PEEK_BYTES: usize = 64 * 1024;
 
-fn decode_json(
-    part: &str,
-    not_base64: &'static str,
-    not_object: &'static str,
-) -> Result<Map<String, Value>, AuthError> {
-    let bytes = decode_base64url(part).ok_or(AuthError::Malformed(not_base64))?;
-    json::parse_object(&bytes).map_err(|e| match e {
+/// `bytes` as one JSON object without duplicate members; `not_object` says which part it is.
+fn json_object(bytes: &[u8], not_object: &'static str) -> Result<Map<String, Value>, AuthError> {
+    json::parse_object(bytes).map_err(|e| match e {
         StrictJsonError::DuplicateMember => AuthError::DuplicateMember,
         StrictJsonError::Syntax | StrictJsonError::NotAnObject => AuthError::Malformed(not_object),
     })
@@ -172,6 +196,21 @@ mod tests {
         assert_eq!(jws.claims["iss"], "x");
         assert_eq!(jws.signature, b"sig");
         assert_eq!(jws.signing_input, &t[..t.rfind('.').unwrap()]);
+    }
+
+    #[test]
+    fn the_jws_layer_takes_any_payload_bytes() {
+        let t = format!("{}.{}.{}", b64(HEADER), b64("foo"), b64("sig"));
+        let jws = parse_compact(&t, 8192, RS).unwrap();
+        assert_eq!(jws.payload, b"foo");
+        assert_eq!(jws.kid.as_deref(), Some("k1"));
+        assert_eq!(jws.signing_input, &t[..t.rfind('.').unwrap()]);
+        assert_eq!(
+            parse(&t, 8192, RS),
+            Err(AuthError::Malformed("Jwt payload is not a JSON object"))
+        );
+        let empty = format!("{}..{}", b64(HEADER), b64("sig"));
+        assert_eq!(parse_compact(&empty, 8192, RS).unwrap().payload, b"");
     }
 
     #[test]

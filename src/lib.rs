@@ -15,6 +15,7 @@
 //! | [`jwt`]       | compact JWS parsing under a strict profile |
 //! | [`json`]      | strict JSON: duplicate member names refused |
 //! | [`jwks`]      | JWKS document -> key set by `kid` |
+//! | [`roca`]      | the fingerprint of RSA keys that can be factored (CVE-2017-15361) |
 //! | [`verify`]    | signature verification |
 //! | [`pkcs1`]     | RSASSA-PKCS1-v1_5 with SHA-256 (RS256): expected encoding vs `s^e mod n` |
 //! | [`montgomery`] | modular exponentiation with Montgomery multiplication, constants per key |
@@ -61,6 +62,7 @@ pub mod metrics;
 pub mod montgomery;
 pub mod pkcs1;
 pub mod requirement;
+pub mod roca;
 pub mod rules;
 pub mod token_cache;
 pub mod uri;
