@@ -26,36 +26,58 @@ pub fn check(claims: &Map<String, Value>, rules: ClaimRules, now: u64) -> Result
 fn check_time(claims: &Map<String, Value>, skew: u64, now: u64) -> Result<(), AuthError> {
     let (now, skew) = (now as f64, skew as f64);
     // RFC 7519 §4.1.4: the current time must be before `exp`.
-    let exp = numeric_date(claims, "exp", "Jwt exp claim is not a number")?
-        .ok_or(AuthError::MissingExpiry)?;
+    let exp = numeric_date(
+        claims,
+        "exp",
+        "Jwt exp claim is not a number",
+        "Jwt exp claim is out of range",
+    )?
+    .ok_or(AuthError::MissingExpiry)?;
     if now >= exp + skew {
         return Err(AuthError::Expired);
     }
-    if let Some(nbf) = numeric_date(claims, "nbf", "Jwt nbf claim is not a number")?
-        && now + skew < nbf
+    if let Some(nbf) = numeric_date(
+        claims,
+        "nbf",
+        "Jwt nbf claim is not a number",
+        "Jwt nbf claim is out of range",
+    )? && now + skew < nbf
     {
         return Err(AuthError::NotYetValid);
     }
-    if let Some(iat) = numeric_date(claims, "iat", "Jwt iat claim is not a number")?
-        && iat > now + skew
+    if let Some(iat) = numeric_date(
+        claims,
+        "iat",
+        "Jwt iat claim is not a number",
+        "Jwt iat claim is out of range",
+    )? && iat > now + skew
     {
         return Err(AuthError::IssuedInFuture);
     }
     Ok(())
 }
 
-/// A NumericDate (RFC 7519 §2): any JSON number, fractions allowed; strings are refused.
+/// NumericDates beyond this (2^64 seconds) are refused, as Envoy's `jwt_authn` refuses them.
+const MAX_NUMERIC_DATE: f64 = 18_446_744_073_709_551_616.0;
+
+/// A NumericDate (RFC 7519 §2): a JSON number of seconds since the epoch, fractions allowed,
+/// from 0 to below 2^64. Strings are refused, and so are dates before 1970 or past any clock.
 fn numeric_date(
     claims: &Map<String, Value>,
     name: &str,
     wrong_type: &'static str,
+    out_of_range: &'static str,
 ) -> Result<Option<f64>, AuthError> {
     match claims.get(name) {
         None => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_f64()
-            .map(Some)
-            .ok_or(AuthError::InvalidClaim(wrong_type)),
+        Some(Value::Number(n)) => match n.as_f64() {
+            // Every u64 is in range, also those that round up to 2^64 as a float.
+            Some(seconds) if n.is_u64() || (0.0..MAX_NUMERIC_DATE).contains(&seconds) => {
+                Ok(Some(seconds))
+            }
+            Some(_) => Err(AuthError::InvalidClaim(out_of_range)),
+            None => Err(AuthError::InvalidClaim(wrong_type)),
+        },
         Some(_) => Err(AuthError::InvalidClaim(wrong_type)),
     }
 }
@@ -213,13 +235,27 @@ mod tests {
     }
 
     #[test]
-    fn negative_and_huge_exp_are_handled() {
+    fn time_claims_must_lie_between_1970_and_2_to_the_64() {
+        for (field, message) in [
+            ("exp", "Jwt exp claim is out of range"),
+            ("nbf", "Jwt nbf claim is out of range"),
+            ("iat", "Jwt iat claim is out of range"),
+        ] {
+            for bad in [json!(-1), json!(-0.5), json!(1e20), json!(1e300)] {
+                assert_eq!(
+                    check_at(with(field, bad.clone()), NOW),
+                    Err(AuthError::InvalidClaim(message)),
+                    "{field} {bad}"
+                );
+            }
+        }
+        assert_eq!(check_at(with("exp", json!(u64::MAX)), NOW), Ok(()));
+        assert_eq!(check_at(with("exp", json!(1u64 << 63)), NOW), Ok(()));
+        assert_eq!(check_at(with("iat", json!(0)), NOW), Ok(()));
         assert_eq!(
-            check_at(with("exp", json!(-1)), NOW),
+            check_at(with("exp", json!(0)), NOW),
             Err(AuthError::Expired)
         );
-        assert_eq!(check_at(with("exp", json!(1e300)), NOW), Ok(()));
-        assert_eq!(check_at(with("exp", json!(u64::MAX)), NOW), Ok(()));
     }
 
     #[test]
