@@ -90,9 +90,8 @@ pub fn parse_compact<'t>(
     };
     let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
 
-    let header = decode_base64url(header_b64).ok_or(AuthError::Malformed(
-        "Jwt header is not base64url encoded",
-    ))?;
+    let header = decode_base64url(header_b64)
+        .ok_or(AuthError::Malformed("Jwt header is not base64url encoded"))?;
     let header = json_object(&header, "Jwt header is not a JSON object")?;
     let algorithm = match header.get("alg") {
         Some(Value::String(name)) => Algorithm::from_name(name)
@@ -110,9 +109,8 @@ pub fn parse_compact<'t>(
         Some(_) => return Err(AuthError::Malformed("Jwt header kid is not a string")),
     };
 
-    let payload = decode_base64url(payload_b64).ok_or(AuthError::Malformed(
-        "Jwt payload is not base64url encoded",
-    ))?;
+    let payload = decode_base64url(payload_b64)
+        .ok_or(AuthError::Malformed("Jwt payload is not base64url encoded"))?;
     let signature = decode_base64url(signature_b64).ok_or(AuthError::Malformed(
         "Jwt signature is not base64url encoded",
     ))?;

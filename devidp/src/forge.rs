@@ -61,8 +61,13 @@ pub fn b64(bytes: impl AsRef<[u8]>) -> String {
 }
 
 /// A compact JWS of exactly these header and payload bytes, signed by `signer`.
-pub fn forge(header: &str, payload: &str, signer: Signer) -> String {
-    let signing_input = format!("{}.{}", b64(header), b64(payload));
+pub fn forge(header: impl AsRef<[u8]>, payload: impl AsRef<[u8]>, signer: Signer) -> String {
+    sign_as_sent(&format!("{}.{}", b64(header), b64(payload)), signer)
+}
+
+/// `signing_input` as it is (say, with padding a verifier should refuse), a dot, and its
+/// signature by `signer`.
+pub fn sign_as_sent(signing_input: &str, signer: Signer) -> String {
     let signature = signer.sign(signing_input.as_bytes());
     format!("{signing_input}.{}", b64(signature))
 }
@@ -158,7 +163,10 @@ mod tests {
             s.insert(0, 0);
             s
         });
-        assert_eq!(parts(&padded), (input.clone(), [&[0], &signature[..]].concat()));
+        assert_eq!(
+            parts(&padded),
+            (input.clone(), [&[0], &signature[..]].concat())
+        );
         let truncated = with_signature(&token, |s| s[1..].to_vec());
         assert_eq!(parts(&truncated), (input, signature[1..].to_vec()));
         assert_eq!(with_signature("a.b.*", |s| s), "a.b.*");

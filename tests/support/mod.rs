@@ -120,7 +120,7 @@ static_resources:
 }
 
 /// One STATIC cluster called `name` with the single endpoint `addr`, as a YAML list item.
-fn static_cluster(name: &str, addr: SocketAddr) -> String {
+pub fn static_cluster(name: &str, addr: SocketAddr) -> String {
     format!(
         r#"  - name: {name}
     type: STATIC
