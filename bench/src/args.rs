@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::workload::Workload;
+
 pub const USAGE: &str = "\
 usage: bench [options]
   --module PATH        jwt-authz module (default: dist/jwt_authz.wasm, or JWT_AUTHZ_WASM)
@@ -14,6 +16,7 @@ usage: bench [options]
   --connections N      HTTP/2 connections, one h2load process each (default 2)
   --streams N          concurrent HTTP/2 streams on each connection (default 64)
   --tokens N           distinct fresh tokens, and as many bad-signature ones (default 20000)
+  --workloads LIST     comma-separated subset of: repeated, fresh, junk, none (default: all)
   --envoy-cpu LIST     CPUs for Envoy, taskset form (default 0)
   --load-cpu LIST      CPUs for h2load, taskset form (default 1)
   --nice N             niceness for Envoy and h2load, against other work on the machine
@@ -37,6 +40,8 @@ pub struct Options {
     pub nice: i32,
     /// Run every listener and workload once, unmeasured, before the measured rounds.
     pub warm_up_pass: bool,
+    /// The workloads to measure, in the report's order.
+    pub workloads: Vec<Workload>,
 }
 
 impl Default for Options {
@@ -60,6 +65,7 @@ impl Default for Options {
             load_cpu: "1".to_string(),
             nice: -10,
             warm_up_pass: true,
+            workloads: Workload::ALL.to_vec(),
         }
     }
 }
@@ -98,6 +104,7 @@ impl Options {
                 "--connections" => options.connections = positive(&arg, &value()?)?,
                 "--streams" => options.streams = positive(&arg, &value()?)? as u32,
                 "--tokens" => options.tokens = positive(&arg, &value()?)?,
+                "--workloads" => options.workloads = workloads(&value()?)?,
                 "--envoy-cpu" => options.envoy_cpu = value()?,
                 "--load-cpu" => options.load_cpu = value()?,
                 "--nice" => {
@@ -112,6 +119,25 @@ impl Options {
         }
         Ok(options)
     }
+}
+
+/// A comma-separated list of workload names, kept in the report's order.
+fn workloads(list: &str) -> Result<Vec<Workload>, String> {
+    let mut chosen = Vec::new();
+    for name in list.split(',').map(str::trim) {
+        let workload = Workload::ALL
+            .into_iter()
+            .find(|w| w.name() == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Workload::ALL.iter().map(|w| w.name()).collect();
+                format!("--workloads: unknown `{name}` (known: {})", names.join(", "))
+            })?;
+        chosen.push(workload);
+    }
+    Ok(Workload::ALL
+        .into_iter()
+        .filter(|w| chosen.contains(w))
+        .collect())
 }
 
 fn number(arg: &str, value: &str) -> Result<usize, String> {
@@ -146,6 +172,16 @@ mod tests {
         );
         assert!(options.noop_module.ends_with("release/noop_filter.wasm"));
         assert!(options.write.is_none());
+        assert_eq!(options.workloads, Workload::ALL);
+    }
+
+    #[test]
+    fn workloads_are_chosen_by_name_in_report_order() {
+        let options = parse(&["--workloads", "none,repeated"]).unwrap();
+        assert_eq!(options.workloads, [Workload::Repeated, Workload::NoToken]);
+        let error = parse(&["--workloads", "repeated,cached"]).unwrap_err();
+        assert!(error.contains("unknown `cached`"), "{error}");
+        assert!(error.contains("repeated, fresh, junk, none"), "{error}");
     }
 
     #[test]

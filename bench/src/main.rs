@@ -32,7 +32,6 @@ use crate::machine::Machine;
 use crate::measure::Bench;
 use crate::report::{Cell, Results};
 use crate::startup::Poll;
-use crate::workload::Workload;
 
 /// Length of each run in the unmeasured pass before the rounds.
 const WARM_UP_PASS: Duration = Duration::from_secs(1);
@@ -209,7 +208,7 @@ fn run(options: &Options) -> Result<(), String> {
 /// round going through every listener so slow drift on the machine hits them all alike.
 fn measure_all(bench: &mut Bench, options: &Options) -> Result<Vec<Cell>, String> {
     let mut cells = Vec::new();
-    for workload in Workload::ALL {
+    for &workload in &options.workloads {
         for listener in Listener::ALL {
             let probe = bench.probe(listener, workload);
             cells.push(Cell {

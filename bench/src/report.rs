@@ -199,7 +199,10 @@ impl Results<'_> {
              jwt-authz / native | same, by Envoy CPU | no-op wasm added µs/req | flagged |\n\
              |---|--:|---|--:|--:|--:|--:|---|\n",
         );
-        for workload in Workload::ALL {
+        let measured = Workload::ALL
+            .into_iter()
+            .filter(|&w| self.cells.iter().any(|c| c.workload == w));
+        for workload in measured {
             let peer = workload.native_peer();
             let ours = self.added_us(Listener::Ours, workload);
             let native = self.added_us(peer, workload);

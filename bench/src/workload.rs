@@ -38,6 +38,16 @@ impl Workload {
         Workload::NoToken,
     ];
 
+    /// The short name `--workloads` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::Repeated => "repeated",
+            Workload::Fresh => "fresh",
+            Workload::Junk => "junk",
+            Workload::NoToken => "none",
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Workload::Repeated => "repeated token",
