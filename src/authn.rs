@@ -108,8 +108,8 @@ fn spoofable_headers(config: &Config, request: &Request) -> Vec<String> {
             continue;
         }
         let dashed = name.to_ascii_lowercase().replace('_', "-");
-        if config.identity_headers.contains(&dashed) && !names.contains(name) {
-            names.push(name.clone());
+        if config.identity_headers.contains(&dashed) && !names.iter().any(|n| n == name) {
+            names.push(name.to_string());
         }
     }
     names
@@ -184,13 +184,13 @@ struct Session<'a> {
     signatures: Vec<(usize, String, Result<(), AuthError>)>,
 }
 
-impl Session<'_> {
+impl<'a> Session<'a> {
     fn fail(error: AuthError, provider: Option<usize>) -> Step<Verified> {
         Step::Fail(Failure { error, provider })
     }
 
     /// The token of `provider`, if any, or the failure to find exactly one.
-    fn find(&self, provider: &Provider) -> Result<Option<Found>, AuthError> {
+    fn find(&self, provider: &Provider) -> Result<Option<Found<'a>>, AuthError> {
         extract::find_token(self.request.path, self.request.headers, &provider.locations)
     }
 
@@ -256,7 +256,7 @@ impl Session<'_> {
                         Lookup::Unavailable => Err(AuthError::KeysUnavailable),
                     };
                 self.signatures
-                    .push((index, found.token.clone(), verdict.clone()));
+                    .push((index, found.token.to_string(), verdict.clone()));
                 verdict
             }
         };

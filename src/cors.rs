@@ -14,11 +14,8 @@ mod tests {
     use super::*;
 
     fn preflight(method: &str, extra: &[(&str, &str)]) -> bool {
-        let mut headers = vec![
-            (":method".to_string(), method.to_string()),
-            (":path".to_string(), "/api".to_string()),
-        ];
-        headers.extend(extra.iter().map(|(n, v)| (n.to_string(), v.to_string())));
+        let mut headers = vec![(":method", method), (":path", "/api")];
+        headers.extend(extra);
         is_preflight(&Request::from_headers(&headers))
     }
 

@@ -1,6 +1,8 @@
 //! Where the token is: a header (with an optional prefix such as `Bearer `) or a query parameter.
 
 use crate::error::AuthError;
+use crate::headers::Header;
+use std::borrow::Cow;
 
 /// One place a provider looks for its token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,8 +16,9 @@ pub enum TokenLocation {
 
 /// A token found in the request, and how to remove it again.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Found {
-    pub token: String,
+pub struct Found<'r> {
+    /// Borrowed from the request unless it had to be percent-decoded.
+    pub token: Cow<'r, str>,
     pub removal: Removal,
 }
 
@@ -51,13 +54,13 @@ pub fn without_params(path: &str, names: &[&str]) -> String {
 /// Finds exactly one token in `locations`. None at all is `Ok(None)`; more than one is an
 /// error (RFC 6750 §2: a client uses one method per request), so two different tokens can
 /// never be read by two different components.
-pub fn find_token(
-    path: &str,
-    headers: &[(String, String)],
+pub fn find_token<'r>(
+    path: &'r str,
+    headers: &[Header<'r>],
     locations: &[TokenLocation],
-) -> Result<Option<Found>, AuthError> {
+) -> Result<Option<Found<'r>>, AuthError> {
     let mut found: Option<Found> = None;
-    let mut record = |token: String, removal: Removal| {
+    let mut record = |token: Cow<'r, str>, removal: Removal| {
         if found.is_some() {
             return Err(AuthError::MultipleTokens);
         }
@@ -81,7 +84,7 @@ pub fn find_token(
                     .map(|t| t.trim_matches([' ', '\t']))
                     .filter(|t| !t.is_empty())
                     {
-                        record(token.to_string(), Removal::Header(name.clone()))?;
+                        record(Cow::Borrowed(token), Removal::Header(name.clone()))?;
                     }
                 }
             }
@@ -89,14 +92,13 @@ pub fn find_token(
                 let Some((_, query)) = path.split_once('?') else {
                     continue;
                 };
-                let tokens: Vec<String> = query
+                let values = query
                     .split('&')
                     .filter_map(|pair| match pair.split_once('=') {
                         Some((key, value)) if key == param => Some(percent_decode(value)),
                         _ => None,
-                    })
-                    .collect();
-                for token in tokens.into_iter().filter(|t| !t.is_empty()) {
+                    });
+                for token in values.filter(|t| !t.is_empty()) {
                     record(token, Removal::Param(param.clone()))?;
                 }
             }
@@ -112,8 +114,13 @@ fn strip_prefix_ignore_case<'v>(value: &'v str, prefix: &str) -> Option<&'v str>
 }
 
 /// `%XX` and `+` decoding of a query value; an invalid escape is kept as it is, and the
-/// token parser then refuses it.
-fn percent_decode(value: &str) -> String {
+/// token parser then refuses it. A value with neither (every base64url token) is borrowed.
+fn percent_decode(value: &str) -> Cow<'_, str> {
+    let bytes = value.as_bytes();
+    // Two word-at-a-time searches: a char-set `contains` goes character by character.
+    if !bytes.contains(&b'%') && !bytes.contains(&b'+') {
+        return Cow::Borrowed(value);
+    }
     let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
     let mut out = Vec::with_capacity(value.len());
     let mut rest = value.as_bytes();
@@ -129,7 +136,7 @@ fn percent_decode(value: &str) -> String {
         out.push(if byte == b'+' { b' ' } else { byte });
         rest = tail;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
 }
 
 #[cfg(test)]
@@ -146,11 +153,8 @@ mod tests {
         ]
     }
 
-    fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect()
+    fn headers<'a>(pairs: &[(&'a str, &'a str)]) -> Vec<Header<'a>> {
+        pairs.to_vec()
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! | module        | job |
 //! |---------------|-----|
 //! | [`config`]    | JSON configuration -> validated [`config::Config`]; errors name the field path |
+//! | [`headers`]   | the host's serialized request headers, read in place; bytes that are not UTF-8 made harmless |
 //! | [`rules`]     | which rule applies to a request (path, headers, methods; first match wins) |
 //! | [`requirement`] | `provider_name`, `requires_any`/`all`, `allow_missing(_or_failed)` logic |
 //! | [`cors`]      | what a CORS preflight is |
@@ -51,6 +52,7 @@ pub mod cors;
 pub mod discovery;
 pub mod error;
 pub mod extract;
+pub mod headers;
 pub mod identity;
 pub mod json;
 pub mod jwks;

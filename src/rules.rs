@@ -4,6 +4,7 @@
 //! string), optionally narrowed by header conditions and a list of methods.
 
 use crate::access::Access;
+use crate::headers::Header;
 use crate::requirement::Requirement;
 
 /// The request facts matching and the checks need.
@@ -14,17 +15,17 @@ pub struct Request<'r> {
     /// `:path`, query included.
     pub path: &'r str,
     /// All request headers, names in lower case, repeated names as separate entries.
-    pub headers: &'r [(String, String)],
+    pub headers: &'r [Header<'r>],
 }
 
 impl<'r> Request<'r> {
     /// Reads `:method` and `:path` from the headers themselves.
-    pub fn from_headers(headers: &'r [(String, String)]) -> Request<'r> {
+    pub fn from_headers(headers: &'r [Header<'r>]) -> Request<'r> {
         let pseudo = |name: &str| {
             headers
                 .iter()
-                .find(|(n, _)| n == name)
-                .map_or("", |(_, v)| v.as_str())
+                .find(|(n, _)| *n == name)
+                .map_or("", |(_, v)| *v)
         };
         Request {
             method: pseudo(":method"),
@@ -44,7 +45,7 @@ impl<'r> Request<'r> {
             .headers
             .iter()
             .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str());
+            .map(|(_, v)| *v);
         let first = values.next()?;
         Some(values.fold(first.to_string(), |joined, v| joined + "," + v))
     }
@@ -160,11 +161,8 @@ mod tests {
         PathMatch::Regex(regex_lite::Regex::new(&format!("^(?:{pattern})$")).unwrap())
     }
 
-    fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect()
+    fn headers<'a>(pairs: &[(&'a str, &'a str)]) -> Vec<Header<'a>> {
+        pairs.to_vec()
     }
 
     /// The index of the rule that matches `method path` with `extra` headers.

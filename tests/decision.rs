@@ -92,11 +92,8 @@ impl Fixture {
         headers: &[(&str, &str)],
         now: u64,
     ) -> Decision {
-        let mut all = vec![
-            (":method".to_string(), method.to_string()),
-            (":path".to_string(), path.to_string()),
-        ];
-        all.extend(headers.iter().map(|(n, v)| (n.to_string(), v.to_string())));
+        let mut all = vec![(":method", method), (":path", path)];
+        all.extend(headers);
         let mut keyring = Keyring::new(&self.config);
         authorize(
             &self.config,
@@ -555,10 +552,8 @@ fn remote_keys_make_the_first_request_wait() {
     });
     let config = Config::from_json(config.to_string().as_bytes()).expect("valid config");
     let token = fixture().token(&claims());
-    let headers = vec![
-        (":path".to_string(), "/x".to_string()),
-        ("authorization".to_string(), format!("Bearer {token}")),
-    ];
+    let bearer = format!("Bearer {token}");
+    let headers = vec![(":path", "/x"), ("authorization", bearer.as_str())];
     let mut keyring = Keyring::new(&config);
     let decision = authorize(
         &config,
@@ -607,10 +602,8 @@ impl Remote {
     }
 
     fn decide(&mut self, token: &str, now: u64) -> Decision {
-        let headers = vec![
-            (":path".to_string(), "/x".to_string()),
-            ("authorization".to_string(), format!("Bearer {token}")),
-        ];
+        let bearer = format!("Bearer {token}");
+        let headers = vec![(":path", "/x"), ("authorization", bearer.as_str())];
         authorize(
             &self.config,
             Request::from_headers(&headers),

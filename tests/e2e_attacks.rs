@@ -397,7 +397,7 @@ fn wycheproof_tokens() -> Vec<(String, String)> {
 /// What the filter's own code says of `header_value` in `Authorization`, natively: the
 /// refusal the module inside Envoy must send too.
 fn library_answer(header_value: &str) -> Reply {
-    let headers = [("authorization".to_string(), header_value.to_string())];
+    let headers = [("authorization", header_value)];
     let locations = [TokenLocation::Header {
         name: "authorization".into(),
         value_prefix: "Bearer ".into(),

@@ -188,3 +188,45 @@ fn custom_header_location_is_honoured() {
         "Jwt is missing",
     );
 }
+
+/// Header values may carry any octet but control characters (RFC 9110 obs-text), and Envoy
+/// passes them on: a value that is not UTF-8 must not take the filter down, and requests after
+/// it must still be decided.
+#[test]
+fn header_values_that_are_not_utf8_do_not_stop_the_filter() {
+    let h = Harness::start(filter_config);
+    let token = h.token(&[]);
+    let raw = |path: &str, extra: &[u8]| {
+        let mut bytes = format!("GET {path} HTTP/1.1\r\nHost: api\r\n").into_bytes();
+        bytes.extend_from_slice(extra);
+        bytes.extend_from_slice(b"Connection: close\r\n\r\n");
+        devstack::http::send_raw(h.listener, &bytes).expect("Envoy answers")
+    };
+    let latin1 = b"X-Name: Fran\xe7ois\r\n";
+    let allowed = raw(
+        "/api/orders",
+        &[
+            latin1,
+            format!("Authorization: Bearer {token}\r\n").as_bytes(),
+        ]
+        .concat(),
+    );
+    assert_eq!(
+        allowed.status,
+        200,
+        "valid token beside a Latin-1 header: {}",
+        allowed.text()
+    );
+    let missing = raw("/api/orders", latin1);
+    assert_missing("Latin-1 header, no token", &missing);
+    let in_token = raw(
+        "/api/orders",
+        b"Authorization: Bearer \xff\xfe.e30.c2ln\r\n",
+    );
+    assert_eq!(in_token.status, 401, "a token that is not UTF-8 is invalid");
+    assert_eq!(
+        h.get_with_token("/api/orders", &token).status,
+        200,
+        "still deciding"
+    );
+}

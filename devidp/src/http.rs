@@ -217,8 +217,9 @@ fn read_line(reader: &mut impl BufRead, budget: &mut usize) -> Result<String, Re
         };
     }
     *budget -= read;
-    let text = String::from_utf8(line)
-        .map_err(|_| ReadError::refused(400, "request head is not UTF-8"))?;
+    // Header values may carry obs-text (RFC 9110 §5.5), which Envoy passes on: read it
+    // lossily rather than refuse what a real upstream would take.
+    let text = String::from_utf8_lossy(&line);
     Ok(text.trim_end_matches(['\r', '\n']).to_owned())
 }
 
@@ -386,6 +387,12 @@ mod tests {
             "a".repeat(MAX_HEAD_BYTES)
         );
         assert_eq!(refused_status(raw.as_bytes()), 431);
+    }
+
+    #[test]
+    fn header_values_beyond_utf8_are_read_lossily() {
+        let request = parse(b"GET / HTTP/1.1\r\nX-Name: Fran\xe7ois\r\n\r\n").unwrap();
+        assert_eq!(request.header("x-name"), Some("Fran\u{fffd}ois"));
     }
 
     #[test]

@@ -4,6 +4,7 @@ use crate::authn::Allowed;
 use crate::error::AuthError;
 use crate::uri::Endpoint;
 use proxy_wasm::hostcalls;
+use proxy_wasm::types::MapType;
 use std::time::{Duration, UNIX_EPOCH};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -24,9 +25,53 @@ pub fn now() -> Duration {
         .unwrap_or_default()
 }
 
-/// The current stream's request headers (pseudo-headers included).
-pub fn request_headers() -> Vec<(String, String)> {
-    hostcalls::get_map(proxy_wasm::types::MapType::HttpRequestHeaders).unwrap_or_default()
+/// The current stream's request headers (pseudo-headers included) as the host serialized
+/// them, with text that is not UTF-8 made harmless; read them with [`crate::headers::parse`].
+/// Empty when the host has none to give (the request then carries nothing and is refused).
+pub fn request_headers() -> Vec<u8> {
+    let map = MapType::HttpRequestHeaders as u32;
+    // SAFETY: the host writes the map's address and size into the two out-pointers.
+    let mut buffer =
+        take_host_buffer(|data, size| unsafe { raw::proxy_get_header_map_pairs(map, data, size) })
+            .unwrap_or_default();
+    crate::headers::sanitize(&mut buffer);
+    buffer
+}
+
+/// The calls whose SDK wrappers would panic, and with them the VM, on answers the host may
+/// legitimately give: request header values that are not UTF-8 (`get_map`), and the headers
+/// of a callout that failed without an answer (`get_map_value`).
+mod raw {
+    // The SDK declares these with its own enums for the status and map type: the same ABI.
+    #[allow(clashing_extern_declarations)]
+    unsafe extern "C" {
+        pub fn proxy_get_header_map_pairs(
+            map_type: u32,
+            return_data: *mut *mut u8,
+            return_size: *mut usize,
+        ) -> u32;
+        pub fn proxy_get_header_map_value(
+            map_type: u32,
+            key_data: *const u8,
+            key_size: usize,
+            return_data: *mut *mut u8,
+            return_size: *mut usize,
+        ) -> u32;
+    }
+}
+
+/// Runs a host call that hands back a buffer, and takes ownership of the buffer; `None` unless
+/// the call succeeded (status 0).
+fn take_host_buffer(call: impl FnOnce(*mut *mut u8, *mut usize) -> u32) -> Option<Vec<u8>> {
+    let mut data: *mut u8 = std::ptr::null_mut();
+    let mut size: usize = 0;
+    if call(&mut data, &mut size) != 0 || data.is_null() {
+        return None;
+    }
+    // SAFETY: on success the host copied `size` bytes into memory it obtained from this VM's
+    // `proxy_on_memory_allocate(size)`: a boxed slice of exactly `size` bytes (the SDK's
+    // allocator), now owned by nobody else. This is how the SDK takes such buffers too.
+    Some(unsafe { Vec::from_raw_parts(data, size, size) })
 }
 
 /// Applies an allowed request's header edits: removals first (client-sent identity headers,
@@ -147,15 +192,17 @@ pub fn increment_by(counter: u32, count: u64) {
     }
 }
 
-/// The callout's HTTP status, or `None` when it failed without one (reset, timeout).
+/// The callout's HTTP status, or `None` when it failed without one (reset, body over the
+/// host's buffer limit): the host then has no response headers at all.
 pub fn callout_status() -> Option<u32> {
-    hostcalls::get_map_value(
-        proxy_wasm::types::MapType::HttpCallResponseHeaders,
-        ":status",
-    )
-    .ok()
-    .flatten()
-    .and_then(|s| s.parse().ok())
+    let map = MapType::HttpCallResponseHeaders as u32;
+    let key = ":status";
+    // SAFETY: `key` is valid for `key.len()` bytes; the host writes the value's address and
+    // size into the two out-pointers.
+    let value = take_host_buffer(|data, size| unsafe {
+        raw::proxy_get_header_map_value(map, key.as_ptr(), key.len(), data, size)
+    })?;
+    std::str::from_utf8(&value).ok()?.parse().ok()
 }
 
 /// At most `max` bytes of the callout's response body.

@@ -7,6 +7,7 @@ use super::tally::Tally;
 use crate::authn::{self, Decision, Request};
 use crate::config::{Config, JwksLocation, KeySource};
 use crate::error::AuthError;
+use crate::headers;
 use crate::keyring::Keyring;
 use crate::metrics::Counters;
 use proxy_wasm::types::Action;
@@ -71,7 +72,8 @@ impl Vm {
         now: Duration,
         deadline: Option<Duration>,
     ) -> Action {
-        let headers = host::request_headers();
+        let buffer = host::request_headers();
+        let headers = headers::parse(&buffer);
         let request = Request::from_headers(&headers);
         let decision = authn::authorize(&self.config, request, &mut self.keyring, now);
         for counter in self.counters.for_decision(&decision) {
