@@ -46,7 +46,8 @@ impl TokenCache {
     /// The entry of `token` if it verified with key-set `generation`.
     pub fn get(&self, token: &str, generation: u64) -> Option<&Entry> {
         let slot = self.slots.get(self.slot_of(token)?)?.as_ref()?;
-        (*slot.token == *token && slot.entry.generation == generation).then_some(&slot.entry)
+        (slot.entry.generation == generation && same_bytes(slot.token.as_bytes(), token.as_bytes()))
+            .then_some(&slot.entry)
     }
 
     /// Remembers a verified token, replacing whatever shared its slot.
@@ -86,6 +87,18 @@ impl TokenCache {
     }
 }
 
+/// Byte equality eight bytes at a time: a cached token is compared whole on every hit, and
+/// the Wasm C library's `memcmp` goes byte by byte.
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (words_a, words_b) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tails_equal = words_a.remainder() == words_b.remainder();
+    let word = |c: &[u8]| <[u8; 8]>::try_from(c).map(u64::from_ne_bytes).ok();
+    tails_equal && words_a.zip(words_b).all(|(x, y)| word(x) == word(y))
+}
+
 /// A fast multiply-rotate hash of the token, eight bytes at a time. Slots need spread, not
 /// secrecy: only verified tokens enter, and a hit compares the whole token.
 fn spread(bytes: &[u8]) -> u64 {
@@ -116,6 +129,21 @@ mod tests {
             generation,
             claims: Rc::new(claims),
             payload_b64: "e30".into(),
+        }
+    }
+
+    #[test]
+    fn bytes_are_compared_whole() {
+        let token = b"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJl";
+        for len in 0..token.len() {
+            assert!(same_bytes(&token[..len], &token[..len]));
+            let mut other = token[..len].to_vec();
+            for at in 0..len {
+                other[at] ^= 1;
+                assert!(!same_bytes(&token[..len], &other), "{len} {at}");
+                other[at] ^= 1;
+            }
+            assert!(!same_bytes(&token[..len], &token[..len + 1]));
         }
     }
 

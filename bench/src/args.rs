@@ -130,7 +130,10 @@ fn workloads(list: &str) -> Result<Vec<Workload>, String> {
             .find(|w| w.name() == name)
             .ok_or_else(|| {
                 let names: Vec<&str> = Workload::ALL.iter().map(|w| w.name()).collect();
-                format!("--workloads: unknown `{name}` (known: {})", names.join(", "))
+                format!(
+                    "--workloads: unknown `{name}` (known: {})",
+                    names.join(", ")
+                )
             })?;
         chosen.push(workload);
     }
@@ -181,7 +184,10 @@ mod tests {
         assert_eq!(options.workloads, [Workload::Repeated, Workload::NoToken]);
         let error = parse(&["--workloads", "repeated,cached"]).unwrap_err();
         assert!(error.contains("unknown `cached`"), "{error}");
-        assert!(error.contains("repeated, fresh, junk, none"), "{error}");
+        assert!(
+            error.contains("repeated, repeated-query, fresh, junk, none"),
+            "{error}"
+        );
     }
 
     #[test]

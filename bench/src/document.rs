@@ -23,7 +23,7 @@ pub struct Run<'a> {
     pub options: &'a Options,
     pub module_bytes: u64,
     pub noop_module_bytes: u64,
-    /// Length of one token, as sent in the query.
+    /// Length of one token.
     pub token_bytes: usize,
     /// The scheduling priority Envoy and h2load ran at.
     pub priority: String,
@@ -77,8 +77,10 @@ impl Run<'_> {
         );
         let _ = writeln!(
             out,
-            "- Tokens: RS256 (2048-bit) from the dev IdP, {} bytes, in `?access_token=`; {} fresh \
-             and {} bad-signature tokens, each sent again only after all the others of its kind.",
+            "- Tokens: RS256 (2048-bit) from the dev IdP, {} bytes; the repeated token in \
+             `Authorization: Bearer` (and, in its own workload, in `?access_token=`), the others \
+             in `?access_token=`; {} fresh and {} bad-signature tokens, each sent again only after \
+             all the others of its kind.",
             self.token_bytes, o.tokens, o.tokens
         );
         let _ = writeln!(

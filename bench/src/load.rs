@@ -31,6 +31,8 @@ pub struct LoadSpec {
 pub enum Target {
     /// The same URI on every request.
     Uri(String),
+    /// The same URI on every request, with `Authorization: Bearer TOKEN`.
+    Bearer { uri: String, token: String },
     /// h2load's `-i`: a file of URIs, one per line, used in order and then from the top.
     UriFile(PathBuf),
 }
@@ -53,6 +55,10 @@ impl LoadSpec {
         ]);
         match target {
             Target::Uri(uri) => args.push(uri.clone()),
+            Target::Bearer { uri, token } => {
+                args.push(format!("--header=authorization: Bearer {token}"));
+                args.push(uri.clone());
+            }
             Target::UriFile(path) => args.push(format!("--input-file={}", path.display())),
         }
         args
@@ -322,6 +328,18 @@ req/s           :   34038.99    34038.99    34038.99        0.00   100.00%
                 .join(" "),
             "-c 1 nice -n -10 h2load --clients=1 --threads=1 --max-concurrent-streams=32 \
              --duration=3000ms --warm-up-time=500ms http://127.0.0.1:1/"
+        );
+        let bearer = Target::Bearer {
+            uri: "http://127.0.0.1:1/".to_string(),
+            token: "a.b.c".to_string(),
+        };
+        let args = spec.args(&bearer);
+        assert_eq!(
+            args[args.len() - 2..],
+            [
+                "--header=authorization: Bearer a.b.c",
+                "http://127.0.0.1:1/"
+            ]
         );
     }
 }

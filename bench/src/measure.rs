@@ -38,8 +38,14 @@ impl Bench<'_> {
 
     /// One request of `workload` to `listener` with a plain HTTP/1.1 client: its status.
     pub fn probe(&mut self, listener: Listener, workload: Workload) -> Result<u16, String> {
+        let bearer = format!("Bearer {}", self.repeated);
+        let mut headers = Vec::new();
         let path = match workload {
-            Workload::Repeated => token_uri("/", &self.repeated),
+            Workload::Repeated => {
+                headers.push(("authorization", bearer.as_str()));
+                "/".to_string()
+            }
+            Workload::RepeatedInQuery => token_uri("/", &self.repeated),
             Workload::Fresh | Workload::Junk => {
                 let pool = self.pool(workload);
                 let uri = token_uri("/", pool.ring().next().unwrap_or_default());
@@ -49,7 +55,7 @@ impl Bench<'_> {
             Workload::NoToken => "/".to_string(),
         };
         let addr = SocketAddr::from(([127, 0, 0, 1], self.ports[&listener]));
-        devstack::http::get(addr, &path, &[])
+        devstack::http::get(addr, &path, &headers)
             .map(|r| r.status)
             .map_err(|e| e.to_string())
     }
@@ -72,6 +78,13 @@ impl Bench<'_> {
         let base = self.base_url(listener);
         let targets: Vec<Target> = match workload {
             Workload::Repeated => {
+                let target = Target::Bearer {
+                    uri: base,
+                    token: self.repeated.clone(),
+                };
+                vec![target; self.connections]
+            }
+            Workload::RepeatedInQuery => {
                 vec![Target::Uri(token_uri(&base, &self.repeated)); self.connections]
             }
             Workload::NoToken => vec![Target::Uri(base); self.connections],

@@ -420,7 +420,7 @@ mod tests {
             "{summary}"
         );
         let detail = results.detail_table();
-        assert_eq!(detail.lines().count(), 2 + 20);
+        assert_eq!(detail.lines().count(), 2 + 25);
         assert!(
             detail.contains("| no token | jwt-authz | 2000 | 2000–2000 | 475.0 |"),
             "{detail}"

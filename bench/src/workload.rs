@@ -4,8 +4,10 @@ use crate::envoy_config::Listener;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Workload {
-    /// The same valid token on every request.
+    /// The same valid token on every request, in `Authorization: Bearer` as clients send it.
     Repeated,
+    /// The same valid token on every request, in `?access_token=`.
+    RepeatedInQuery,
     /// A valid token never seen recently on every request: no cache can help.
     Fresh,
     /// A fresh token with a bad signature on every request.
@@ -31,8 +33,9 @@ impl StatusClass {
 }
 
 impl Workload {
-    pub const ALL: [Workload; 4] = [
+    pub const ALL: [Workload; 5] = [
         Workload::Repeated,
+        Workload::RepeatedInQuery,
         Workload::Fresh,
         Workload::Junk,
         Workload::NoToken,
@@ -42,6 +45,7 @@ impl Workload {
     pub fn name(self) -> &'static str {
         match self {
             Workload::Repeated => "repeated",
+            Workload::RepeatedInQuery => "repeated-query",
             Workload::Fresh => "fresh",
             Workload::Junk => "junk",
             Workload::NoToken => "none",
@@ -51,6 +55,7 @@ impl Workload {
     pub fn label(self) -> &'static str {
         match self {
             Workload::Repeated => "repeated token",
+            Workload::RepeatedInQuery => "repeated, in query",
             Workload::Fresh => "fresh token",
             Workload::Junk => "bad signature",
             Workload::NoToken => "no token",
@@ -60,7 +65,10 @@ impl Workload {
     /// What `listener` must answer: authenticating listeners 200 for valid tokens and 401
     /// otherwise, the others 200 for everything.
     pub fn expected_status(self, listener: Listener) -> u16 {
-        let valid = matches!(self, Workload::Repeated | Workload::Fresh);
+        let valid = matches!(
+            self,
+            Workload::Repeated | Workload::RepeatedInQuery | Workload::Fresh
+        );
         if valid || !listener.authenticates() {
             200
         } else {
@@ -79,7 +87,7 @@ impl Workload {
     /// cache can help (one token over and over), the uncached one where none can.
     pub fn native_peer(self) -> Listener {
         match self {
-            Workload::Repeated => Listener::NativeCached,
+            Workload::Repeated | Workload::RepeatedInQuery => Listener::NativeCached,
             Workload::Fresh | Workload::Junk | Workload::NoToken => Listener::Native,
         }
     }
@@ -95,7 +103,10 @@ mod tests {
             for workload in Workload::ALL {
                 let expected = workload.expected_status(listener);
                 let passes = !listener.authenticates()
-                    || matches!(workload, Workload::Repeated | Workload::Fresh);
+                    || matches!(
+                        workload,
+                        Workload::Repeated | Workload::RepeatedInQuery | Workload::Fresh
+                    );
                 assert_eq!(
                     expected,
                     if passes { 200 } else { 401 },
@@ -116,6 +127,10 @@ mod tests {
     #[test]
     fn the_cached_native_filter_is_the_peer_only_for_a_repeated_token() {
         assert_eq!(Workload::Repeated.native_peer(), Listener::NativeCached);
+        assert_eq!(
+            Workload::RepeatedInQuery.native_peer(),
+            Listener::NativeCached
+        );
         assert_eq!(Workload::Fresh.native_peer(), Listener::Native);
         assert_eq!(Workload::Junk.native_peer(), Listener::Native);
     }
