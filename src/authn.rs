@@ -18,6 +18,7 @@ use crate::requirement::{Checks, Failure, Step};
 use crate::rules;
 use crate::verify;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -25,8 +26,8 @@ pub use crate::rules::Request;
 
 /// What to do with a request.
 #[derive(Debug, PartialEq)]
-pub enum Decision {
-    Allow(Allowed),
+pub enum Decision<'c> {
+    Allow(Allowed<'c>),
     Deny(Failure),
     /// The keys of this provider are being fetched: pause, then decide again.
     Wait(usize),
@@ -34,9 +35,10 @@ pub enum Decision {
 
 /// How an allowed request continues upstream.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Allowed {
-    /// Headers to remove: client-sent identity headers and tokens not forwarded.
-    pub remove_headers: Vec<String>,
+pub struct Allowed<'c> {
+    /// Headers to remove: client-sent identity headers and tokens not forwarded. Names come
+    /// from the configuration, but for the rare client-sent underscore spellings.
+    pub remove_headers: Vec<Cow<'c, str>>,
     /// A new `:path`, when a token is taken out of the query.
     pub set_path: Option<String>,
     /// Identity headers to set (after the removals).
@@ -48,12 +50,12 @@ pub struct Allowed {
 }
 
 /// Decides `request` at time `now` (since the Unix epoch).
-pub fn authorize(
-    config: &Config,
+pub fn authorize<'c>(
+    config: &'c Config,
     request: Request,
     keyring: &mut Keyring,
     now: Duration,
-) -> Decision {
+) -> Decision<'c> {
     if config.bypass_cors_preflight && cors::is_preflight(&request) {
         return Decision::Allow(Allowed {
             remove_headers: spoofable_headers(config, &request),
@@ -85,12 +87,14 @@ pub fn authorize(
         Step::Fail(failure) => return Decision::Deny(failure),
         Step::Wait(provider) => return Decision::Wait(provider),
     };
-    let claims: Vec<&Map<String, Value>> = verified.iter().map(|v| v.claims.as_ref()).collect();
-    if let Err(error) = rule.access.check(&claims) {
-        return Decision::Deny(Failure {
-            error,
-            provider: verified.first().map(|v| v.provider),
-        });
+    if !rule.access.is_empty() {
+        let claims: Vec<&Map<String, Value>> = verified.iter().map(|v| v.claims.as_ref()).collect();
+        if let Err(error) = rule.access.check(&claims) {
+            return Decision::Deny(Failure {
+                error,
+                provider: verified.first().map(|v| v.provider),
+            });
+        }
     }
     Decision::Allow(allowed(config, &request, verified))
 }
@@ -98,18 +102,18 @@ pub fn authorize(
 /// The request's headers that could pass for identity headers: the names the filter sets,
 /// and any spelling of them with `_` for `-` (many upstream frameworks read `x_user_id` as
 /// `x-user-id`).
-fn spoofable_headers(config: &Config, request: &Request) -> Vec<String> {
-    let mut names = config.identity_headers.clone();
-    if config.identity_headers.is_empty() {
+fn spoofable_headers<'c>(config: &'c Config, request: &Request) -> Vec<Cow<'c, str>> {
+    let mut names: Vec<Cow<str>> = config.identity_headers.iter().map(Cow::from).collect();
+    if names.is_empty() {
         return names;
     }
-    for (name, _) in request.headers {
+    for &(name, _) in request.headers {
         if !name.contains('_') {
             continue;
         }
         let dashed = name.to_ascii_lowercase().replace('_', "-");
         if config.identity_headers.contains(&dashed) && !names.iter().any(|n| n == name) {
-            names.push(name.to_string());
+            names.push(Cow::Owned(name.to_string()));
         }
     }
     names
@@ -117,38 +121,37 @@ fn spoofable_headers(config: &Config, request: &Request) -> Vec<String> {
 
 /// A token that verified for a provider.
 #[derive(Debug)]
-pub struct Verified {
+pub struct Verified<'c> {
     provider: usize,
     claims: Rc<Map<String, Value>>,
     /// The payload exactly as it was in the token (base64url).
     payload_b64: Rc<str>,
-    removal: Removal,
+    removal: Removal<'c>,
 }
 
 /// The header edits for an allowed request with these verified tokens.
-fn allowed(config: &Config, request: &Request, verified: Vec<Verified>) -> Allowed {
+fn allowed<'c>(config: &'c Config, request: &Request, verified: Vec<Verified<'c>>) -> Allowed<'c> {
     let mut allowed = Allowed {
         remove_headers: spoofable_headers(config, request),
         ..Allowed::default()
     };
-    let mut params: Vec<String> = Vec::new();
-    let mut seen: Vec<(usize, Rc<str>)> = Vec::new();
-    for token in verified {
+    let mut params: Vec<&str> = Vec::new();
+    for (index, token) in verified.iter().enumerate() {
         // One token satisfying two parts of a requirement is one identity, not two.
+        let seen = verified.get(..index).unwrap_or_default();
         if seen
             .iter()
-            .any(|(p, payload)| *p == token.provider && *payload == token.payload_b64)
+            .any(|v| v.provider == token.provider && v.payload_b64 == token.payload_b64)
         {
             continue;
         }
-        seen.push((token.provider, Rc::clone(&token.payload_b64)));
         let Some(provider) = config.providers.get(token.provider) else {
             continue;
         };
         if !provider.forward {
             match token.removal {
-                Removal::Header(name) if !allowed.remove_headers.contains(&name) => {
-                    allowed.remove_headers.push(name);
+                Removal::Header(name) if !allowed.remove_headers.iter().any(|n| n == name) => {
+                    allowed.remove_headers.push(Cow::Borrowed(name));
                 }
                 Removal::Header(_) => {}
                 Removal::Param(name) => params.push(name),
@@ -167,30 +170,29 @@ fn allowed(config: &Config, request: &Request, verified: Vec<Verified>) -> Allow
         allowed.verified_by.push(token.provider);
     }
     if !params.is_empty() {
-        let names: Vec<&str> = params.iter().map(String::as_str).collect();
-        allowed.set_path = Some(extract::without_params(request.path, &names));
+        allowed.set_path = Some(extract::without_params(request.path, &params));
     }
     allowed
 }
 
 /// The token checks of one request.
-struct Session<'a> {
-    config: &'a Config,
-    request: Request<'a>,
-    keyring: &'a mut Keyring,
+struct Session<'c, 'r, 'k> {
+    config: &'c Config,
+    request: Request<'r>,
+    keyring: &'k mut Keyring,
     now: Duration,
     /// Signatures already checked in this request: (provider, token, verdict). A token is
     /// never verified twice, whatever the requirement tree looks like.
     signatures: Vec<(usize, String, Result<(), AuthError>)>,
 }
 
-impl<'a> Session<'a> {
-    fn fail(error: AuthError, provider: Option<usize>) -> Step<Verified> {
+impl<'c, 'r> Session<'c, 'r, '_> {
+    fn fail(error: AuthError, provider: Option<usize>) -> Step<Verified<'c>> {
         Step::Fail(Failure { error, provider })
     }
 
     /// The token of `provider`, if any, or the failure to find exactly one.
-    fn find(&self, provider: &Provider) -> Result<Option<Found<'a>>, AuthError> {
+    fn find(&self, provider: &'c Provider) -> Result<Option<Found<'r, 'c>>, AuthError> {
         extract::find_token(self.request.path, self.request.headers, &provider.locations)
     }
 
@@ -199,9 +201,9 @@ impl<'a> Session<'a> {
     fn verify(
         &mut self,
         index: usize,
-        found: Found,
+        found: Found<'r, 'c>,
         audiences: Option<&[String]>,
-    ) -> Step<Verified> {
+    ) -> Step<Verified<'c>> {
         let config = self.config;
         let Some(provider) = config.providers.get(index) else {
             return Self::fail(AuthError::NoMatchingRule, None);
@@ -284,10 +286,10 @@ impl<'a> Session<'a> {
     }
 }
 
-impl Checks for Session<'_> {
-    type Verified = Verified;
+impl<'c> Checks for Session<'c, '_, '_> {
+    type Verified = Verified<'c>;
 
-    fn provider(&mut self, index: usize, audiences: Option<&[String]>) -> Step<Verified> {
+    fn provider(&mut self, index: usize, audiences: Option<&[String]>) -> Step<Verified<'c>> {
         let config = self.config;
         let Some(provider) = config.providers.get(index) else {
             return Self::fail(AuthError::NoMatchingRule, None);
@@ -301,7 +303,7 @@ impl Checks for Session<'_> {
 
     /// Every distinct token in any provider's locations must verify with a provider that
     /// looks there and whose issuer the token names.
-    fn present_tokens(&mut self) -> Step<Verified> {
+    fn present_tokens(&mut self) -> Step<Verified<'c>> {
         // (token, where it was found, the providers that look there)
         let mut tokens: Vec<(Found, Vec<usize>)> = Vec::new();
         let config = self.config;

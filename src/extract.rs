@@ -16,19 +16,20 @@ pub enum TokenLocation {
 
 /// A token found in the request, and how to remove it again.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Found<'r> {
+pub struct Found<'r, 'c> {
     /// Borrowed from the request unless it had to be percent-decoded.
     pub token: Cow<'r, str>,
-    pub removal: Removal,
+    /// Names from the configuration.
+    pub removal: Removal<'c>,
 }
 
 /// How the token leaves the request when it is not forwarded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Removal {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal<'c> {
     /// Remove this header.
-    Header(String),
+    Header(&'c str),
     /// Take this parameter out of the query (see [`without_params`]).
-    Param(String),
+    Param(&'c str),
 }
 
 /// `path` without the query parameters called `names`; all of them go in one pass, so
@@ -54,13 +55,13 @@ pub fn without_params(path: &str, names: &[&str]) -> String {
 /// Finds exactly one token in `locations`. None at all is `Ok(None)`; more than one is an
 /// error (RFC 6750 §2: a client uses one method per request), so two different tokens can
 /// never be read by two different components.
-pub fn find_token<'r>(
+pub fn find_token<'r, 'c>(
     path: &'r str,
     headers: &[Header<'r>],
-    locations: &[TokenLocation],
-) -> Result<Option<Found<'r>>, AuthError> {
+    locations: &'c [TokenLocation],
+) -> Result<Option<Found<'r, 'c>>, AuthError> {
     let mut found: Option<Found> = None;
-    let mut record = |token: Cow<'r, str>, removal: Removal| {
+    let mut record = |token: Cow<'r, str>, removal: Removal<'c>| {
         if found.is_some() {
             return Err(AuthError::MultipleTokens);
         }
@@ -84,7 +85,7 @@ pub fn find_token<'r>(
                     .map(|t| t.trim_matches([' ', '\t']))
                     .filter(|t| !t.is_empty())
                     {
-                        record(Cow::Borrowed(token), Removal::Header(name.clone()))?;
+                        record(Cow::Borrowed(token), Removal::Header(name))?;
                     }
                 }
             }
@@ -99,7 +100,7 @@ pub fn find_token<'r>(
                         _ => None,
                     });
                 for token in values.filter(|t| !t.is_empty()) {
-                    record(token, Removal::Param(param.clone()))?;
+                    record(token, Removal::Param(param))?;
                 }
             }
         }
@@ -143,14 +144,15 @@ fn percent_decode(value: &str) -> Cow<'_, str> {
 mod tests {
     use super::*;
 
-    fn defaults() -> Vec<TokenLocation> {
-        vec![
+    /// Leaked, so found tokens may borrow their locations as they borrow the config.
+    fn defaults() -> &'static [TokenLocation] {
+        Box::leak(Box::new([
             TokenLocation::Header {
                 name: "authorization".into(),
                 value_prefix: "Bearer ".into(),
             },
             TokenLocation::Param("access_token".into()),
-        ]
+        ]))
     }
 
     fn headers<'a>(pairs: &[(&'a str, &'a str)]) -> Vec<Header<'a>> {
@@ -162,14 +164,14 @@ mod tests {
         let found = find_token(
             "/api",
             &headers(&[("authorization", "Bearer abc.def.ghi")]),
-            &defaults(),
+            defaults(),
         )
         .unwrap();
         assert_eq!(
             found,
             Some(Found {
                 token: "abc.def.ghi".into(),
-                removal: Removal::Header("authorization".into())
+                removal: Removal::Header("authorization")
             })
         );
     }
@@ -179,7 +181,7 @@ mod tests {
         let found = find_token(
             "/",
             &headers(&[("Authorization", "bearer   t.t.t  ")]),
-            &defaults(),
+            defaults(),
         )
         .unwrap();
         assert_eq!(found.unwrap().token, "t.t.t");
@@ -189,7 +191,7 @@ mod tests {
     fn other_schemes_and_empty_tokens_count_as_missing() {
         for value in ["Basic dXNlcjpwYXNz", "Bearer", "Bearer    ", ""] {
             assert_eq!(
-                find_token("/", &headers(&[("authorization", value)]), &defaults()),
+                find_token("/", &headers(&[("authorization", value)]), defaults()),
                 Ok(None),
                 "{value}"
             );
@@ -198,16 +200,16 @@ mod tests {
 
     #[test]
     fn query_parameter_is_found_and_removed_from_the_path() {
-        let found = find_token("/api?a=1&access_token=t.t.t&b=2", &[], &defaults())
+        let found = find_token("/api?a=1&access_token=t.t.t&b=2", &[], defaults())
             .unwrap()
             .unwrap();
         assert_eq!(found.token, "t.t.t");
-        assert_eq!(found.removal, Removal::Param("access_token".into()));
+        assert_eq!(found.removal, Removal::Param("access_token"));
         assert_eq!(
             without_params("/api?a=1&access_token=t&b=2", &["access_token"]),
             "/api?a=1&b=2"
         );
-        let only = find_token("/api?access_token=x.y.z", &[], &defaults())
+        let only = find_token("/api?access_token=x.y.z", &[], defaults())
             .unwrap()
             .unwrap();
         assert_eq!(only.token, "x.y.z");
@@ -226,7 +228,7 @@ mod tests {
 
     #[test]
     fn query_value_is_percent_decoded() {
-        let found = find_token("/?access_token=a%2Eb.c", &[], &defaults())
+        let found = find_token("/?access_token=a%2Eb.c", &[], defaults())
             .unwrap()
             .unwrap();
         assert_eq!(found.token, "a.b.c");
@@ -237,7 +239,7 @@ mod tests {
     #[test]
     fn similar_parameter_names_are_not_tokens() {
         assert_eq!(
-            find_token("/?access_token_x=a&xaccess_token=b", &[], &defaults()),
+            find_token("/?access_token_x=a&xaccess_token=b", &[], defaults()),
             Ok(None)
         );
     }
@@ -249,16 +251,16 @@ mod tests {
             ("authorization", "Bearer d.e.f"),
         ]);
         assert_eq!(
-            find_token("/", &two_headers, &defaults()),
+            find_token("/", &two_headers, defaults()),
             Err(AuthError::MultipleTokens)
         );
         let one_header = headers(&[("authorization", "Bearer a.b.c")]);
         assert_eq!(
-            find_token("/?access_token=a.b.c", &one_header, &defaults()),
+            find_token("/?access_token=a.b.c", &one_header, defaults()),
             Err(AuthError::MultipleTokens)
         );
         assert_eq!(
-            find_token("/?access_token=a&access_token=b", &[], &defaults()),
+            find_token("/?access_token=a&access_token=b", &[], defaults()),
             Err(AuthError::MultipleTokens)
         );
     }

@@ -84,41 +84,46 @@ impl<Id: Copy> Counters<Id> {
         }
     }
 
-    /// The counters a final decision increments (none while it waits for keys).
-    pub fn for_decision(&self, decision: &Decision) -> Vec<Id> {
+    /// Calls `count` with each counter a final decision increments (none while it waits for
+    /// keys). A callback rather than a list: this runs on every request.
+    pub fn count_decision(&self, decision: &Decision, count: &mut impl FnMut(Id)) {
         match decision {
             Decision::Allow(allowed) => {
-                let mut ids = vec![self.allowed];
+                count(self.allowed);
                 if allowed.cors_preflight {
-                    ids.push(self.cors_preflight_bypassed);
+                    count(self.cors_preflight_bypassed);
                 }
-                ids.extend(
-                    allowed
-                        .verified_by
-                        .iter()
-                        .filter_map(|p| self.providers.get(*p))
-                        .map(|p| p.allowed),
-                );
-                ids
+                for p in allowed
+                    .verified_by
+                    .iter()
+                    .filter_map(|p| self.providers.get(*p))
+                {
+                    count(p.allowed);
+                }
             }
-            Decision::Deny(failure) => self.for_denial(failure.error.reason(), failure.provider),
-            Decision::Wait(_) => Vec::new(),
+            Decision::Deny(failure) => {
+                self.count_denial(failure.error.reason(), failure.provider, count);
+            }
+            Decision::Wait(_) => {}
         }
     }
 
-    /// The counters of a denial for `reason`, attributed to `provider` if known.
-    pub fn for_denial(&self, reason: &str, provider: Option<usize>) -> Vec<Id> {
+    /// Calls `count` with each counter of a denial for `reason`, attributed to `provider` if
+    /// known.
+    pub fn count_denial(&self, reason: &str, provider: Option<usize>, count: &mut impl FnMut(Id)) {
+        count(self.denied);
         let Some(at) = REASONS.iter().position(|r| *r == reason) else {
-            return vec![self.denied];
+            return;
         };
-        let mut ids = vec![self.denied];
-        ids.extend(self.denied_by_reason.get(at).copied());
-        ids.extend(
-            provider
-                .and_then(|p| self.providers.get(p))
-                .and_then(|p| p.denied_by_reason.get(at).copied()),
-        );
-        ids
+        if let Some(&id) = self.denied_by_reason.get(at) {
+            count(id);
+        }
+        if let Some(&id) = provider
+            .and_then(|p| self.providers.get(p))
+            .and_then(|p| p.denied_by_reason.get(at))
+        {
+            count(id);
+        }
     }
 
     /// The counter of a finished JWKS fetch (discovery included) of `provider`.
@@ -152,6 +157,13 @@ mod tests {
             }"#,
         )
         .unwrap()
+    }
+
+    /// The counters `decision` increments, in order.
+    fn ids(c: &Counters<&'static str>, decision: &Decision) -> Vec<&'static str> {
+        let mut ids = Vec::new();
+        c.count_decision(decision, &mut |id| ids.push(id));
+        ids
     }
 
     fn counters() -> Counters<&'static str> {
@@ -195,7 +207,7 @@ mod tests {
             provider: Some(1),
         });
         assert_eq!(
-            c.for_decision(&decision),
+            ids(&c, &decision),
             vec![
                 "jwt_authz.denied_total",
                 "jwt_authz.denied.expired",
@@ -207,7 +219,7 @@ mod tests {
             provider: None,
         });
         assert_eq!(
-            c.for_decision(&decision),
+            ids(&c, &decision),
             vec!["jwt_authz.denied_total", "jwt_authz.denied.no_rule"]
         );
     }
@@ -220,7 +232,7 @@ mod tests {
             ..Allowed::default()
         });
         assert_eq!(
-            c.for_decision(&decision),
+            ids(&c, &decision),
             vec![
                 "jwt_authz.allowed",
                 "jwt_authz.provider.customers.allowed",
@@ -232,10 +244,10 @@ mod tests {
             ..Allowed::default()
         });
         assert_eq!(
-            c.for_decision(&preflight),
+            ids(&c, &preflight),
             vec!["jwt_authz.allowed", "jwt_authz.cors_preflight_bypassed"]
         );
-        assert!(c.for_decision(&Decision::Wait(0)).is_empty());
+        assert!(ids(&c, &Decision::Wait(0)).is_empty());
     }
 
     #[test]

@@ -38,9 +38,10 @@ pub fn request_headers() -> Vec<u8> {
     buffer
 }
 
-/// The calls whose SDK wrappers would panic, and with them the VM, on answers the host may
-/// legitimately give: request header values that are not UTF-8 (`get_map`), and the headers
-/// of a callout that failed without an answer (`get_map_value`).
+/// Header calls made directly: the SDK's wrappers panic, and with them the VM, on answers
+/// the host may legitimately give: request header values that are not UTF-8 (`get_map`), the
+/// headers of a callout that failed without an answer (`get_map_value`), any status but Ok
+/// to an edit (`set_map_value`). Here every answer is a value.
 mod raw {
     // The SDK declares these with its own enums for the status and map type: the same ABI.
     #[allow(clashing_extern_declarations)]
@@ -56,6 +57,18 @@ mod raw {
             key_size: usize,
             return_data: *mut *mut u8,
             return_size: *mut usize,
+        ) -> u32;
+        pub fn proxy_remove_header_map_value(
+            map_type: u32,
+            key_data: *const u8,
+            key_size: usize,
+        ) -> u32;
+        pub fn proxy_replace_header_map_value(
+            map_type: u32,
+            key_data: *const u8,
+            key_size: usize,
+            value_data: *const u8,
+            value_size: usize,
         ) -> u32;
     }
 }
@@ -78,18 +91,39 @@ fn take_host_buffer(call: impl FnOnce(*mut *mut u8, *mut usize) -> u32) -> Optio
 /// tokens not forwarded), then the new `:path`, then the verified identity. False if the host
 /// refused one: the request must then not go upstream.
 pub fn apply_edits(allowed: &Allowed) -> bool {
-    use proxy_wasm::types::MapType::HttpRequestHeaders;
     let removed = allowed
         .remove_headers
         .iter()
-        .all(|name| hostcalls::set_map_value(HttpRequestHeaders, name, None).is_ok());
-    let path_set = allowed.set_path.as_ref().is_none_or(|path| {
-        hostcalls::set_map_value(HttpRequestHeaders, ":path", Some(path)).is_ok()
-    });
-    let identity_set = allowed.set_headers.iter().all(|(name, value)| {
-        hostcalls::set_map_value(HttpRequestHeaders, name, Some(value)).is_ok()
-    });
+        .all(|name| remove_header(name));
+    let path_set = allowed
+        .set_path
+        .as_ref()
+        .is_none_or(|path| replace_header(":path", path));
+    let identity_set = allowed
+        .set_headers
+        .iter()
+        .all(|(name, value)| replace_header(name, value));
     removed && path_set && identity_set
+}
+
+fn remove_header(name: &str) -> bool {
+    let map = MapType::HttpRequestHeaders as u32;
+    // SAFETY: `name` is valid for `name.len()` bytes for the duration of the call.
+    unsafe { raw::proxy_remove_header_map_value(map, name.as_ptr(), name.len()) == 0 }
+}
+
+fn replace_header(name: &str, value: &str) -> bool {
+    let map = MapType::HttpRequestHeaders as u32;
+    // SAFETY: `name` and `value` are valid for their lengths for the duration of the call.
+    unsafe {
+        raw::proxy_replace_header_map_value(
+            map,
+            name.as_ptr(),
+            name.len(),
+            value.as_ptr(),
+            value.len(),
+        ) == 0
+    }
 }
 
 /// Answers the current stream locally with the refusal.

@@ -76,9 +76,9 @@ impl Vm {
         let headers = headers::parse(&buffer);
         let request = Request::from_headers(&headers);
         let decision = authn::authorize(&self.config, request, &mut self.keyring, now);
-        for counter in self.counters.for_decision(&decision) {
-            self.tally.add(counter);
-        }
+        let tally = &mut self.tally;
+        self.counters
+            .count_decision(&decision, &mut |counter| tally.add(counter));
         match decision {
             Decision::Allow(allowed) => {
                 if host::apply_edits(&allowed) {
@@ -122,9 +122,9 @@ impl Vm {
 
     /// Answers the current stream with `error`, counted as a denial.
     fn deny(&mut self, error: &AuthError, provider: Option<usize>) {
-        for counter in self.counters.for_denial(error.reason(), provider) {
-            self.tally.add(counter);
-        }
+        let tally = &mut self.tally;
+        self.counters
+            .count_denial(error.reason(), provider, &mut |counter| tally.add(counter));
         host::send_denial(error, &self.config.realm);
     }
 
