@@ -91,7 +91,7 @@ impl Fixture {
         path: &str,
         headers: &[(&str, &str)],
         now: u64,
-    ) -> Decision {
+    ) -> Decision<'_> {
         let mut all = vec![(":method", method), (":path", path)];
         all.extend(headers);
         let mut keyring = Keyring::new(&self.config);
@@ -103,7 +103,7 @@ impl Fixture {
         )
     }
 
-    fn decide(&self, path: &str, token: Option<&str>, now: u64) -> Decision {
+    fn decide(&self, path: &str, token: Option<&str>, now: u64) -> Decision<'_> {
         let bearer = token.map(|t| format!("Bearer {t}"));
         let headers: Vec<(&str, &str)> = bearer
             .as_deref()
@@ -122,7 +122,7 @@ impl Fixture {
     }
 }
 
-fn allowed_by(providers: &[usize]) -> Decision {
+fn allowed_by(providers: &[usize]) -> Decision<'static> {
     Decision::Allow(Allowed {
         remove_headers: vec!["authorization".into()],
         verified_by: providers.to_vec(),
@@ -596,7 +596,7 @@ impl Remote {
             .fetch_succeeded(Duration::from_secs(NOW), parsed.keys);
     }
 
-    fn decide(&mut self, token: &str, now: u64) -> Decision {
+    fn decide(&mut self, token: &str, now: u64) -> Decision<'_> {
         let bearer = format!("Bearer {token}");
         let headers = vec![(":path", "/x"), ("authorization", bearer.as_str())];
         authorize(
