@@ -8,7 +8,7 @@ use crate::workload::Workload;
 pub const USAGE: &str = "\
 usage: bench [options]
   --module PATH        jwt-authz module (default: dist/jwt_authz.wasm, or JWT_AUTHZ_WASM)
-  --noop-module PATH   no-op filter module (default: target/wasm32-wasip1/release/noop_filter.wasm)
+  --noop-module PATH   no-op filter module (default: dist/noop_filter.wasm, as `make bench` builds it)
   --write FILE         also put the results in FILE's results section (e.g. BENCHMARKS.md)
   --rounds N           measured rounds per listener and workload (default 5)
   --duration SECS      measured seconds per round (default 3)
@@ -49,11 +49,7 @@ impl Default for Options {
         let root = devstack::workspace_root();
         Options {
             module: devstack::module_path(),
-            noop_module: root
-                .join("target")
-                .join("wasm32-wasip1")
-                .join("release")
-                .join("noop_filter.wasm"),
+            noop_module: root.join("dist").join("noop_filter.wasm"),
             write: None,
             rounds: 5,
             duration: Duration::from_secs(3),
@@ -173,7 +169,7 @@ mod tests {
             (options.envoy_cpu.as_str(), options.load_cpu.as_str()),
             ("0", "1")
         );
-        assert!(options.noop_module.ends_with("release/noop_filter.wasm"));
+        assert!(options.noop_module.ends_with("dist/noop_filter.wasm"));
         assert!(options.write.is_none());
         assert_eq!(options.workloads, Workload::ALL);
     }

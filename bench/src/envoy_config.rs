@@ -27,16 +27,20 @@ pub enum Listener {
     NativeCached,
     /// A Rust proxy-wasm filter that returns `Continue`: the Wasm boundary alone.
     Noop,
+    /// The same filter making jwt-authz's host calls for an allowed request (read the
+    /// headers, remove the token): the least any Wasm filter doing this job pays.
+    HostCalls,
     /// jwt-authz (dist/jwt_authz.wasm).
     Ours,
 }
 
 impl Listener {
-    pub const ALL: [Listener; 5] = [
+    pub const ALL: [Listener; 6] = [
         Listener::NoFilter,
         Listener::Native,
         Listener::NativeCached,
         Listener::Noop,
+        Listener::HostCalls,
         Listener::Ours,
     ];
 
@@ -47,6 +51,7 @@ impl Listener {
             Listener::Native => "jwt_authn",
             Listener::NativeCached => "jwt_authn + cache",
             Listener::Noop => "no-op wasm",
+            Listener::HostCalls => "wasm host calls",
             Listener::Ours => "jwt-authz",
         }
     }
@@ -58,6 +63,7 @@ impl Listener {
             Listener::Native => "native",
             Listener::NativeCached => "native_cached",
             Listener::Noop => "noop",
+            Listener::HostCalls => "host_calls",
             Listener::Ours => "ours",
         }
     }
@@ -158,6 +164,11 @@ impl BenchConfig {
                 &self.noop_module.display().to_string(),
                 None,
             )],
+            Listener::HostCalls => vec![wasm_filter(
+                "host_calls",
+                &self.noop_module.display().to_string(),
+                Some(&Value::String("host-calls".to_string())),
+            )],
             Listener::Ours => vec![wasm_filter(
                 "jwt_authz",
                 &self.ours_module.display().to_string(),
@@ -228,7 +239,7 @@ impl BenchConfig {
 }
 
 /// An `envoy.filters.http.wasm` filter on the V8 runtime; `configuration` goes in as a
-/// JSON string.
+/// string: a JSON string as it is, anything else as JSON.
 fn wasm_filter(name: &str, module: &str, configuration: Option<&Value>) -> Value {
     let mut config = json!({
         "name": name,
@@ -240,9 +251,13 @@ fn wasm_filter(name: &str, module: &str, configuration: Option<&Value>) -> Value
         }
     });
     if let Some(configuration) = configuration {
+        let value = match configuration {
+            Value::String(text) => text.clone(),
+            json => json.to_string(),
+        };
         config["configuration"] = json!({
             "@type": "type.googleapis.com/google.protobuf.StringValue",
-            "value": configuration.to_string()
+            "value": value
         });
     }
     json!({
@@ -298,6 +313,7 @@ mod tests {
             .collect();
         assert_eq!(clusters, ["idp_native", "idp_native_cached", "idp_ours"]);
         assert!(!Listener::Noop.authenticates());
+        assert!(!Listener::HostCalls.authenticates());
     }
 
     #[test]
@@ -308,11 +324,12 @@ mod tests {
         assert_eq!(
             yaml.matches("\"runtime\":\"envoy.wasm.runtime.v8\"")
                 .count(),
-            2
+            3
         );
-        assert_eq!(yaml.matches("direct_response").count(), 5);
-        assert_eq!(yaml.matches("envoy.filters.http.router\"").count(), 5);
-        for port in 9100..9105 {
+        assert!(yaml.contains("\"value\":\"host-calls\""));
+        assert_eq!(yaml.matches("direct_response").count(), 6);
+        assert_eq!(yaml.matches("envoy.filters.http.router\"").count(), 6);
+        for port in 9100..9106 {
             assert!(yaml.contains(&format!("port_value: {port}}}")), "{port}");
         }
     }

@@ -55,7 +55,7 @@ fn run(options: &Options) -> Result<(), String> {
     let module = existing_file(&options.module, "the jwt-authz module (run `make build`)")?;
     let noop_module = existing_file(
         &options.noop_module,
-        "the no-op filter (cargo build --release --target wasm32-wasip1 -p noop-filter)",
+        "the no-op filter (run `make bench`, which builds it)",
     )?;
     require_tool("h2load", "--version", "nghttp2-client")?;
     require_tool("taskset", "--version", "util-linux")?;
@@ -109,6 +109,7 @@ fn run(options: &Options) -> Result<(), String> {
         Listener::Native,
         Listener::NativeCached,
         Listener::Noop,
+        Listener::HostCalls,
     ];
     for (what, listeners) in [
         ("idle, without the Wasm listeners", &without_wasm[..]),
@@ -124,7 +125,7 @@ fn run(options: &Options) -> Result<(), String> {
         memory.push((what.to_string(), rss));
     }
 
-    progress("starting Envoy with all five listeners");
+    progress("starting Envoy with every listener");
     let jwks_before = idp.jwks_requests();
     let (envoy, startup) = startup::start_timed(
         &config_for(&Listener::ALL),
@@ -150,7 +151,7 @@ fn run(options: &Options) -> Result<(), String> {
         },
     };
     std::thread::sleep(Duration::from_secs(1));
-    memory.insert(0, ("idle, all five listeners".to_string(), rss(&envoy)));
+    memory.insert(0, ("idle, every listener".to_string(), rss(&envoy)));
 
     let scratch = Scratch::new()?;
     let token_bytes = repeated.len();
@@ -170,10 +171,7 @@ fn run(options: &Options) -> Result<(), String> {
 
     memory.insert(
         1,
-        (
-            "after the runs, all five listeners".to_string(),
-            rss(&envoy),
-        ),
+        ("after the runs, every listener".to_string(), rss(&envoy)),
     );
     let jwks = JwksFetches {
         idp_total: idp.jwks_requests() - jwks_before,

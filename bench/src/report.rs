@@ -196,8 +196,9 @@ impl Results<'_> {
     pub fn summary_table(&self) -> String {
         let mut out = String::from(
             "| workload | jwt-authz added µs/req | native peer | native added µs/req | \
-             jwt-authz / native | same, by Envoy CPU | no-op wasm added µs/req | flagged |\n\
-             |---|--:|---|--:|--:|--:|--:|---|\n",
+             jwt-authz / native | same, by Envoy CPU | no-op wasm added µs/req | \
+             wasm host calls added µs/req | flagged |\n\
+             |---|--:|---|--:|--:|--:|--:|--:|---|\n",
         );
         let measured = Workload::ALL
             .into_iter()
@@ -218,7 +219,7 @@ impl Results<'_> {
                 .collect();
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 workload.label(),
                 number(ours, 1),
                 peer.label(),
@@ -226,6 +227,7 @@ impl Results<'_> {
                 times(by_rps),
                 times(by_cpu),
                 number(self.added_us(Listener::Noop, workload), 1),
+                number(self.added_us(Listener::HostCalls, workload), 1),
                 if flagged.is_empty() {
                     "none".to_string()
                 } else {
@@ -390,6 +392,7 @@ mod tests {
             cells.push(cell(Listener::Native, workload, &[20_000.0], 50.0));
             cells.push(cell(Listener::NativeCached, workload, &[25_000.0], 40.0));
             cells.push(cell(Listener::Noop, workload, &[32_000.0], 31.0));
+            cells.push(cell(Listener::HostCalls, workload, &[20_000.0], 40.0));
             cells.push(cell(Listener::Ours, workload, &[2_000.0], 500.0));
         }
         cells
@@ -415,12 +418,12 @@ mod tests {
         );
         assert!(
             summary.contains(
-                "| fresh token | 475.0 | jwt_authn | 25.0 | 19.0× | 19.0× | 6.2 | none |"
+                "| fresh token | 475.0 | jwt_authn | 25.0 | 19.0× | 19.0× | 6.2 | 25.0 | none |"
             ),
             "{summary}"
         );
         let detail = results.detail_table();
-        assert_eq!(detail.lines().count(), 2 + 25);
+        assert_eq!(detail.lines().count(), 2 + 30);
         assert!(
             detail.contains("| no token | jwt-authz | 2000 | 2000–2000 | 475.0 |"),
             "{detail}"
