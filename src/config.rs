@@ -114,6 +114,16 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// The refusal of a requirement naming no provider (shared so that a provider refused for
+/// another reason is not reported twice).
+fn unknown_provider(name: &str) -> String {
+    format!("no provider is called {name:?}")
+}
+
+fn names_refused_provider(e: &ConfigError, refused: &[String]) -> bool {
+    refused.iter().any(|name| e.message == unknown_provider(name))
+}
+
 fn error(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
     ConfigError {
         path: path.into(),
@@ -122,47 +132,94 @@ fn error(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
 }
 
 impl Config {
-    /// Parses and validates the plugin configuration (JSON bytes).
+    /// Parses and validates the plugin configuration (JSON bytes); the first error if refused.
     pub fn from_json(bytes: &[u8]) -> Result<Config, ConfigError> {
-        let root =
-            Value::Object(json::parse_object_explained(bytes).map_err(|m| error("(root)", m))?);
-        let top = Object::new(
+        Config::check_json(bytes).map_err(|errors| {
+            let first = errors.into_iter().next();
+            first.unwrap_or_else(|| error("(root)", "refused"))
+        })
+    }
+
+    /// Parses and validates the plugin configuration, reporting every error found (never an
+    /// empty list): every unknown top-level field, the first error of each provider, and the
+    /// first error of each rule. A rule naming a provider that was refused is not reported
+    /// for that name: the provider's own error says what is wrong.
+    pub fn check_json(bytes: &[u8]) -> Result<Config, Vec<ConfigError>> {
+        let root = Value::Object(
+            json::parse_object_explained(bytes).map_err(|m| vec![error("(root)", m)])?,
+        );
+        let mut errors = Vec::new();
+        let top = Object::new_collecting(
             "",
             &root,
             &["providers", "rules", "realm", "bypass_cors_preflight"],
-        )?;
-        let realm = match top.string("realm")? {
-            Some(realm) if realm.is_empty() || !is_quotable(&realm) => {
-                return Err(error(
+            &mut errors,
+        )
+        .map_err(|e| vec![e])?;
+        let realm = match top.string("realm") {
+            Ok(Some(realm)) if realm.is_empty() || !is_quotable(&realm) => {
+                errors.push(error(
                     "realm",
                     "must be non-empty printable ASCII without quotes or backslashes",
                 ));
+                DEFAULT_REALM.into()
             }
-            Some(realm) => realm,
-            None => DEFAULT_REALM.into(),
+            Ok(Some(realm)) => realm,
+            Ok(None) => DEFAULT_REALM.into(),
+            Err(e) => {
+                errors.push(e);
+                DEFAULT_REALM.into()
+            }
         };
-        let providers = top
-            .entries("providers")?
-            .into_iter()
-            .map(|(name, value)| compile_provider(&format!("providers.{name}"), name, value))
-            .collect::<Result<Vec<_>, _>>()?;
-        let identity_headers = identity_headers(&providers)?;
-        let rules = top.array("rules")?;
-        if rules.is_empty() {
-            return Err(error(
+        let bypass_cors_preflight = top.bool("bypass_cors_preflight").unwrap_or_else(|e| {
+            errors.push(e);
+            false
+        });
+        let mut providers = Vec::new();
+        let mut refused_providers = Vec::new();
+        match top.entries("providers") {
+            Ok(entries) => {
+                for (name, value) in entries {
+                    match compile_provider(&format!("providers.{name}"), name.clone(), value) {
+                        Ok(provider) => providers.push(provider),
+                        Err(e) => {
+                            errors.push(e);
+                            refused_providers.push(name);
+                        }
+                    }
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+        let identity_headers = identity_headers(&providers).unwrap_or_else(|e| {
+            errors.push(e);
+            Vec::new()
+        });
+        let mut rules = Vec::new();
+        match top.array("rules") {
+            Ok(raw) if raw.is_empty() => errors.push(error(
                 "rules",
                 "at least one rule is required: without rules every request is refused",
-            ));
+            )),
+            Ok(raw) => {
+                for (path, value) in raw {
+                    match rule::compile(&path, value, &providers) {
+                        Ok(rule) => rules.push(rule),
+                        Err(e) if names_refused_provider(&e, &refused_providers) => {}
+                        Err(e) => errors.push(e),
+                    }
+                }
+            }
+            Err(e) => errors.push(e),
         }
-        let rules = rules
-            .into_iter()
-            .map(|(path, value)| rule::compile(&path, value, &providers))
-            .collect::<Result<Vec<_>, _>>()?;
+        if !errors.is_empty() {
+            return Err(errors);
+        }
         Ok(Config {
             realm,
             providers,
             rules,
-            bypass_cors_preflight: top.bool("bypass_cors_preflight")?,
+            bypass_cors_preflight,
             identity_headers,
         })
     }
@@ -697,6 +754,52 @@ pub(crate) mod tests {
         assert_eq!(config.rules[0].requirement, None);
         assert!(!config.bypass_cors_preflight);
         assert!(config.identity_headers.is_empty());
+    }
+
+    #[test]
+    fn check_reports_every_provider_rule_and_top_level_error() {
+        let json = r#"{
+          "realm": "a\"b",
+          "providers": {
+            "good": {"issuer": "https://g/", "audiences": ["a"], "remote_jwks": {"http_uri": {"uri": "https://g/jwks", "cluster": "g"}}},
+            "bad_timeout": {"issuer": "https://b/", "audiences": ["a"], "remote_jwks": {"http_uri": {"uri": "https://b/jwks", "cluster": "b", "timeout": "5"}}},
+            "no_audience": {"issuer": "https://n/", "audiences": [], "oidc_discovery": {"cluster": "n"}}
+          },
+          "rules": [
+            {"match": {"prefix": "/a"}, "requires": {"provider_name": "bad_timeout"}},
+            {"match": {"prefix": "b"}, "requires": {"provider_name": "good"}},
+            {"match": {"prefix": "/c"}, "requires": {"provider_name": "typo"}},
+            {"match": {"prefix": "/"}, "requires": {"provider_name": "good"}}
+          ],
+          "rule": [],
+          "extra": 1
+        }"#;
+        let errors = Config::check_json(json.as_bytes()).expect_err("refused");
+        let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            lines,
+            vec![
+                "extra: unknown field `extra`, expected one of `providers`, `rules`, `realm`, `bypass_cors_preflight`",
+                "rule: unknown field `rule`, expected one of `providers`, `rules`, `realm`, `bypass_cors_preflight`",
+                "realm: must be non-empty printable ASCII without quotes or backslashes",
+                "providers.bad_timeout.remote_jwks.http_uri.timeout: invalid duration \"5\": expected seconds like \"5s\" or \"1.5s\"",
+                "providers.no_audience.audiences: at least one audience is required, so that tokens minted for other APIs of the same issuer are refused",
+                "rules[1].match.prefix: \"b\" must start with '/'",
+                "rules[2].requires.provider_name: no provider is called \"typo\"",
+            ]
+        );
+        assert_eq!(
+            Config::from_json(json.as_bytes()).expect_err("refused"),
+            errors[0],
+            "the filter logs the first error"
+        );
+    }
+
+    #[test]
+    fn check_accepts_what_from_json_accepts() {
+        assert!(Config::check_json(EXAMPLE.as_bytes()).is_ok());
+        let errors = Config::check_json(b"[]").expect_err("not an object");
+        assert_eq!(errors.len(), 1);
     }
 
     #[test]

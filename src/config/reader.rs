@@ -23,14 +23,27 @@ impl<'v> Object<'v> {
             ));
         };
         if let Some(unknown) = members.keys().find(|k| !known.contains(&k.as_str())) {
-            let expected: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
-            return Err(error(
-                join(path, unknown),
-                format!(
-                    "unknown field `{unknown}`, expected one of {}",
-                    expected.join(", ")
-                ),
-            ));
+            return Err(unknown_field(path, unknown, known));
+        }
+        Ok(Object {
+            path: path.to_string(),
+            members,
+        })
+    }
+
+    /// Like [`Object::new`], but every unknown member is added to `errors` and then ignored,
+    /// so that the rest of the object can still be checked.
+    pub fn new_collecting(
+        path: &str,
+        value: &'v Value,
+        known: &[&str],
+        errors: &mut Vec<ConfigError>,
+    ) -> Result<Object<'v>, ConfigError> {
+        let Value::Object(members) = value else {
+            return Object::new(path, value, known);
+        };
+        for unknown in members.keys().filter(|k| !known.contains(&k.as_str())) {
+            errors.push(unknown_field(path, unknown, known));
         }
         Ok(Object {
             path: path.to_string(),
@@ -143,6 +156,17 @@ impl<'v> Object<'v> {
             format!("must be {expected}, not {}", kind(found)),
         )
     }
+}
+
+fn unknown_field(path: &str, unknown: &str, known: &[&str]) -> ConfigError {
+    let expected: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
+    error(
+        join(path, unknown),
+        format!(
+            "unknown field `{unknown}`, expected one of {}",
+            expected.join(", ")
+        ),
+    )
 }
 
 fn join(path: &str, name: &str) -> String {

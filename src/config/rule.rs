@@ -1,7 +1,7 @@
 //! `rules[]`: matches, requirements (jwt_authn's vocabulary), scopes and claim requirements.
 
 use super::reader::Object;
-use super::{ConfigError, Provider, error, is_quotable};
+use super::{ConfigError, Provider, error, is_quotable, unknown_provider};
 use crate::access::{Access, ClaimCondition, ClaimRequirement};
 use crate::requirement::Requirement;
 use crate::rules::{HeaderCondition, HeaderMatcher, PathMatch, RouteMatch, Rule};
@@ -236,7 +236,7 @@ fn compile_requirement(
         providers
             .iter()
             .position(|p| p.name == name)
-            .ok_or_else(|| error(at, format!("no provider is called {name:?}")))
+            .ok_or_else(|| error(at, unknown_provider(name)))
     };
     let list = |field: &str| -> Result<Vec<Requirement>, ConfigError> {
         let list = raw.required_object(field, &["requirements"])?;
