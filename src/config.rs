@@ -121,7 +121,9 @@ fn unknown_provider(name: &str) -> String {
 }
 
 fn names_refused_provider(e: &ConfigError, refused: &[String]) -> bool {
-    refused.iter().any(|name| e.message == unknown_provider(name))
+    refused
+        .iter()
+        .any(|name| e.message == unknown_provider(name))
 }
 
 fn error(path: impl Into<String>, message: impl Into<String>) -> ConfigError {

@@ -1,0 +1,21 @@
+//! `jwt-authz`, the command line: the filter's own configuration validation for files,
+//! Envoy bootstraps and Kubernetes manifests (`check`), a complete Envoy bootstrap for an
+//! Auth0 tenant (`render`), and the module as an OCI image layout (`oci`).
+//!
+//! | module | job |
+//! |---|---|
+//! | [`check`] | every configuration in the files: validated, summarised, cross-checked |
+//! | [`locate`] | where configurations and clusters are in bootstraps and manifests |
+//! | [`summary`] | one line per rule |
+//! | [`yaml`] | YAML documents to JSON values, duplicate keys refused |
+//! | [`render`] | an Envoy bootstrap for an Auth0 tenant |
+//! | [`dotenv`] | `.env` files |
+//! | [`oci`] | the module as an OCI image layout |
+
+pub mod check;
+pub mod dotenv;
+pub mod locate;
+pub mod oci;
+pub mod render;
+pub mod summary;
+pub mod yaml;
