@@ -117,6 +117,17 @@ pub fn warnings(found: &Found, config: &Config, all: &Inventory) -> Vec<String> 
         );
     }
     for provider in &config.providers {
+        let issuer = &provider.issuer;
+        let auth0_host = issuer
+            .strip_prefix("https://")
+            .is_some_and(|host| host.trim_end_matches('/').ends_with(".auth0.com"));
+        if auth0_host && !issuer.ends_with('/') {
+            warnings.push(format!(
+                "providers.{}: Auth0 issues tokens with `iss` \"{issuer}/\" (trailing slash): with \
+                 \"{issuer}\" every token is refused as `Jwt issuer is not allowed`",
+                provider.name
+            ));
+        }
         let KeySource::Remote(remote) = &provider.keys else {
             continue;
         };
@@ -460,6 +471,25 @@ mod tests {
             "{}",
             missing.text
         );
+    }
+
+    #[test]
+    fn an_auth0_issuer_without_its_slash_is_warned_about() {
+        let report = run(&[(
+            "c.json",
+            &GOOD.replace("https://t.auth0.com/", "https://t.auth0.com"),
+        )]);
+        assert!(report.text.contains(
+            "  warning: providers.auth0: Auth0 issues tokens with `iss` \"https://t.auth0.com/\" (trailing slash): with \"https://t.auth0.com\" every token is refused as `Jwt issuer is not allowed`"
+        ), "{}", report.text);
+    }
+
+    #[test]
+    fn kubectl_lists_are_searched() {
+        let list = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: extensions.istio.io/v1alpha1\n  kind: WasmPlugin\n  metadata: {name: jwt-authz, namespace: istio-system}\n  spec:\n    phase: AUTHN\n    pluginConfig:\n      rules: [{match: {prefix: /}}]\n";
+        let report = run(&[("(stdin)", list)]);
+        assert!(report.ok, "{}", report.text);
+        assert!(report.text.starts_with("(stdin): items[0]: WasmPlugin istio-system/jwt-authz, spec.pluginConfig\n  ok: 0 provider(s)"), "{}", report.text);
     }
 
     #[test]

@@ -95,7 +95,20 @@ pub fn inventory(file: &str, text: &str) -> Result<Inventory, String> {
         if value.is_null() {
             continue;
         }
-        if let Some(kind) = value.get("kind").and_then(Value::as_str) {
+        if value.get("kind").and_then(Value::as_str) == Some("List") {
+            // `kubectl get … -o yaml` wraps several resources in a List.
+            for (j, item) in value
+                .get("items")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                if let Some(kind) = item.get("kind").and_then(Value::as_str) {
+                    kubernetes(&format!("{place}: items[{j}]"), kind, item, &mut inventory);
+                }
+            }
+        } else if let Some(kind) = value.get("kind").and_then(Value::as_str) {
             kubernetes(&place, kind, value, &mut inventory);
         } else if is_bare_config(value) {
             let json = serde_json::to_vec(value).map_err(|e| e.to_string())?;
