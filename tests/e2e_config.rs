@@ -36,3 +36,23 @@ fn envoy_refuses_a_configuration_the_filter_refuses() {
         );
     }
 }
+
+#[test]
+fn every_mistake_of_a_configuration_is_logged_at_once() {
+    let filter = json!({
+        "providers": {"a": {"issuer": "https://i/", "audiences": [], "local_jwks": {"inline_string": "{}"}}},
+        "rules": [{"match": {"prefix": "/"}, "requires": {"provider_name": "b"}}],
+        "realm": "",
+    });
+    let error = match Harness::start_with(start_idp(), &filter) {
+        Ok(_) => panic!("Envoy accepted the configuration"),
+        Err(error) => error,
+    };
+    for expected in [
+        "configuration refused: realm: ",
+        "configuration refused: providers.a.",
+        "configuration refused: rules[0].requires.provider_name: no provider is called \"b\"",
+    ] {
+        assert!(error.contains(expected), "log lacks {expected:?}:\n{error}");
+    }
+}

@@ -49,7 +49,7 @@ impl Context for Root {
 impl RootContext for Root {
     fn on_configure(&mut self, _size: usize) -> bool {
         host::follow_host_log_level();
-        match Config::from_json(&host::plugin_configuration()) {
+        match Config::check_json(&host::plugin_configuration()) {
             Ok(config) => {
                 log::info!(
                     "jwt-authz {} (root {}): {}",
@@ -61,8 +61,11 @@ impl RootContext for Root {
                 host::set_tick_period(TICK);
                 true
             }
-            Err(error) => {
-                log::error!("jwt-authz: configuration refused: {error}");
+            Err(errors) => {
+                // Every mistake at once: an operator fixes them in one round, not one a reload.
+                for error in errors {
+                    log::error!("jwt-authz: configuration refused: {error}");
+                }
                 false
             }
         }
