@@ -138,6 +138,12 @@ fn modpow_matches_biguint_for_random_4096_bit_moduli() {
     modpow_matches(4096, 4096, 200);
 }
 
+/// The largest moduli a key set accepts: several chunks of products per column.
+#[test]
+fn modpow_matches_biguint_for_random_8192_bit_moduli() {
+    modpow_matches(8192, 8192, 16);
+}
+
 /// The arithmetic is not tied to RSA sizes: every bit length up to a few limbs, and random
 /// lengths beyond, including ones that are not a multiple of 8 or 32.
 #[test]
