@@ -11,6 +11,7 @@ mod server;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
 
@@ -56,6 +57,64 @@ pub enum Reply {
     Respond(HttpResponse),
     /// Close the connection without a response.
     Close,
+    /// Send a 200 whose body is generated while it is written, then close.
+    Stream(StreamedBody),
+}
+
+/// A large body written in chunks, never held in memory whole: what an IdP answering with
+/// an endless or enormous document looks like to its client.
+#[derive(Debug, Clone)]
+pub struct StreamedBody {
+    pub content_type: String,
+    /// Bytes of body to write (fewer if the client goes away first).
+    pub length: usize,
+    /// The `Content-Length` to announce (it may promise more than `length`: a truncated
+    /// answer); `None` ends the body when the connection closes, so the client cannot know
+    /// its size in advance.
+    pub content_length: Option<usize>,
+    /// Body bytes handed to the connection so far; the client's socket buffers take a few
+    /// MiB more than it has read.
+    pub written: Arc<AtomicUsize>,
+}
+
+impl PartialEq for StreamedBody {
+    fn eq(&self, other: &Self) -> bool {
+        self.content_type == other.content_type
+            && self.length == other.length
+            && self.content_length == other.content_length
+            && Arc::ptr_eq(&self.written, &other.written)
+    }
+}
+
+impl Eq for StreamedBody {}
+
+/// Writes `body` as a 200 response: a JSON-looking prefix, then spaces, then closes. Stops
+/// early, without an error, when the client closes the connection.
+pub fn write_streamed(mut stream: &TcpStream, body: &StreamedBody) -> io::Result<()> {
+    const CHUNK: usize = 64 * 1024;
+    let mut head = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nCache-Control: no-store\r\nConnection: close\r\n",
+        body.content_type
+    );
+    if let Some(length) = body.content_length {
+        head.push_str(&format!("Content-Length: {length}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes())?;
+    let mut chunk = vec![b' '; CHUNK];
+    let prefix = b"{\"keys\": [";
+    chunk[..prefix.len()].copy_from_slice(prefix);
+    let mut left = body.length;
+    while left > 0 {
+        let part = &chunk[..left.min(CHUNK)];
+        if stream.write_all(part).is_err() {
+            return Ok(());
+        }
+        body.written.fetch_add(part.len(), Ordering::SeqCst);
+        left -= part.len();
+        chunk[..prefix.len()].fill(b' ');
+    }
+    stream.flush()
 }
 
 /// One served request, as the access log sees it: never bodies or headers.

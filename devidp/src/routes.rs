@@ -72,6 +72,7 @@ fn with_fault(state: &IdpState, fault: Fault, document: impl FnOnce() -> Value) 
             Reply::Respond(HttpResponse::json(200, &document()))
         }
         Fault::Close => Reply::Close,
+        Fault::Huge(body) => Reply::Stream(body),
     }
 }
 

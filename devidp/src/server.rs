@@ -383,6 +383,61 @@ mod tests {
     }
 
     #[test]
+    fn huge_and_truncated_bodies_are_streamed() {
+        let idp = start();
+        let (fault, written) = Fault::huge(3 << 20, true);
+        idp.set_fault(fault);
+        let (status, body) = get(&idp, "/.well-known/jwks.json").unwrap();
+        assert_eq!((status, body.len()), (200, 3 << 20));
+        assert!(body.starts_with(b"{\"keys\": [ "));
+        assert_eq!(written.load(std::sync::atomic::Ordering::SeqCst), 3 << 20);
+
+        let (fault, _) = Fault::huge(100_000, false);
+        idp.set_fault(fault);
+        let raw = get_raw(&idp, "/.well-known/jwks.json");
+        assert!(
+            !raw.to_ascii_lowercase().contains("content-length"),
+            "{raw}"
+        );
+        assert_eq!(
+            get(&idp, "/.well-known/jwks.json").unwrap().1.len(),
+            100_000
+        );
+
+        idp.set_fault(Fault::truncated(1000, 10));
+        let raw = get_raw(&idp, "/.well-known/jwks.json");
+        assert!(raw.contains("Content-Length: 1000\r\n"), "{raw}");
+        assert!(raw.ends_with("\r\n\r\n{\"keys\": ["), "{raw}");
+    }
+
+    #[test]
+    fn a_streamed_body_stops_when_the_client_goes_away() {
+        let idp = start();
+        let (fault, written) = Fault::huge(256 << 20, true);
+        idp.set_fault(fault);
+        let mut stream = TcpStream::connect(idp.addr()).unwrap();
+        stream
+            .write_all(b"GET /.well-known/jwks.json HTTP/1.1\r\n\r\n")
+            .unwrap();
+        let mut first = [0u8; 64];
+        stream.read_exact(&mut first).unwrap();
+        drop(stream);
+        drop(idp); // joins the connection thread, which must have stopped writing
+        assert!(written.load(std::sync::atomic::Ordering::SeqCst) < 256 << 20);
+    }
+
+    /// The whole answer as text, head included.
+    fn get_raw(idp: &Idp, path: &str) -> String {
+        let mut stream = TcpStream::connect(idp.addr()).unwrap();
+        stream
+            .write_all(format!("GET {path} HTTP/1.1\r\n\r\n").as_bytes())
+            .unwrap();
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).unwrap();
+        String::from_utf8(response).unwrap()
+    }
+
+    #[test]
     fn discovery_can_fail_alone() {
         let idp = start();
         idp.set_discovery_fault(Some(Fault::Status(500)));

@@ -172,6 +172,10 @@ fn serve_connection<H: Handler>(stream: &TcpStream, shared: &Shared<H>) {
             Some(response.status)
         }
         Reply::Close => None,
+        Reply::Stream(body) => {
+            let _ = super::write_streamed(stream, &body);
+            Some(200)
+        }
     };
     shared.log(request.method, request.path, status);
 }
