@@ -25,7 +25,13 @@ impl Endpoint {
             Some(i) => rest.split_at(i),
             None => (rest, "/"),
         };
-        if authority.is_empty() || authority.contains(['@', ' ', '?', '#']) {
+        // It becomes the callout's `:authority` header: nothing that could end or split it.
+        if authority.is_empty()
+            || authority.contains(['@', '?', '#'])
+            || authority
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace())
+        {
             return Err(format!("{uri:?} has no valid host"));
         }
         if path.contains(['#', ' ']) || path.chars().any(char::is_control) {
@@ -80,6 +86,10 @@ mod tests {
             "x/y",
             "https://x/a b",
             "https://x/#f",
+            // Found by the discovery fuzz target: control characters in the authority.
+            "http://r\0\0/x",
+            "https://a\r\nx-injected: 1/x",
+            "https://a\tb/x",
         ] {
             assert!(Endpoint::parse(uri).is_err(), "{uri}");
         }
