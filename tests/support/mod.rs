@@ -77,6 +77,7 @@ pub fn envoy_yaml_with_clusters(
         r#"
 admin:
   address: {{socket_address: {{address: 127.0.0.1, port_value: {admin}}}}}
+{runtime}
 static_resources:
   listeners:
   - name: api
@@ -116,8 +117,20 @@ static_resources:
   clusters:
 {clusters}"#,
         module = devstack::module_path().display(),
+        runtime = CALLOUT_BODY_LIMIT,
     )
 }
+
+/// What `envoy/*.yaml` set so that a JWKS callout's answer is cut at 1 MiB: Envoy's async
+/// HTTP client buffers a whole response body (up to 32 MiB by default) before the filter sees
+/// any of it.
+pub const CALLOUT_BODY_LIMIT: &str = r#"layered_runtime:
+  layers:
+  - name: static
+    static_layer:
+      http.async_response_buffer_limit: 1048576
+  - name: admin
+    admin_layer: {}"#;
 
 /// One STATIC cluster called `name` with the single endpoint `addr`, as a YAML list item.
 pub fn static_cluster(name: &str, addr: SocketAddr) -> String {
@@ -150,7 +163,19 @@ impl Harness {
     pub fn start_with_workers(workers: u32, filter: impl FnOnce(&Idp) -> Value) -> Harness {
         let idp = start_idp();
         let filter = filter(&idp);
-        Harness::launch(idp, Vec::new(), &filter, workers).expect("Envoy starts")
+        Harness::launch(idp, Vec::new(), &[], &filter, workers).expect("Envoy starts")
+    }
+
+    /// Like [`Harness::start_with`], with `workers` workers and more Envoy clusters, each
+    /// `(name, address)`, whose address need not have anything listening (an IdP that is
+    /// down, or not started yet).
+    pub fn start_with_clusters(
+        idp: Idp,
+        clusters: &[(&str, SocketAddr)],
+        filter: &Value,
+        workers: u32,
+    ) -> Result<Harness, String> {
+        Harness::launch(idp, Vec::new(), clusters, filter, workers)
     }
 
     /// Like [`Harness::start_with`], with more IdPs, each reached through an Envoy cluster
@@ -160,12 +185,13 @@ impl Harness {
         other_idps: Vec<(String, Idp)>,
         filter: &Value,
     ) -> Result<Harness, String> {
-        Harness::launch(idp, other_idps, filter, 1)
+        Harness::launch(idp, other_idps, &[], filter, 1)
     }
 
     fn launch(
         idp: Idp,
         other_idps: Vec<(String, Idp)>,
+        more_clusters: &[(&str, SocketAddr)],
         filter: &Value,
         workers: u32,
     ) -> Result<Harness, String> {
@@ -176,6 +202,7 @@ impl Harness {
         );
         let clusters: Vec<(&str, SocketAddr)> = std::iter::once(("idp", idp.addr()))
             .chain(other_idps.iter().map(|(name, i)| (name.as_str(), i.addr())))
+            .chain(more_clusters.iter().copied())
             .collect();
         let yaml = envoy_yaml_with_clusters(listener, admin, &clusters, echo.addr(), filter);
         let options = EnvoyOptions {
