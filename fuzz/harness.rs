@@ -198,7 +198,19 @@ fn decide(config: &Config, headers: &[(String, String)], keyring: &mut Keyring) 
                 assert!(!name.is_empty(), "removes a header without a name");
             }
             if let Some(path) = &allowed.set_path {
-                assert!(is_header_safe(path), "new :path {path:?}");
+                let before = Request::from_headers(headers).path;
+                assert!(
+                    is_header_safe(path) || !is_header_safe(before),
+                    "new :path {path:?}"
+                );
+                // The customers provider does not forward its token: no access_token left.
+                let query = path.split_once('?').map_or("", |(_, q)| q);
+                assert!(
+                    !query
+                        .split('&')
+                        .any(|p| p.split('=').next() == Some("access_token")),
+                    "token left in {path:?}"
+                );
             }
         }
         Decision::Deny(failure) => {

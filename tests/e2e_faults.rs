@@ -326,3 +326,14 @@ fn header_bytes_that_are_not_utf8_are_refused_or_passed_but_never_crash_the_filt
     assert_eq!(h.get_with_token("/api/x", &token).status, 200);
     assert!(!h.envoy.log().contains("panicked"), "{}", h.envoy.log());
 }
+
+#[test]
+fn shipped_configurations_cap_callout_answers_as_these_tests_do() {
+    for file in ["envoy/envoy.yaml", "envoy/auth0.yaml"] {
+        let yaml = std::fs::read_to_string(devstack::workspace_root().join(file)).expect(file);
+        assert!(
+            yaml.contains(CALLOUT_BODY_LIMIT),
+            "{file} lacks:\n{CALLOUT_BODY_LIMIT}"
+        );
+    }
+}
