@@ -337,3 +337,40 @@ fn shipped_configurations_cap_callout_answers_as_these_tests_do() {
         );
     }
 }
+
+#[test]
+fn a_worker_waiting_on_another_workers_failed_fetch_answers_as_that_worker_does() {
+    let h = Harness::start_with_workers(2, |idp| with_remote(idp, "600s", "1s"));
+    assert_eq!(
+        h.concurrent_statuses(8, "/api/x", &h.token(&[])),
+        vec![200; 8]
+    );
+    thread::sleep(Duration::from_millis(1600));
+    // Every refetch now fails after the timeout; both workers get random kids at once, so
+    // one fetches and the other waits for it.
+    h.idp.set_fault(Fault::Delay(Duration::from_secs(3)));
+    let claims = h.claims().to_string();
+    let answers: Vec<(u16, String, Duration)> = thread::scope(|scope| {
+        let requests: Vec<_> = (0..16)
+            .map(|i| {
+                let (h, claims) = (&h, &claims);
+                scope.spawn(move || {
+                    let header = json!({"alg": "RS256", "kid": format!("unknown-{i}")});
+                    let forged = h.idp.sign_raw(&header.to_string(), claims);
+                    let started = Instant::now();
+                    let response = h.get_with_token("/api/x", &forged);
+                    (response.status, response.text(), started.elapsed())
+                })
+            })
+            .collect();
+        requests
+            .into_iter()
+            .map(|r| r.join().expect("request"))
+            .collect()
+    });
+    for (status, body, took) in &answers {
+        assert_eq!(*status, 401, "{body} after {took:?}");
+        assert!(body.contains(UNKNOWN_KEY), "{body}");
+        assert!(*took < TIMEOUT + WAIT_GRACE, "answered after {took:?}");
+    }
+}

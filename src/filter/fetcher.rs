@@ -67,25 +67,48 @@ impl Fetcher {
         !self.awaiting_peer.is_empty()
     }
 
-    /// Adopts key sets another VM has fetched since; a provider whose wait on another VM
-    /// was given up (the cache timed it out) is dropped from the list.
+    /// Adopts key sets another VM has fetched since. A wait also ends when the other VM let
+    /// go of its claim without sharing a newer key set (its fetch failed), or when the cache
+    /// gives the wait up: the streams that waited are then decided again at once, as on the
+    /// VM that fetched, rather than held to their deadline.
     pub fn poll_peers(&mut self, keyring: &mut Keyring, now: Duration) -> Vec<Finished> {
         let mut finished = Vec::new();
         for provider in std::mem::take(&mut self.awaiting_peer) {
+            // A key set is shared before the claim is let go: claim first, then the record.
+            let peer_done = self.claim_is_free(provider, now);
             if self.adopt_shared(provider, keyring) {
                 finished.push(Finished {
                     provider,
                     succeeded: true,
                     fetched_here: false,
                 });
-            } else if keyring
-                .cache_mut(provider)
-                .is_some_and(|c| c.is_fetching() && !c.fetch_due(now))
-            {
+                continue;
+            }
+            let Some(cache) = keyring.cache_mut(provider) else {
+                continue;
+            };
+            if peer_done && cache.is_fetching() {
+                cache.fetch_failed(now, "the fetch by another worker failed".into());
+            }
+            if cache.is_fetching() && !cache.fetch_due(now) {
                 self.awaiting_peer.push(provider);
+            } else {
+                finished.push(Finished {
+                    provider,
+                    succeeded: false,
+                    fetched_here: false,
+                });
             }
         }
         finished
+    }
+
+    /// Whether nobody holds the fetch claim of `provider` at `now`.
+    fn claim_is_free(&self, provider: usize, now: Duration) -> bool {
+        let Some(Some(keys)) = self.shared.get(provider) else {
+            return false;
+        };
+        key_share::claim_is_free(host::shared_get(&keys.claim).as_deref(), now)
     }
 
     /// Takes the shared key set of `provider` if it is newer than the VM's own.
