@@ -94,6 +94,63 @@ pub fn send_raw(addr: SocketAddr, bytes: &[u8]) -> io::Result<Response> {
     exchange(addr, bytes, !bytes.starts_with(b"HEAD "))
 }
 
+/// A keep-alive connection for many requests in a row, as a load driver needs: one TCP
+/// connection, reopened when the server closes it.
+pub struct Connection {
+    addr: SocketAddr,
+    reader: Option<BufReader<TcpStream>>,
+}
+
+impl Connection {
+    /// Connects to `addr`.
+    pub fn open(addr: SocketAddr) -> io::Result<Connection> {
+        let mut connection = Connection { addr, reader: None };
+        connection.connect()?;
+        Ok(connection)
+    }
+
+    fn connect(&mut self) -> io::Result<&mut BufReader<TcpStream>> {
+        let stream = TcpStream::connect_timeout(&self.addr, TIMEOUT)?;
+        stream.set_read_timeout(Some(TIMEOUT))?;
+        stream.set_write_timeout(Some(TIMEOUT))?;
+        stream.set_nodelay(true)?;
+        Ok(self.reader.insert(BufReader::new(stream)))
+    }
+
+    /// Sends a GET (headers as in [`request`], plus `Connection: keep-alive`) and reads the
+    /// response. A connection the server closed since the last request is reopened and the
+    /// request sent again once, as clients do with idempotent requests.
+    pub fn get(&mut self, path: &str, headers: &[(&str, &str)]) -> io::Result<Response> {
+        let mut all = headers.to_vec();
+        all.push(("connection", "keep-alive"));
+        let bytes = build_request(self.addr, "GET", path, &all, None);
+        let reused = self.reader.is_some();
+        match self.exchange(&bytes) {
+            Err(_) if reused => self.exchange(&bytes),
+            result => result,
+        }
+    }
+
+    fn exchange(&mut self, bytes: &[u8]) -> io::Result<Response> {
+        let reader = match self.reader.take() {
+            Some(reader) => self.reader.insert(reader),
+            None => self.connect()?,
+        };
+        let result = reader
+            .get_mut()
+            .write_all(bytes)
+            .and_then(|()| read_response(reader, true));
+        let keep = result.as_ref().is_ok_and(|r| {
+            !r.header("connection")
+                .is_some_and(|c| c.eq_ignore_ascii_case("close"))
+        });
+        if !keep {
+            self.reader = None;
+        }
+        result
+    }
+}
+
 fn build_request(
     addr: SocketAddr,
     method: &str,
@@ -357,6 +414,58 @@ mod tests {
             String::from_utf8(bytes).unwrap(),
             "GET / HTTP/1.1\r\nhost: h\r\nconnection: keep-alive\r\n\r\n"
         );
+    }
+
+    #[test]
+    fn keep_alive_connection_sends_several_requests_and_reopens_when_closed() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = thread::spawn(move || {
+            let mut seen = Vec::new();
+            // First connection: two requests, the second answered with Connection: close.
+            // Second connection: one request.
+            for answers in [2, 1] {
+                let (stream, _) = listener.accept().unwrap();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                for n in 0..answers {
+                    let mut head = String::new();
+                    loop {
+                        let mut line = String::new();
+                        reader.read_line(&mut line).unwrap();
+                        if line == "\r\n" {
+                            break;
+                        }
+                        head.push_str(&line);
+                    }
+                    seen.push(head);
+                    let close = if answers == 2 && n == 1 {
+                        "Connection: close\r\n"
+                    } else {
+                        ""
+                    };
+                    let mut stream = &stream;
+                    write!(
+                        stream,
+                        "HTTP/1.1 200 OK\r\n{close}Content-Length: 2\r\n\r\nok"
+                    )
+                    .unwrap();
+                }
+            }
+            seen
+        });
+        let mut connection = Connection::open(addr).unwrap();
+        for path in ["/a", "/b", "/c"] {
+            let response = connection.get(path, &[]).unwrap();
+            assert_eq!((response.status, response.text().as_str()), (200, "ok"));
+        }
+        let seen = server.join().unwrap();
+        assert_eq!(seen.len(), 3);
+        assert!(
+            seen.iter()
+                .all(|h| h.contains("connection: keep-alive\r\n")),
+            "{seen:?}"
+        );
+        assert!(seen[2].starts_with("GET /c HTTP/1.1\r\n"));
     }
 
     #[test]

@@ -11,6 +11,6 @@ mod temp_dir;
 
 pub use echo::{Echo, RecordedRequest};
 pub use envoy::{Envoy, EnvoyOptions, module_path, validate, workspace_root};
-pub use http::Response;
+pub use http::{Connection, Response};
 pub use ports::free_port;
 pub use stack::{Stack, StackPorts, demo_envoy_config};
