@@ -20,6 +20,16 @@ SUDO         := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # body, log, ...): keeping only those the filter uses spares the calls and the code behind them.
 EXPORTS      := src/filter/exports.json
 
+# Fuzzing: cargo-fuzz (from crates.io, installed here) on the nightly toolchain.
+CARGO_FUZZ   := .tools/cargo/bin/cargo-fuzz
+FUZZ_TARGETS := request claims jwks config discovery
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 3
+# A target fails on a crash, on any input taking over 10 s, on an allocation over 256 MiB
+# or on the process passing 2 GiB.
+FUZZ_LIMITS  := -timeout=10 -malloc_limit_mb=256 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1
+DURATION     ?= 5m
+
 export ENVOY_BIN := $(abspath $(ENVOY))
 
 # $(call optimise,RAW,OUT): keep only the callbacks in $(EXPORTS) exported, then optimise.
@@ -31,15 +41,41 @@ define optimise
 	@echo "$(2): $$(stat -c %s $(2)) bytes"
 endef
 
-.PHONY: demo test build setup lint clean bench oci
+.PHONY: demo test build setup lint clean bench oci fuzz fuzz-smoke fuzz-run soak
 
 ## demo: build everything, start the dev IdP, an echo upstream and Envoy with the filter
 demo: setup build
 	cargo run --quiet --release -p devstack --bin demo
 
-## test: unit tests, then end-to-end tests against a real Envoy
-test: setup build lint
+## test: unit tests, end-to-end tests against a real Envoy (faults included), the fuzz
+## seeds on stable and a few seconds of each fuzz target, and a one-minute soak
+test: setup build lint fuzz-smoke
 	cargo test --workspace
+
+## fuzz: each fuzz target for FUZZ_SECONDS (default 60) from its committed seeds and what
+## earlier runs found (fuzz/corpus/); crashes go to fuzz/artifacts/
+fuzz: $(CARGO_FUZZ)
+	@$(MAKE) --no-print-directory fuzz-run RUN_SECONDS=$(FUZZ_SECONDS) CORPUS=corpus
+
+# make test's smoke: a few seconds each, from the seeds alone.
+fuzz-smoke: $(CARGO_FUZZ)
+	@rm -rf fuzz/target/smoke-corpus
+	@$(MAKE) --no-print-directory fuzz-run RUN_SECONDS=$(FUZZ_SMOKE_SECONDS) CORPUS=target/smoke-corpus
+
+fuzz-run:
+	cd fuzz && PATH="$(abspath .tools/cargo/bin):$$PATH" cargo +nightly fuzz build
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p fuzz/$(CORPUS)/$$t; \
+	  (cd fuzz && PATH="$(abspath .tools/cargo/bin):$$PATH" cargo +nightly fuzz run $$t $(CORPUS)/$$t seeds/$$t -- \
+	    -max_total_time=$(RUN_SECONDS) $(FUZZ_LIMITS) > target/fuzz-$$t.log 2>&1) \
+	    || { tail -n 60 fuzz/target/fuzz-$$t.log; echo "fuzz target $$t failed: see fuzz/artifacts/$$t"; exit 1; }; \
+	  echo "fuzz $$t: $$(grep -o 'number_of_executed_units: [0-9]*' fuzz/target/fuzz-$$t.log | grep -o '[0-9]*$$') inputs in $(RUN_SECONDS) s, no failure"; \
+	done
+
+## soak: DURATION (default 5m, e.g. make soak DURATION=10m) of mixed traffic while the IdP
+## rotates keys and misbehaves; fails on any wrong answer or memory growth after warm-up
+soak: setup build
+	cargo run --quiet --release -p soak -- --duration $(DURATION)
 
 ## build: the optimised module in dist/jwt_authz.wasm
 build: setup
@@ -81,6 +117,11 @@ $(ENVOY):
 	rustup target add $(TARGET)
 	@mkdir -p .tools && touch $@
 
+# cargo-fuzz needs the nightly toolchain, which comes with the machine (no other can be fetched).
+$(CARGO_FUZZ):
+	@rustup run nightly rustc --version >/dev/null 2>&1 || { echo "fuzzing needs the nightly Rust toolchain (rustup toolchain install nightly)"; exit 1; }
+	cargo install cargo-fuzz --locked --root .tools/cargo
+
 .tools/wasm-opt:
 	@command -v wasm-opt >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq binaryen; }
 	@mkdir -p .tools && touch $@
@@ -98,4 +139,4 @@ lint:
 	cargo clippy --release --target $(TARGET) -p noop-filter --quiet -- -D warnings
 
 clean:
-	rm -rf target dist .tools $(VENV)
+	rm -rf target dist .tools $(VENV) fuzz/target fuzz/corpus fuzz/artifacts

@@ -1,6 +1,6 @@
 //! Every answer against what it must be, and the tally of it all.
 
-use crate::schedule::KeyVerdict;
+use crate::key_life::KeyVerdict;
 use crate::traffic::{Expect, Keys, Kind, Planned, UNKNOWN_KEY, key_verdict};
 use devstack::Response;
 use serde_json::Value;

@@ -2,30 +2,32 @@
 //! of requests (valid, expired, forged, junk, missing, several scopes, random and rotated
 //! keys) at a steady rate while the IdP rotates keys, removes old ones and misbehaves in
 //! every way the fault tests know. Every answer is checked against the verdict it must have
-//! ([`traffic`], [`schedule`]); Envoy's memory is sampled every second.
+//! ([`traffic`], [`key_life`]); Envoy's memory is sampled every second.
 //!
 //! It checks correctness, never speed: the rate is modest and paced, and timing enters only
 //! through the key-propagation windows, which are derived from the filter's settings.
 
 pub mod check;
-pub mod schedule;
+pub mod key_life;
 pub mod stack;
 pub mod traffic;
 
 use check::Tally;
 use devidp::Fault;
 use devstack::Connection;
-use schedule::{Event, Schedule};
 use stack::{Stack, TIMING};
 use std::io::Write;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 use traffic::{Keys, Traffic};
 
-/// How long the IdP misbehaves in each cycle, the fault kinds taking turns.
-const FAULT_TIME: Duration = Duration::from_secs(8);
+/// How long one kind of fault (or the healthy answer after it) waits for the filter to ask.
+const FAULT_WAIT: Duration = Duration::from_secs(8);
+/// Rest after the faults: a worker that failed last backs off for a few seconds at most
+/// (each fault is followed by a healthy answer, which resets the backoff).
+const REST: Duration = Duration::from_secs(6);
 /// Envoy's memory may grow by this much after warm-up (allocator and V8 heap noise).
 pub const MEMORY_SLACK_KIB: u64 = 24 * 1024;
 
@@ -101,10 +103,10 @@ pub struct Report {
     pub tally: Tally,
     pub rotations: usize,
     pub removals: usize,
-    /// Fault periods (one kind of misbehaviour each).
+    /// Kinds of misbehaviour switched on, one after the other.
     pub faults_injected: usize,
-    /// JWKS requests the IdP answered while misbehaving.
-    pub faulted_answers: usize,
+    /// Of those, the ones the filter met (a JWKS request answered that way).
+    pub faults_met: usize,
     pub jwks_requests: usize,
     pub memory: Memory,
     /// `(seconds, KiB)` every tenth of the run.
@@ -163,11 +165,11 @@ impl Report {
         )?;
         writeln!(
             out,
-            "IdP: {} key rotations, {} removals, {} fault periods ({} faulted JWKS answers), {} JWKS requests in all",
+            "IdP: {} key rotations, {} removals, {} faults injected ({} met by a JWKS request), {} JWKS requests in all",
             self.rotations,
             self.removals,
             self.faults_injected,
-            self.faulted_answers,
+            self.faults_met,
             self.jwks_requests
         )?;
         writeln!(
@@ -222,12 +224,11 @@ fn faults() -> Vec<Fault> {
 }
 
 /// Runs the soak; progress lines go to `progress`.
-pub fn run(options: &Options, progress: &mut dyn Write) -> Result<Report, String> {
+pub fn run(options: &Options, progress: &mut (dyn Write + Send)) -> Result<Report, String> {
     let stack = Stack::start(options.workers)?;
-    let faults = faults();
-    let schedule = Schedule::new(TIMING, options.warm_up(), FAULT_TIME, faults.len());
-    let propagation = schedule.propagation;
+    let propagation = TIMING.propagation();
     let start = Instant::now();
+    let end = start + options.duration;
     let keys = Arc::new(Keys::new(
         stack.idp.issuer(),
         stack.idp.current_key(),
@@ -237,11 +238,11 @@ pub fn run(options: &Options, progress: &mut dyn Write) -> Result<Report, String
         options: Some(options.clone()),
         ..Report::default()
     };
-    let rss = || stack.envoy.rss_kib().unwrap_or_default();
-    report.memory.start = rss();
+    report.memory.start = stack.envoy.rss_kib().unwrap_or_default();
     let stop = AtomicBool::new(false);
     let per_client = options.rate / options.clients.max(1) as f64;
-    let tally = thread::scope(|scope| -> Result<Tally, String> {
+    let progress = Mutex::new(progress);
+    let (tally, idp) = thread::scope(|scope| -> Result<(Tally, IdpLog), String> {
         let clients: Vec<_> = (0..options.clients)
             .map(|i| {
                 let (keys, stop) = (Arc::clone(&keys), &stop);
@@ -249,16 +250,17 @@ pub fn run(options: &Options, progress: &mut dyn Write) -> Result<Report, String
                 scope.spawn(move || client(i, listener, keys, propagation, per_client, stop))
             })
             .collect();
-        let controlled = control(
-            &stack,
-            &schedule,
-            &faults,
-            &keys,
-            options,
-            &mut report,
-            progress,
-        );
+        let driver = {
+            let (stack, keys, progress) = (&stack, &keys, &progress);
+            scope.spawn(move || {
+                drive_idp(stack, keys, start, start + options.warm_up(), end, progress)
+            })
+        };
+        sample_memory(&stack, start + options.warm_up(), end, options, &mut report);
         stop.store(true, Ordering::SeqCst);
+        let idp = driver
+            .join()
+            .map_err(|_| "the IdP driver panicked".to_string())?;
         let mut tally = Tally::default();
         for c in clients {
             tally.merge(
@@ -266,11 +268,15 @@ pub fn run(options: &Options, progress: &mut dyn Write) -> Result<Report, String
                     .map_err(|_| "a client thread panicked".to_string())?,
             );
         }
-        controlled.map(|()| tally)
+        Ok((tally, idp))
     })?;
     report.elapsed = start.elapsed();
     report.tally = tally;
-    report.memory.end = rss();
+    report.rotations = idp.rotations;
+    report.removals = idp.removals;
+    report.faults_injected = idp.faults_injected;
+    report.faults_met = idp.faults_met;
+    report.memory.end = stack.envoy.rss_kib().unwrap_or_default();
     report.jwks_requests = stack.idp.jwks_requests();
     let log = stack.envoy.log();
     report.failed_fetches_logged = log.matches("JWKS fetch failed").count();
@@ -278,90 +284,105 @@ pub fn run(options: &Options, progress: &mut dyn Write) -> Result<Report, String
     Ok(report)
 }
 
-/// Drives the IdP along the schedule and samples Envoy's memory until the end.
-fn control(
+/// What the IdP driver did.
+#[derive(Debug, Default)]
+struct IdpLog {
+    rotations: usize,
+    removals: usize,
+    faults_injected: usize,
+    faults_met: usize,
+}
+
+/// From `from` until `end` (`start` is when the soak began), in cycles: rotate the signing key; remove the old key one
+/// propagation window later; after another, each kind of fault until the filter has met
+/// it, with a healthy answer after each; rest. So the IdP misbehaves only while no key
+/// change is on its way to the workers, and the backoff has run out before the next one.
+fn drive_idp(
     stack: &Stack,
-    schedule: &Schedule,
-    faults: &[Fault],
     keys: &Keys,
-    options: &Options,
-    report: &mut Report,
-    progress: &mut dyn Write,
-) -> Result<(), String> {
-    let start = Instant::now();
-    let mut last = Duration::ZERO;
-    let mut next_sample = Duration::ZERO;
-    let mut requests_at_fault_start = 0;
-    let series_every = (options.duration / 10).max(Duration::from_secs(1));
-    let mut next_series = Duration::ZERO;
-    while last < options.duration {
-        thread::sleep(Duration::from_millis(50));
-        let now = start.elapsed().min(options.duration);
-        for (at, event) in schedule.events_between(last, now) {
-            let line = match event {
-                Event::Rotate => {
-                    stack.idp.rotate_key();
-                    // Recorded after the IdP publishes it: the window starts no earlier.
-                    keys.add(stack.idp.current_key(), Instant::now());
-                    report.rotations += 1;
-                    "key rotated".to_string()
-                }
-                Event::Retire => {
-                    // Recorded before the IdP removes it: the window starts no later.
-                    keys.retire_all_but_newest(Instant::now());
-                    stack.idp.retire_old_keys();
-                    report.removals += 1;
-                    "old keys removed".to_string()
-                }
-                Event::Fault(kind) => {
-                    if kind == 0 {
-                        requests_at_fault_start = stack.idp.jwks_requests();
-                    }
-                    let fault = faults.get(kind).cloned().unwrap_or_default();
-                    let line = format!("IdP fault: {}", describe(&fault));
-                    stack.idp.set_fault(fault);
-                    report.faults_injected += 1;
-                    line
-                }
-                Event::Heal => {
-                    stack.idp.set_fault(Fault::None);
-                    report.faulted_answers += stack.idp.jwks_requests() - requests_at_fault_start;
-                    "IdP healthy".to_string()
-                }
+    start: Instant,
+    from: Instant,
+    end: Instant,
+    progress: &Mutex<&mut (dyn Write + Send)>,
+) -> IdpLog {
+    let mut log = IdpLog::default();
+    let say = |line: String| {
+        let mut out = progress.lock().unwrap_or_else(PoisonError::into_inner);
+        let at = start.elapsed().as_secs_f64();
+        let _ = writeln!(out, "soak {at:>6.1}s: {line}");
+    };
+    let idp = &stack.idp;
+    // Waits until `done` or `limit` has passed; false when the soak ends first.
+    let wait = |limit: Duration, done: &dyn Fn() -> bool| -> Option<bool> {
+        let until = Instant::now() + limit;
+        loop {
+            if Instant::now() >= end {
+                return None;
+            }
+            if done() {
+                return Some(true);
+            }
+            if Instant::now() >= until {
+                return Some(false);
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let sleep = |d: Duration| wait(d, &|| false).is_some();
+    let propagation = TIMING.propagation();
+    let faults = faults();
+    if !sleep(from.saturating_duration_since(Instant::now())) {
+        return log;
+    }
+    loop {
+        idp.rotate_key();
+        // Recorded after the IdP publishes it: the window starts no earlier.
+        keys.add(idp.current_key(), Instant::now());
+        log.rotations += 1;
+        say("key rotated".into());
+        if !sleep(propagation) {
+            return log;
+        }
+        // Recorded before the IdP removes it: the window starts no later.
+        keys.retire_all_but_newest(Instant::now());
+        idp.retire_old_keys();
+        log.removals += 1;
+        say("old keys removed".into());
+        if !sleep(propagation) {
+            return log;
+        }
+        for fault in &faults {
+            let name = describe(fault);
+            idp.set_fault(fault.clone());
+            log.faults_injected += 1;
+            // Set first, then counted: a request counted later was answered with the fault.
+            let before = idp.jwks_requests();
+            let Some(met) = wait(FAULT_WAIT, &|| idp.jwks_requests() > before) else {
+                return log;
             };
-            let _ = writeln!(progress, "soak {:>6.1}s: {line}", at.as_secs_f64());
-        }
-        if now >= next_sample {
-            next_sample += Duration::from_secs(1);
-            // The upstream records every request; the soak does not need them.
-            stack.echo.clear();
-            let kib = stack.envoy.rss_kib().unwrap_or_default();
-            if now >= schedule.warm_up {
-                if report.memory.warmed_up == 0 {
-                    report.memory.warmed_up = kib;
-                }
-                report.memory.max_after_warm_up = report.memory.max_after_warm_up.max(kib);
-            }
-            if now >= next_series {
-                next_series += series_every;
-                report.memory_series.push((now.as_secs(), kib));
+            log.faults_met += usize::from(met);
+            idp.set_fault(Fault::None);
+            say(format!(
+                "IdP fault: {name}: {}",
+                if met { "met" } else { "not met" }
+            ));
+            let before = idp.jwks_requests();
+            if wait(FAULT_WAIT, &|| idp.jwks_requests() > before).is_none() {
+                return log;
             }
         }
-        last = now;
+        say("IdP healthy".into());
+        if !sleep(REST) {
+            return log;
+        }
     }
-    if report.memory.warmed_up == 0 {
-        return Err("the soak ended before its warm-up did".into());
-    }
-    Ok(())
 }
 
 fn describe(fault: &Fault) -> String {
     match fault {
         Fault::None => "none".into(),
         Fault::Status(status) => format!("HTTP {status}"),
-        Fault::Body { content_type, body } => {
-            format!("{} bytes of {content_type}", body.len())
-        }
+        Fault::Body { content_type, body } => format!("{} bytes of {content_type}", body.len()),
         Fault::Delay(delay) => format!("{} s delay", delay.as_secs_f64()),
         Fault::Close => "connection closed".into(),
         Fault::Huge(body) => match body.content_length {
@@ -370,6 +391,38 @@ fn describe(fault: &Fault) -> String {
             }
             _ => format!("{} MB body", body.length >> 20),
         },
+    }
+}
+
+/// Samples Envoy's memory every second until `end` (and clears what the upstream recorded).
+fn sample_memory(
+    stack: &Stack,
+    warmed_up: Instant,
+    end: Instant,
+    options: &Options,
+    report: &mut Report,
+) {
+    let start = Instant::now();
+    let series_every = (options.duration / 10).max(Duration::from_secs(1));
+    let mut next_series = start;
+    let mut next = start;
+    while next < end {
+        thread::sleep(next.saturating_duration_since(Instant::now()));
+        next += Duration::from_secs(1);
+        // The upstream records every request; the soak does not need them.
+        stack.echo.clear();
+        let kib = stack.envoy.rss_kib().unwrap_or_default();
+        let now = Instant::now();
+        if now >= warmed_up {
+            if report.memory.warmed_up == 0 {
+                report.memory.warmed_up = kib;
+            }
+            report.memory.max_after_warm_up = report.memory.max_after_warm_up.max(kib);
+        }
+        if now >= next_series {
+            next_series += series_every;
+            report.memory_series.push(((now - start).as_secs(), kib));
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! What the soak runs against: the dev IdP, the echo upstream, and Envoy with the filter
 //! (configured like `envoy/envoy.yaml`, with short key timings so rotations happen often).
 
-use crate::schedule::Timing;
+use crate::key_life::Timing;
 use crate::traffic::{AUDIENCE, SCOPE};
 use devidp::{Idp, IdpConfig};
 use devstack::{Echo, Envoy, EnvoyOptions, free_port};
@@ -11,7 +11,7 @@ use std::time::Duration;
 
 /// The key timings of the soak's filter configuration.
 pub const TIMING: Timing = Timing {
-    cache_duration: Duration::from_secs(3),
+    cache_duration: Duration::from_secs(2),
     timeout: Duration::from_secs(1),
     min_refetch_interval: Duration::from_secs(2),
 };

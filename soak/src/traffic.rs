@@ -1,6 +1,6 @@
 //! The mix of requests: what each kind sends, and what the filter must answer it.
 
-use crate::schedule::{KeyLife, KeyVerdict};
+use crate::key_life::{KeyLife, KeyVerdict};
 use devidp::{KeyPair, access_token_claims};
 use serde_json::{Value, json};
 use std::sync::{Arc, PoisonError, RwLock};
