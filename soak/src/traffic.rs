@@ -237,12 +237,13 @@ impl Traffic {
 
     fn plan(&mut self, kind: Kind, now: Instant) -> Planned {
         let states = self.keys.read();
-        // The newest key every worker surely knows: what clients are handed tokens of.
+        // The newest key every worker surely knows: what clients are handed tokens of (in the
+        // moment between the old key's removal and that, the newest key).
+        let newest = states.len().saturating_sub(1);
         let current = states
             .iter()
             .rposition(|s| s.life.retired.is_none() && now >= s.life.published + self.propagation)
-            .unwrap_or(0);
-        let newest = states.len().saturating_sub(1);
+            .unwrap_or(newest);
         let pick = self.rng.below(POOL as u64) as usize;
         let (sub, token) = states
             .get(current)
