@@ -827,6 +827,16 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn an_empty_member_name_is_named_in_the_path() {
+        // Found by the config fuzz target: the path was empty.
+        let e = refused(r#"{"": 1, "rules": [{"match": {"prefix": "/"}}]}"#);
+        assert_eq!(e.path, "\"\"");
+        assert!(e.message.starts_with("unknown field ``, expected one of"), "{e}");
+        let e = refused(&with_provider(r#""": 1"#));
+        assert_eq!(e.path, "providers.p.\"\"");
+    }
+
+    #[test]
     fn wrong_type_is_refused_with_its_path() {
         let e = refused(&with_provider(&format!("{REMOTE}, \"forward\": \"yes\"")));
         assert_eq!(e.path, "providers.p.forward");

@@ -193,6 +193,7 @@ fn every_kind_of_bad_refresh_keeps_the_last_good_keys_and_reads_at_most_the_cap(
     // beyond that sat in socket buffers), and its memory did not grow by the body.
     for (case, written) in [("length", huge_written), ("no length", endless_written)] {
         let written = written.load(Ordering::SeqCst);
+        eprintln!("50 MB, {case}: Envoy took {written} bytes");
         assert!(written < 16 << 20, "50 MB, {case}: {written} bytes read");
     }
     let grown = h
@@ -200,6 +201,7 @@ fn every_kind_of_bad_refresh_keeps_the_last_good_keys_and_reads_at_most_the_cap(
         .rss_kib()
         .expect("Envoy's memory")
         .saturating_sub(rss_before);
+    eprintln!("Envoy's memory grew by {grown} KiB over the faults");
     assert!(grown < 16 << 10, "Envoy grew by {grown} KiB");
     assert!(!h.envoy.log().contains("panicked"));
 }

@@ -170,6 +170,8 @@ fn unknown_field(path: &str, unknown: &str, known: &[&str]) -> ConfigError {
 }
 
 fn join(path: &str, name: &str) -> String {
+    // An empty member name is still named, so no refusal has an empty path.
+    let name = if name.is_empty() { "\"\"" } else { name };
     if path.is_empty() {
         name.to_string()
     } else {
