@@ -831,7 +831,10 @@ pub(crate) mod tests {
         // Found by the config fuzz target: the path was empty.
         let e = refused(r#"{"": 1, "rules": [{"match": {"prefix": "/"}}]}"#);
         assert_eq!(e.path, "\"\"");
-        assert!(e.message.starts_with("unknown field ``, expected one of"), "{e}");
+        assert!(
+            e.message.starts_with("unknown field ``, expected one of"),
+            "{e}"
+        );
         let e = refused(&with_provider(r#""": 1"#));
         assert_eq!(e.path, "providers.p.\"\"");
     }
