@@ -13,6 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jwt_authz::authn::{self, Decision, Request};
 use jwt_authz::config::Config;
 use jwt_authz::discovery;
+use jwt_authz::headers::{self, Header};
 use jwt_authz::json;
 use jwt_authz::jwks::{self, KeySet};
 use jwt_authz::jwt::{self, Algorithm};
@@ -155,6 +156,40 @@ pub fn config(data: &[u8]) {
     decide(&config, &preflight, &mut keyring);
 }
 
+/// `headers`: the request headers as the host hands them over (proxy-wasm's serialized map,
+/// any bytes), read in place and then decided. Sanitizing keeps every length and is done
+/// once for all: a second pass changes nothing.
+pub fn headers(data: &[u8]) {
+    let mut buffer = data.to_vec();
+    headers::sanitize(&mut buffer);
+    assert_eq!(buffer.len(), data.len(), "sanitizing changed the length");
+    let once = buffer.clone();
+    headers::sanitize(&mut buffer);
+    assert_eq!(buffer, once, "sanitizing twice changed the buffer");
+    let parsed = headers::parse(&buffer);
+    let config = fixed_config();
+    decide_headers(config, &parsed, &mut keyring(config));
+}
+
+/// The proxy-wasm serialized form of `headers`: what [`headers`] reads.
+pub fn serialize(headers: &[(String, String)]) -> Vec<u8> {
+    let count = u32::try_from(headers.len()).unwrap_or(u32::MAX);
+    let mut buffer = count.to_le_bytes().to_vec();
+    for (name, value) in headers {
+        for text in [name, value] {
+            let length = u32::try_from(text.len()).unwrap_or(u32::MAX);
+            buffer.extend_from_slice(&length.to_le_bytes());
+        }
+    }
+    for (name, value) in headers {
+        for text in [name, value] {
+            buffer.extend_from_slice(text.as_bytes());
+            buffer.push(0);
+        }
+    }
+    buffer
+}
+
 /// `discovery`: an OIDC discovery document fetched from the issuer. An endpoint it yields
 /// goes into a callout's `:authority` and `:path`, so it must stay on the document's host
 /// and carry no character that could split a header.
@@ -178,7 +213,24 @@ pub fn discovery(data: &[u8]) {
 
 /// Decides one request and checks what the filter would send: refusals with a JSON body and
 /// a header-safe challenge, allowed requests with header-safe identity headers and path.
-fn decide(config: &Config, headers: &[(String, String)], keyring: &mut Keyring) -> Decision {
+fn decide<'c>(
+    config: &'c Config,
+    headers: &[(String, String)],
+    keyring: &mut Keyring,
+) -> Decision<'c> {
+    let headers: Vec<Header> = headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    decide_headers(config, &headers, keyring)
+}
+
+/// [`decide`] for headers as the host's buffer holds them.
+fn decide_headers<'c>(
+    config: &'c Config,
+    headers: &[Header],
+    keyring: &mut Keyring,
+) -> Decision<'c> {
     let decision = authn::authorize(
         config,
         Request::from_headers(headers),

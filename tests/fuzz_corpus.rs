@@ -18,7 +18,14 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-const TARGETS: [&str; 5] = ["request", "claims", "jwks", "config", "discovery"];
+const TARGETS: [&str; 6] = [
+    "request",
+    "headers",
+    "claims",
+    "jwks",
+    "config",
+    "discovery",
+];
 
 fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz")
@@ -56,6 +63,11 @@ fn request_seeds_pass() {
 }
 
 #[test]
+fn headers_seeds_pass() {
+    replay("headers", harness::headers);
+}
+
+#[test]
 fn claims_seeds_pass() {
     replay("claims", harness::claims);
 }
@@ -76,9 +88,13 @@ fn discovery_seeds_pass() {
 }
 
 /// The decision for a request seed, as the `request` target makes it.
-fn decision(seed: &str) -> Decision {
+fn decision(seed: &str) -> Decision<'static> {
     let bytes = std::fs::read(fuzz_dir().join("seeds/request").join(seed)).expect(seed);
-    let headers = harness::parse_request(&bytes).expect("request line");
+    let owned = harness::parse_request(&bytes).expect("request line");
+    let headers: Vec<(&str, &str)> = owned
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
     let config = harness::fixed_config();
     let mut keyring = Keyring::new(config);
     if let Some(cache) = keyring.cache_mut(1) {
@@ -226,6 +242,21 @@ fn regenerate_seeds() {
     write_seeds(
         "request",
         requests.iter().map(|(n, t)| (*n, t.as_bytes().to_vec())),
+    );
+    // The same requests as the host's serialized header map, and one value in Latin-1.
+    let mut latin1 =
+        harness::serialize(&harness::parse_request(b"GET /api/x\nx-name: cafe").unwrap());
+    let at = latin1.windows(4).position(|w| w == b"cafe").unwrap();
+    latin1[at + 3] = 0xe9;
+    write_seeds(
+        "headers",
+        requests
+            .iter()
+            .map(|(n, t)| {
+                let headers = harness::parse_request(t.as_bytes()).expect("request line");
+                (*n, harness::serialize(&headers))
+            })
+            .chain([("latin1-value", latin1)]),
     );
 
     let payloads: Vec<(&str, Value)> = vec![

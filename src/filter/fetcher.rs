@@ -337,6 +337,8 @@ fn answer(body_size: usize, max: usize) -> Result<Vec<u8>, String> {
         Some(200) if body_size > max => Err(format!("body of {body_size} bytes exceeds {max}")),
         Some(200) => Ok(host::callout_body(body_size, max)),
         Some(status) => Err(format!("HTTP status {status}")),
-        None => Err("no response (connection failure or timeout)".into()),
+        // Envoy answers a connection failure (503) and a timeout (504) itself: without a
+        // status, the answer was reset, or cut at Envoy's buffer limit.
+        None => Err("no response (connection reset, or a body over Envoy's buffer limit)".into()),
     }
 }
