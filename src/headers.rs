@@ -14,6 +14,26 @@ use std::ops::Range;
 /// One request header: name (lower case) and value.
 pub type Header<'a> = (&'a str, &'a str);
 
+/// `headers` in the same serialized form, for the host calls that take a header map (a local
+/// reply, a callout).
+pub fn serialize(headers: &[Header]) -> Vec<u8> {
+    let text: usize = headers.iter().map(|(n, v)| n.len() + v.len() + 2).sum();
+    let mut out = Vec::with_capacity(4 + 8 * headers.len() + text);
+    let length = |n: usize| u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes();
+    out.extend(length(headers.len()));
+    for (name, value) in headers {
+        out.extend(length(name.len()));
+        out.extend(length(value.len()));
+    }
+    for (name, value) in headers {
+        for text in [name, value] {
+            out.extend(text.as_bytes());
+            out.push(0);
+        }
+    }
+    out
+}
+
 /// Makes `buffer` valid UTF-8 where it holds text, keeping every length: each byte of an
 /// invalid sequence becomes NUL. The length fields are not text and are left alone; a
 /// malformed map is left as it is (and [`parse`] refuses it).
@@ -152,7 +172,7 @@ fn replace_invalid_utf8(mut text: &mut [u8]) {
 mod tests {
     use super::*;
 
-    fn serialize(headers: &[(&[u8], &[u8])]) -> Vec<u8> {
+    fn wire(headers: &[(&[u8], &[u8])]) -> Vec<u8> {
         let mut out = (headers.len() as u32).to_le_bytes().to_vec();
         for (name, value) in headers {
             out.extend((name.len() as u32).to_le_bytes());
@@ -169,7 +189,7 @@ mod tests {
 
     #[test]
     fn headers_are_read_in_place_in_order() {
-        let buffer = serialize(&[
+        let buffer = wire(&[
             (b":path", b"/api?x=1"),
             (b"authorization", b"Bearer a.b.c"),
             (b"x-empty", b""),
@@ -183,12 +203,12 @@ mod tests {
             ]
         );
         assert_eq!(parse(&[]), []);
-        assert_eq!(parse(&serialize(&[])), []);
+        assert_eq!(parse(&wire(&[])), []);
     }
 
     #[test]
     fn bytes_that_are_not_utf8_become_nul_and_nothing_else_changes() {
-        let mut buffer = serialize(&[
+        let mut buffer = wire(&[
             (b"x-name", b"Fran\xe7ois"),
             (b"authorization", b"Bearer \xff\xfe.e30.\xe2\x82"),
             (b"x-fine", "Zoë ✓".as_bytes()),
@@ -207,13 +227,28 @@ mod tests {
     }
 
     #[test]
+    fn serialized_headers_read_back_the_same() {
+        let headers = [
+            (":status", "401"),
+            ("www-authenticate", "Bearer realm=\"api\""),
+            ("x", ""),
+        ];
+        assert_eq!(parse(&serialize(&headers)), headers);
+        assert_eq!(serialize(&[]), [0, 0, 0, 0]);
+        assert_eq!(
+            serialize(&[("ab", "c")]),
+            [1, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, b'a', b'b', 0, b'c', 0]
+        );
+    }
+
+    #[test]
     fn unsanitized_invalid_text_reads_as_no_headers() {
-        assert_eq!(parse(&serialize(&[(b"x", b"\xff")])), []);
+        assert_eq!(parse(&wire(&[(b"x", b"\xff")])), []);
     }
 
     #[test]
     fn malformed_maps_read_as_no_headers() {
-        let good = serialize(&[(b"a", b"b"), (b"c", b"d")]);
+        let good = wire(&[(b"a", b"b"), (b"c", b"d")]);
         for cut in 1..good.len() {
             assert_eq!(parse(&good[..cut]), [], "cut at {cut}");
         }

@@ -1,6 +1,7 @@
 //! The proxy-wasm glue (wasm32 only): everything here is a thin translation between host
 //! calls and the pure logic of the crate.
 
+mod abi;
 mod fetcher;
 mod host;
 mod http;
