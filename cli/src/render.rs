@@ -121,6 +121,16 @@ admin:
   address:
     socket_address: {{ address: {admin_host}, port_value: {admin_port} }}
 
+# Stop reading a key fetch's answer at 1 MiB (Envoy's default is 32 MiB; a JWKS is at most
+# 256 KiB to the filter): a huge answer from the IdP, or anything between, then costs nothing.
+layered_runtime:
+  layers:
+  - name: static
+    static_layer:
+      http.async_response_buffer_limit: 1048576
+  - name: admin
+    admin_layer: {{}}
+
 static_resources:
   listeners:
   - name: api
@@ -280,5 +290,20 @@ mod tests {
         assert!(report.ok, "{}", report.text);
         assert_eq!(report.warnings, 0, "{}", report.text);
         assert_eq!(report.configurations, 1, "{}", report.text);
+    }
+
+    #[test]
+    fn the_bootstrap_stops_reading_a_key_fetch_at_one_mebibyte() {
+        let yaml = bootstrap(&tenant());
+        let shipped = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../envoy/auth0.yaml"),
+        )
+        .unwrap();
+        let limit = "http.async_response_buffer_limit: 1048576";
+        assert!(yaml.contains(limit), "{yaml}");
+        assert!(
+            shipped.contains(limit),
+            "the shipped Auth0 config sets it too"
+        );
     }
 }
