@@ -56,6 +56,14 @@ pub fn authorize<'c>(
     keyring: &mut Keyring,
     now: Duration,
 ) -> Decision<'c> {
+    // Bytes of the path that are not UTF-8 read as NUL (see `headers`): such a path can be
+    // neither matched faithfully nor handed on unchanged once a token leaves its query.
+    if request.path.contains('\0') {
+        return Decision::Deny(Failure {
+            error: AuthError::Unreadable("Request path is not valid UTF-8"),
+            provider: None,
+        });
+    }
     if config.bypass_cors_preflight && cors::is_preflight(&request) {
         return Decision::Allow(Allowed {
             remove_headers: spoofable_headers(config, &request),
@@ -101,20 +109,26 @@ pub fn authorize<'c>(
 
 /// The request's headers that could pass for identity headers: the names the filter sets,
 /// and any spelling of them with `_` for `-` (many upstream frameworks read `x_user_id` as
-/// `x-user-id`).
+/// `x-user-id`). Only those the request carries: each removal is a host call, and Envoy
+/// clears its route cache after every one.
 fn spoofable_headers<'c>(config: &'c Config, request: &Request) -> Vec<Cow<'c, str>> {
-    let mut names: Vec<Cow<str>> = config.identity_headers.iter().map(Cow::from).collect();
-    if names.is_empty() {
+    let mut names: Vec<Cow<str>> = Vec::new();
+    if config.identity_headers.is_empty() {
         return names;
     }
     for &(name, _) in request.headers {
-        if !name.contains('_') {
+        let dashed = name.to_ascii_lowercase().replace('_', "-");
+        let Some(identity) = config.identity_headers.iter().find(|h| **h == dashed) else {
+            continue;
+        };
+        if names.iter().any(|n| n == name) {
             continue;
         }
-        let dashed = name.to_ascii_lowercase().replace('_', "-");
-        if config.identity_headers.contains(&dashed) && !names.iter().any(|n| n == name) {
-            names.push(Cow::Owned(name.to_string()));
-        }
+        names.push(if identity == name {
+            Cow::Borrowed(identity.as_str())
+        } else {
+            Cow::Owned(name.to_string())
+        });
     }
     names
 }

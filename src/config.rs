@@ -598,6 +598,16 @@ fn compile_identity(
                 format!("header {name:?} is set twice by this provider"),
             ));
         }
+        // Many upstream frameworks read `x_user_id` as `x-user-id`: client copies are removed
+        // by their dashed spelling, so identity headers are named with dashes only.
+        if name.contains('_') {
+            return Err(error(
+                &path,
+                format!(
+                    "header {name:?} has an underscore: name identity headers with dashes (upstreams read _ and - alike)"
+                ),
+            ));
+        }
         let is_token_header = locations
             .iter()
             .any(|l| matches!(l, TokenLocation::Header { name: n, .. } if n == name));
@@ -1101,6 +1111,11 @@ pub(crate) mod tests {
                 r#""claim_to_headers": [{"header_name": "x-a", "claim_name": ""}]"#,
                 "must not be empty",
             ),
+            (
+                r#""claim_to_headers": [{"header_name": "x_user_id", "claim_name": "sub"}]"#,
+                "has an underscore",
+            ),
+            (r#""forward_payload_header": "x_jwt""#, "has an underscore"),
         ] {
             let e = refused(&with_provider(&format!("{REMOTE}, {fields}")));
             assert!(e.message.contains(message), "{fields}: {e}");

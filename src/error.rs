@@ -13,6 +13,10 @@ pub enum AuthError {
     Missing,
     /// More than one token in the request (RFC 6750 §2: one method per request).
     MultipleTokens,
+    /// The path, or a header where tokens are looked for, holds bytes that are not UTF-8:
+    /// the filter cannot read it faithfully, nor hand it on unchanged when it must edit it.
+    /// The text says which.
+    Unreadable(&'static str),
     /// The token is longer than the provider's `max_token_bytes`; it was not decoded.
     TooLarge,
     /// The token is not a well-formed compact JWS; the text says which part.
@@ -60,7 +64,7 @@ impl AuthError {
     /// The HTTP status of the local reply.
     pub fn status(&self) -> u32 {
         match self {
-            Self::MultipleTokens => 400,
+            Self::MultipleTokens | Self::Unreadable(_) => 400,
             Self::InsufficientScope { .. } | Self::ClaimMismatch(_) | Self::NoMatchingRule => 403,
             Self::KeysUnavailable | Self::HostFailure => 503,
             _ => 401,
@@ -71,7 +75,7 @@ impl AuthError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Missing => "missing_token",
-            Self::MultipleTokens => "invalid_request",
+            Self::MultipleTokens | Self::Unreadable(_) => "invalid_request",
             Self::InsufficientScope { .. } | Self::ClaimMismatch(_) => "insufficient_scope",
             Self::KeysUnavailable | Self::HostFailure => "temporarily_unavailable",
             Self::NoMatchingRule => "access_denied",
@@ -84,6 +88,7 @@ impl AuthError {
         match self {
             Self::Missing => "missing",
             Self::MultipleTokens => "multiple_tokens",
+            Self::Unreadable(_) => "unreadable",
             Self::TooLarge
             | Self::Malformed(_)
             | Self::DuplicateMember
@@ -109,6 +114,7 @@ impl AuthError {
         match self {
             Self::Missing => "Jwt is missing".into(),
             Self::MultipleTokens => "Request carries more than one token".into(),
+            Self::Unreadable(what) => (*what).into(),
             Self::TooLarge => "Jwt exceeds the size limit".into(),
             Self::Malformed(what) => (*what).into(),
             Self::DuplicateMember => "Jwt has duplicate JSON member names".into(),
@@ -188,6 +194,7 @@ impl AuthError {
         vec![
             AuthError::Missing,
             AuthError::MultipleTokens,
+            AuthError::Unreadable("x"),
             AuthError::TooLarge,
             AuthError::Malformed("x"),
             AuthError::DuplicateMember,

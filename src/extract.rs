@@ -71,12 +71,20 @@ pub fn find_token<'r, 'c>(
     for location in locations {
         match location {
             TokenLocation::Header { name, value_prefix } => {
+                let values = || {
+                    headers
+                        .iter()
+                        .filter(|(header, _)| header.eq_ignore_ascii_case(name))
+                        .map(|&(_, value)| value)
+                };
+                // Bytes that are not UTF-8 read as NUL: an element the filter cannot read
+                // could still be a token to an upstream that reads it otherwise.
+                if values().any(|value| value.contains('\0')) {
+                    return Err(AuthError::Unreadable("Token header is not valid UTF-8"));
+                }
                 // Envoy joins repeated headers with commas, and no token contains one, so
                 // each comma-separated element is a candidate of its own.
-                let elements = headers
-                    .iter()
-                    .filter(|(header, _)| header.eq_ignore_ascii_case(name))
-                    .flat_map(|(_, value)| value.split(','));
+                let elements = values().flat_map(|value| value.split(','));
                 for element in elements {
                     if let Some(token) = strip_prefix_ignore_case(
                         element.trim_start_matches([' ', '\t']),
@@ -242,6 +250,29 @@ mod tests {
             find_token("/?access_token_x=a&xaccess_token=b", &[], defaults()),
             Ok(None)
         );
+    }
+
+    #[test]
+    fn a_token_header_that_is_not_utf8_is_refused_whatever_else_it_holds() {
+        // `\0` is how a byte that is not UTF-8 reads (see `headers`).
+        for value in [
+            "Bearer \0\0.e30.c2ln",
+            "\0Bearer x.y.z, Bearer a.b.c",
+            "Basic \0",
+        ] {
+            assert_eq!(
+                find_token("/", &headers(&[("authorization", value)]), defaults()),
+                Err(AuthError::Unreadable("Token header is not valid UTF-8")),
+                "{value:?}"
+            );
+        }
+        // Other headers do not matter.
+        let found = find_token(
+            "/",
+            &headers(&[("x-name", "Fran\0ois"), ("authorization", "Bearer a.b.c")]),
+            defaults(),
+        );
+        assert_eq!(found.unwrap().unwrap().token, "a.b.c");
     }
 
     #[test]

@@ -7,13 +7,14 @@
 //! double count. The table is generic over the host's counter id, so it is tested here with
 //! the names themselves.
 
-use crate::authn::Decision;
+use crate::authn::Allowed;
 use crate::config::Config;
 
 /// Every denial reason ([`crate::error::AuthError::reason`]), each with its own counter.
-pub const REASONS: [&str; 14] = [
+pub const REASONS: [&str; 15] = [
     "missing",
     "multiple_tokens",
+    "unreadable",
     "malformed",
     "algorithm",
     "expired",
@@ -84,27 +85,18 @@ impl<Id: Copy> Counters<Id> {
         }
     }
 
-    /// Calls `count` with each counter a final decision increments (none while it waits for
-    /// keys). A callback rather than a list: this runs on every request.
-    pub fn count_decision(&self, decision: &Decision, count: &mut impl FnMut(Id)) {
-        match decision {
-            Decision::Allow(allowed) => {
-                count(self.allowed);
-                if allowed.cors_preflight {
-                    count(self.cors_preflight_bypassed);
-                }
-                for p in allowed
-                    .verified_by
-                    .iter()
-                    .filter_map(|p| self.providers.get(*p))
-                {
-                    count(p.allowed);
-                }
-            }
-            Decision::Deny(failure) => {
-                self.count_denial(failure.error.reason(), failure.provider, count);
-            }
-            Decision::Wait(_) => {}
+    /// Calls `count` with each counter a request let through increments.
+    pub fn count_allowed(&self, allowed: &Allowed, count: &mut impl FnMut(Id)) {
+        count(self.allowed);
+        if allowed.cors_preflight {
+            count(self.cors_preflight_bypassed);
+        }
+        for p in allowed
+            .verified_by
+            .iter()
+            .filter_map(|p| self.providers.get(*p))
+        {
+            count(p.allowed);
         }
     }
 
@@ -140,7 +132,7 @@ impl<Id: Copy> Counters<Id> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::authn::Allowed;
+    use crate::authn::Decision;
     use crate::error::AuthError;
     use crate::requirement::Failure;
 
@@ -162,7 +154,12 @@ mod tests {
     /// The counters `decision` increments, in order.
     fn ids(c: &Counters<&'static str>, decision: &Decision) -> Vec<&'static str> {
         let mut ids = Vec::new();
-        c.count_decision(decision, &mut |id| ids.push(id));
+        let mut count = |id| ids.push(id);
+        match decision {
+            Decision::Allow(allowed) => c.count_allowed(allowed, &mut count),
+            Decision::Deny(f) => c.count_denial(f.error.reason(), f.provider, &mut count),
+            Decision::Wait(_) => {}
+        }
         ids
     }
 

@@ -300,10 +300,15 @@ fn header_bytes_that_are_not_utf8_are_refused_or_passed_but_never_crash_the_filt
     let latin1 = b"caf\xe9";
     let mut bad_token = b"Bearer \xe9".to_vec();
     bad_token.extend_from_slice(token.as_bytes());
-    assert_invalid_token(
+    assert_refused(
         "Latin-1 byte in the token",
         &send("/api/x", &[("authorization", &bad_token)]),
-        "Jwt header is not base64url encoded",
+        400,
+        Some(
+            "Bearer realm=\"api\", error=\"invalid_request\", error_description=\"Token header is not valid UTF-8\"",
+        ),
+        "invalid_request",
+        "Token header is not valid UTF-8",
     );
     let no_rule = send("/other", &[("x-name", latin1)]);
     assert_refused(

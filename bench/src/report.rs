@@ -227,7 +227,12 @@ impl Results<'_> {
                 times(by_rps),
                 times(by_cpu),
                 number(self.added_us(Listener::Noop, workload), 1),
-                number(self.added_us(Listener::HostCalls, workload), 1),
+                // Its calls are those of a request let through: no peer for a refusal.
+                if workload.expected_status(Listener::Ours) == 200 {
+                    number(self.added_us(Listener::HostCalls, workload), 1)
+                } else {
+                    "–".to_string()
+                },
                 if flagged.is_empty() {
                     "none".to_string()
                 } else {
@@ -419,6 +424,13 @@ mod tests {
         assert!(
             summary.contains(
                 "| fresh token | 475.0 | jwt_authn | 25.0 | 19.0× | 19.0× | 6.2 | 25.0 | none |"
+            ),
+            "{summary}"
+        );
+        // The host-calls listener makes the calls of a request let through: no peer for 401s.
+        assert!(
+            summary.contains(
+                "| no token | 475.0 | jwt_authn | 25.0 | 19.0× | 19.0× | 6.2 | – | none |"
             ),
             "{summary}"
         );

@@ -179,6 +179,16 @@ fn compile_header_matcher(
     };
     let exact = raw.string("exact_match")?;
     let prefix = raw.string("prefix_match")?;
+    // No header value carries a control character (bytes that are not UTF-8 read as NUL): a
+    // matcher holding one could only ever match those.
+    for (field, value) in [("exact_match", &exact), ("prefix_match", &prefix)] {
+        if value
+            .as_deref()
+            .is_some_and(|v| v.chars().any(char::is_control))
+        {
+            return Err(error(raw.at(field), "must not contain control characters"));
+        }
+    }
     let (condition, invert) = match (exact, prefix, present_match) {
         (Some(value), None, None) => (HeaderCondition::Exact(value), invert_match),
         (None, Some(prefix), None) => (HeaderCondition::Prefix(prefix), invert_match),
@@ -558,6 +568,16 @@ mod tests {
                 json!({"prefix": "/", "headers": [{"name": "a b", "exact_match": "x"}]}),
                 "rules[0].match.headers[0].name",
                 "not a valid header name",
+            ),
+            (
+                json!({"prefix": "/", "headers": [{"name": "x", "exact_match": "a\u{0}"}]}),
+                "rules[0].match.headers[0].exact_match",
+                "must not contain control characters",
+            ),
+            (
+                json!({"prefix": "/", "headers": [{"name": "x", "prefix_match": "\t"}]}),
+                "rules[0].match.headers[0].prefix_match",
+                "must not contain control characters",
             ),
             (
                 json!({"prefix": "/", "case_sensitive": false}),

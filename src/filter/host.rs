@@ -26,9 +26,10 @@ pub fn follow_host_log_level() {
     proxy_wasm::set_log_level(level);
 }
 
-/// Wall-clock time since the Unix epoch, as the host sees it.
-pub fn now() -> Duration {
-    Duration::from_nanos(abi::current_time_nanos().unwrap_or_default())
+/// Wall-clock time since the Unix epoch, as the host sees it; `None` if it would not say
+/// (never the epoch instead: every token would look unexpired).
+pub fn now() -> Option<Duration> {
+    abi::current_time_nanos().ok().map(Duration::from_nanos)
 }
 
 /// The current stream's request headers (pseudo-headers included) as the host serialized

@@ -30,7 +30,11 @@ impl HttpContext for Stream {
             host::send_denial(&AuthError::HostFailure, "api");
             return Action::Pause;
         };
-        let now = vm.clock();
+        let Some(now) = vm.clock() else {
+            // Without the time no expiry can be judged: fail closed.
+            vm.deny_current_stream(&AuthError::HostFailure);
+            return Action::Pause;
+        };
         let action = vm.decide_current_stream(self.context_id, now, None);
         if vm.wants_fetch(now) {
             // Callouts are made by the root so their answers outlive this stream.

@@ -39,9 +39,11 @@ impl Context for Root {
         body_size: usize,
         _trailers: usize,
     ) {
-        if let Some(vm) = &self.vm {
-            vm.borrow_mut()
-                .on_jwks_response(token, body_size, host::now());
+        let Some(vm) = &self.vm else { return };
+        let mut vm = vm.borrow_mut();
+        // A callout is only made once the time is known.
+        if let Some(now) = host::now().or(vm.clock()) {
+            vm.on_jwks_response(token, body_size, now);
         }
     }
 }
@@ -74,9 +76,12 @@ impl RootContext for Root {
     fn on_tick(&mut self) {
         let Some(vm) = &self.vm else { return };
         host::follow_host_log_level();
-        let now = host::now();
         let mut vm = vm.borrow_mut();
-        vm.on_tick(now);
+        vm.on_tick(host::now());
+        let Some(now) = vm.clock() else {
+            log::error!("jwt-authz: the host does not tell the time; refusing every request");
+            return;
+        };
         vm.dispatch_due_fetches(now);
         let awaiting_peer = vm.poll_peers(now);
         vm.expire_waiters(now);

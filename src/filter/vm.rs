@@ -27,7 +27,8 @@ pub struct Vm {
     waiting: Vec<Waiter>,
     /// The host's wall clock, read once per tick: a hostcall per request is not worth the
     /// precision (token times are whole seconds, judged with a skew of a minute by default).
-    clock: Duration,
+    /// `None` until the host first tells the time: requests are then refused.
+    clock: Option<Duration>,
 }
 
 struct Waiter {
@@ -53,13 +54,16 @@ impl Vm {
     }
 
     /// The time as of the last tick.
-    pub fn clock(&self) -> Duration {
+    pub fn clock(&self) -> Option<Duration> {
         self.clock
     }
 
-    /// Called on every tick: the new time, and the counters handed to the host.
-    pub fn on_tick(&mut self, now: Duration) {
-        self.clock = now;
+    /// Called on every tick: the new time (the last one kept if the host would not say), and
+    /// the counters handed to the host.
+    pub fn on_tick(&mut self, now: Option<Duration>) {
+        if now.is_some() {
+            self.clock = now;
+        }
         self.tally.flush();
     }
 
@@ -76,12 +80,12 @@ impl Vm {
         let headers = headers::parse(&buffer);
         let request = Request::from_headers(&headers);
         let decision = authn::authorize(&self.config, request, &mut self.keyring, now);
-        let tally = &mut self.tally;
-        self.counters
-            .count_decision(&decision, &mut |counter| tally.add(counter));
         match decision {
             Decision::Allow(allowed) => {
                 if host::apply_edits(&allowed) {
+                    let tally = &mut self.tally;
+                    self.counters
+                        .count_allowed(&allowed, &mut |counter| tally.add(counter));
                     return Action::Continue;
                 }
                 log::error!("jwt-authz: the host refused a header edit; request refused");
@@ -89,6 +93,12 @@ impl Vm {
                 Action::Pause
             }
             Decision::Deny(failure) => {
+                let tally = &mut self.tally;
+                self.counters.count_denial(
+                    failure.error.reason(),
+                    failure.provider,
+                    &mut |counter| tally.add(counter),
+                );
                 log::debug!(
                     "jwt-authz: {} {} {}: {}",
                     failure.error.status(),
@@ -118,6 +128,11 @@ impl Vm {
                 Action::Pause
             }
         }
+    }
+
+    /// Answers the current stream with `error`, counted as a denial, without deciding it.
+    pub fn deny_current_stream(&mut self, error: &AuthError) {
+        self.deny(error, None);
     }
 
     /// Answers the current stream with `error`, counted as a denial.
