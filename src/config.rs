@@ -143,8 +143,8 @@ impl Config {
     }
 
     /// Parses and validates the plugin configuration, reporting every error found (never an
-    /// empty list): every unknown top-level field, the first error of each provider, and the
-    /// first error of each rule. A rule naming a provider that was refused is not reported
+    /// empty list): each field of each provider and each part of each rule is checked even
+    /// when another is refused. A rule naming a provider that was refused is not reported
     /// for that name: the provider's own error says what is wrong.
     pub fn check_json(bytes: &[u8]) -> Result<Config, Vec<ConfigError>> {
         let root = Value::Object(
@@ -184,8 +184,8 @@ impl Config {
                 for (name, value) in entries {
                     match compile_provider(&format!("providers.{name}"), name.clone(), value) {
                         Ok(provider) => providers.push(provider),
-                        Err(e) => {
-                            errors.push(e);
+                        Err(refusals) => {
+                            errors.extend(refusals);
                             refused_providers.push(name);
                         }
                     }
@@ -207,8 +207,11 @@ impl Config {
                 for (path, value) in raw {
                     match rule::compile(&path, value, &providers) {
                         Ok(rule) => rules.push(rule),
-                        Err(e) if names_refused_provider(&e, &refused_providers) => {}
-                        Err(e) => errors.push(e),
+                        Err(refusals) => errors.extend(
+                            refusals
+                                .into_iter()
+                                .filter(|e| !names_refused_provider(e, &refused_providers)),
+                        ),
                     }
                 }
             }
@@ -287,8 +290,88 @@ const PROVIDER_FIELDS: [&str; 15] = [
     "jwt_cache_config",
 ];
 
-fn compile_provider(path: &str, name: String, value: &Value) -> Result<Provider, ConfigError> {
-    let raw = Object::new(path, value, &PROVIDER_FIELDS)?;
+/// A provider's configuration, or every error found in it: each field is checked even when
+/// another one is refused, so `jwt-authz check` lists all of them in one run.
+fn compile_provider(path: &str, name: String, value: &Value) -> Result<Provider, Vec<ConfigError>> {
+    let mut errors = Vec::new();
+    let raw =
+        Object::new_collecting(path, value, &PROVIDER_FIELDS, &mut errors).map_err(|e| vec![e])?;
+    let name = keep(&mut errors, compile_provider_name(path, name));
+    let issuer = keep(&mut errors, compile_issuer(&raw));
+    let audiences = keep(&mut errors, compile_audiences(&raw));
+    let keys = keep(&mut errors, compile_keys(&raw, issuer.as_deref())).flatten();
+    let locations = keep(&mut errors, compile_locations(&raw));
+    let identity = locations
+        .as_deref()
+        .and_then(|locations| keep(&mut errors, compile_identity(&raw, locations)));
+    let algorithms = keep(&mut errors, compile_algorithms(&raw));
+    let max_token_bytes = keep(&mut errors, compile_max_token_bytes(&raw));
+    let clock_skew_seconds = keep(&mut errors, compile_clock_skew(&raw));
+    let token_cache_size = keep(&mut errors, compile_token_cache_size(&raw));
+    let forward = keep(&mut errors, raw.bool("forward"));
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let (
+        Some(name),
+        Some(issuer),
+        Some(audiences),
+        Some(keys),
+        Some(locations),
+        Some(identity),
+        Some(algorithms),
+        Some(max_token_bytes),
+        Some(clock_skew_seconds),
+        Some(token_cache_size),
+        Some(forward),
+    ) = (
+        name,
+        issuer,
+        audiences,
+        keys,
+        locations,
+        identity,
+        algorithms,
+        max_token_bytes,
+        clock_skew_seconds,
+        token_cache_size,
+        forward,
+    )
+    else {
+        // Every `None` above left an error; this only keeps the refusal from being silent.
+        return Err(vec![error(path, "refused")]);
+    };
+    Ok(Provider {
+        name,
+        issuer,
+        audiences,
+        keys,
+        locations,
+        forward,
+        clock_skew_seconds,
+        algorithms,
+        max_token_bytes,
+        identity,
+        token_cache_size,
+    })
+}
+
+/// The value of `result`, or `None` with its error added to `errors`.
+fn keep<T>(errors: &mut Vec<ConfigError>, result: Result<T, ConfigError>) -> Option<T> {
+    result.map_err(|e| errors.push(e)).ok()
+}
+
+/// Every value of `results`, or `None` with all their errors added to `errors`.
+fn keep_all<T>(
+    errors: &mut Vec<ConfigError>,
+    results: impl Iterator<Item = Result<T, ConfigError>>,
+) -> Option<Vec<T>> {
+    let before = errors.len();
+    let values: Vec<T> = results.filter_map(|r| keep(errors, r)).collect();
+    (errors.len() == before).then_some(values)
+}
+
+fn compile_provider_name(path: &str, name: String) -> Result<String, ConfigError> {
     if name.is_empty()
         || !name
             .bytes()
@@ -299,20 +382,37 @@ fn compile_provider(path: &str, name: String, value: &Value) -> Result<Provider,
             "provider names are letters, digits, '_' and '-' (they become metric names)",
         ));
     }
+    Ok(name)
+}
+
+fn compile_issuer(raw: &Object) -> Result<String, ConfigError> {
     let issuer = raw.required_string("issuer")?;
     if issuer.is_empty() {
-        return Err(error(format!("{path}.issuer"), "must not be empty"));
+        return Err(error(raw.at("issuer"), "must not be empty"));
     }
+    Ok(issuer)
+}
+
+fn compile_audiences(raw: &Object) -> Result<Vec<String>, ConfigError> {
     let audiences = raw.strings("audiences")?;
     if audiences.is_empty() {
         return Err(error(
-            format!("{path}.audiences"),
+            raw.at("audiences"),
             "at least one audience is required, so that tokens minted for other APIs of the same issuer are refused",
         ));
     }
     if let Some(i) = audiences.iter().position(String::is_empty) {
-        return Err(error(format!("{path}.audiences[{i}]"), "must not be empty"));
+        return Err(error(
+            format!("{}[{i}]", raw.at("audiences")),
+            "must not be empty",
+        ));
     }
+    Ok(audiences)
+}
+
+/// Where the keys come from. `None` (and no error) when discovery would derive its address
+/// from an issuer that was itself refused: that refusal already says what to fix.
+fn compile_keys(raw: &Object, issuer: Option<&str>) -> Result<Option<KeySource>, ConfigError> {
     let remote = raw.object(
         "remote_jwks",
         &["http_uri", "cache_duration", "min_refetch_interval"],
@@ -330,7 +430,10 @@ fn compile_provider(path: &str, name: String, value: &Value) -> Result<Provider,
     let local = raw.object("local_jwks", &["inline_string"])?;
     let keys = match (remote, discovery, local) {
         (Some(remote), None, None) => KeySource::Remote(compile_remote_jwks(&remote)?),
-        (None, Some(discovery), None) => KeySource::Remote(compile_discovery(&issuer, &discovery)?),
+        (None, Some(discovery), None) => match compile_discovery(issuer, &discovery)? {
+            Some(remote) => KeySource::Remote(remote),
+            None => return Ok(None),
+        },
         (None, None, Some(local)) => KeySource::Local(
             jwks::parse(local.required_string("inline_string")?.as_bytes())
                 .map_err(|e| error(local.at("inline_string"), e.to_string()))?
@@ -338,46 +441,49 @@ fn compile_provider(path: &str, name: String, value: &Value) -> Result<Provider,
         ),
         (None, None, None) => {
             return Err(error(
-                path,
+                raw.path(),
                 "one of remote_jwks, oidc_discovery or local_jwks is required",
             ));
         }
         _ => {
             return Err(error(
-                path,
+                raw.path(),
                 "give only one of remote_jwks, oidc_discovery or local_jwks",
             ));
         }
     };
-    let locations = compile_locations(&raw)?;
-    let algorithms = match raw
-        .has("algorithms")
-        .then(|| raw.strings("algorithms"))
-        .transpose()?
-    {
-        None => vec![Algorithm::RS256],
-        Some(names) if names.is_empty() => {
-            return Err(error(
-                format!("{path}.algorithms"),
-                "must list at least one algorithm",
-            ));
-        }
-        Some(names) => names
-            .iter()
-            .enumerate()
-            .map(|(i, name)| {
-                Algorithm::from_name(name).ok_or_else(|| {
-                    error(
-                        format!("{path}.algorithms[{i}]"),
-                        format!(
-                            "unsupported algorithm {name:?}: supported are {:?}",
-                            Algorithm::NAMES
-                        ),
-                    )
-                })
+    Ok(Some(keys))
+}
+
+fn compile_algorithms(raw: &Object) -> Result<Vec<Algorithm>, ConfigError> {
+    if !raw.has("algorithms") {
+        return Ok(vec![Algorithm::RS256]);
+    }
+    let names = raw.strings("algorithms")?;
+    if names.is_empty() {
+        return Err(error(
+            raw.at("algorithms"),
+            "must list at least one algorithm",
+        ));
+    }
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            Algorithm::from_name(name).ok_or_else(|| {
+                error(
+                    format!("{}[{i}]", raw.at("algorithms")),
+                    format!(
+                        "unsupported algorithm {name:?}: supported are {:?}",
+                        Algorithm::NAMES
+                    ),
+                )
             })
-            .collect::<Result<Vec<_>, _>>()?,
-    };
+        })
+        .collect()
+}
+
+fn compile_max_token_bytes(raw: &Object) -> Result<usize, ConfigError> {
     let max_token_bytes = raw
         .u64("max_token_bytes")?
         .map_or(DEFAULT_MAX_TOKEN_BYTES, |n| {
@@ -385,50 +491,39 @@ fn compile_provider(path: &str, name: String, value: &Value) -> Result<Provider,
         });
     if !(1..=MAX_TOKEN_BYTES_LIMIT).contains(&max_token_bytes) {
         return Err(error(
-            format!("{path}.max_token_bytes"),
+            raw.at("max_token_bytes"),
             format!("must be between 1 and {MAX_TOKEN_BYTES_LIMIT}"),
         ));
     }
+    Ok(max_token_bytes)
+}
+
+fn compile_clock_skew(raw: &Object) -> Result<u64, ConfigError> {
     let clock_skew_seconds = raw
         .u64("clock_skew_seconds")?
         .unwrap_or(DEFAULT_CLOCK_SKEW_SECONDS);
     if clock_skew_seconds > 86_400 {
+        return Err(error(raw.at("clock_skew_seconds"), "must be at most 86400"));
+    }
+    Ok(clock_skew_seconds)
+}
+
+fn compile_token_cache_size(raw: &Object) -> Result<usize, ConfigError> {
+    let Some(cache) = raw.object("jwt_cache_config", &["jwt_cache_size"])? else {
+        return Ok(DEFAULT_TOKEN_CACHE_SIZE);
+    };
+    let size = cache
+        .u64("jwt_cache_size")?
+        .map_or(DEFAULT_TOKEN_CACHE_SIZE, |n| {
+            usize::try_from(n).unwrap_or(usize::MAX)
+        });
+    if size > MAX_TOKEN_CACHE_SIZE {
         return Err(error(
-            format!("{path}.clock_skew_seconds"),
-            "must be at most 86400",
+            cache.at("jwt_cache_size"),
+            format!("must be at most {MAX_TOKEN_CACHE_SIZE}"),
         ));
     }
-    let identity = compile_identity(&raw, &locations)?;
-    let token_cache_size = match raw.object("jwt_cache_config", &["jwt_cache_size"])? {
-        None => DEFAULT_TOKEN_CACHE_SIZE,
-        Some(cache) => {
-            let size = cache
-                .u64("jwt_cache_size")?
-                .map_or(DEFAULT_TOKEN_CACHE_SIZE, |n| {
-                    usize::try_from(n).unwrap_or(usize::MAX)
-                });
-            if size > MAX_TOKEN_CACHE_SIZE {
-                return Err(error(
-                    cache.at("jwt_cache_size"),
-                    format!("must be at most {MAX_TOKEN_CACHE_SIZE}"),
-                ));
-            }
-            size
-        }
-    };
-    Ok(Provider {
-        name,
-        issuer,
-        audiences,
-        keys,
-        locations,
-        forward: raw.bool("forward")?,
-        clock_skew_seconds,
-        algorithms,
-        max_token_bytes,
-        identity,
-        token_cache_size,
-    })
+    Ok(size)
 }
 
 /// The fetch timings shared by `remote_jwks` and `oidc_discovery`.
@@ -506,28 +601,36 @@ fn compile_remote_jwks(remote: &Object) -> Result<RemoteJwks, ConfigError> {
     })
 }
 
-fn compile_discovery(issuer: &str, discovery: &Object) -> Result<RemoteJwks, ConfigError> {
-    let (path, uri) = match discovery.string("uri")? {
-        Some(uri) => (discovery.at("uri"), uri),
-        None => (
+/// `None` when the document's address would come from a refused issuer (the rest is
+/// still checked).
+fn compile_discovery(
+    issuer: Option<&str>,
+    discovery: &Object,
+) -> Result<Option<RemoteJwks>, ConfigError> {
+    let address = match (discovery.string("uri")?, issuer) {
+        (Some(uri), _) => Some((discovery.at("uri"), uri)),
+        (None, Some(issuer)) => Some((
             discovery.at("(from issuer)"),
             discovery::document_uri(issuer),
-        ),
+        )),
+        (None, None) => None,
     };
-    let endpoint = Endpoint::parse(&uri).map_err(|m| error(path, m))?;
+    let endpoint = address
+        .map(|(path, uri)| Endpoint::parse(&uri).map_err(|m| error(path, m)))
+        .transpose()?;
     let cluster = compile_cluster(discovery, "cluster")?;
     let timings = compile_timings(
         discovery,
         discovery.at("timeout"),
         discovery.string("timeout")?,
     )?;
-    Ok(RemoteJwks {
+    Ok(endpoint.map(|endpoint| RemoteJwks {
         cluster,
         location: JwksLocation::Discovery(endpoint),
         timeout: timings.timeout,
         cache_duration: timings.cache_duration,
         min_refetch_interval: timings.min_refetch_interval,
-    })
+    }))
 }
 
 fn compile_locations(provider: &Object) -> Result<Vec<TokenLocation>, ConfigError> {
@@ -769,17 +872,19 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn check_reports_every_provider_rule_and_top_level_error() {
+    fn check_reports_every_error_of_every_provider_and_rule() {
         let json = r#"{
           "realm": "a\"b",
           "providers": {
             "good": {"issuer": "https://g/", "audiences": ["a"], "remote_jwks": {"http_uri": {"uri": "https://g/jwks", "cluster": "g"}}},
             "bad_timeout": {"issuer": "https://b/", "audiences": ["a"], "remote_jwks": {"http_uri": {"uri": "https://b/jwks", "cluster": "b", "timeout": "5"}}},
-            "no_audience": {"issuer": "https://n/", "audiences": [], "oidc_discovery": {"cluster": "n"}}
+            "no_audience": {"issuer": "https://n/", "audiences": [], "oidc_discovery": {"cluster": "n"}},
+            "many": {"issuer": "", "audiences": [""], "oidc_discovery": {"cluster": ""}, "algorithms": ["HS256"], "max_token_bytes": 0, "clock_skew_seconds": -1, "forward": "yes", "from_params": ["a=b"], "jwt_cache_config": {"jwt_cache_size": 1e9}, "claim_to_header": []}
           },
           "rules": [
             {"match": {"prefix": "/a"}, "requires": {"provider_name": "bad_timeout"}},
-            {"match": {"prefix": "b"}, "requires": {"provider_name": "good"}},
+            {"match": {"prefix": "b", "methods": ["get"], "headers": [{"name": "x"}, {"name": "y", "bogus": 1}]}, "requires": {"provider_name": "good"}, "required_scopes": [""], "required_claims": [{"name": "c"}, 7]},
+            {"match": {"prefix": "/m"}, "requires": {"provider_name": "many"}},
             {"match": {"prefix": "/c"}, "requires": {"provider_name": "typo"}},
             {"match": {"prefix": "/"}, "requires": {"provider_name": "good"}}
           ],
@@ -795,9 +900,25 @@ pub(crate) mod tests {
                 "rule: unknown field `rule`, expected one of `providers`, `rules`, `realm`, `bypass_cors_preflight`",
                 "realm: must be non-empty printable ASCII without quotes or backslashes",
                 "providers.bad_timeout.remote_jwks.http_uri.timeout: invalid duration \"5\": expected seconds like \"5s\" or \"1.5s\"",
+                "providers.many.claim_to_header: unknown field `claim_to_header`, expected one of `issuer`, `audiences`, `remote_jwks`, `oidc_discovery`, `local_jwks`, `from_headers`, `from_params`, `forward`, `clock_skew_seconds`, `algorithms`, `max_token_bytes`, `claim_to_headers`, `forward_payload_header`, `pad_forward_payload_header`, `jwt_cache_config`",
+                "providers.many.issuer: must not be empty",
+                "providers.many.audiences[0]: must not be empty",
+                "providers.many.oidc_discovery.cluster: must not be empty",
+                "providers.many.from_params[0]: \"a=b\" is not a valid query parameter name",
+                "providers.many.algorithms[0]: unsupported algorithm \"HS256\": supported are [\"RS256\"]",
+                "providers.many.max_token_bytes: must be between 1 and 65536",
+                "providers.many.clock_skew_seconds: must be a non-negative integer, not a number",
+                "providers.many.jwt_cache_config.jwt_cache_size: must be a non-negative integer, not a number",
+                "providers.many.forward: must be a boolean, not a string",
                 "providers.no_audience.audiences: at least one audience is required, so that tokens minted for other APIs of the same issuer are refused",
                 "rules[1].match.prefix: \"b\" must start with '/'",
-                "rules[2].requires.provider_name: no provider is called \"typo\"",
+                "rules[1].match.headers[0]: give exactly one of exact_match, prefix_match or present_match",
+                "rules[1].match.headers[1].bogus: unknown field `bogus`, expected one of `name`, `exact_match`, `prefix_match`, `present_match`, `invert_match`",
+                "rules[1].match.methods[0]: \"get\" is not a method name (upper-case letters, like \"GET\")",
+                "rules[1].required_scopes[0]: \"\" is not a valid scope (RFC 6749: printable ASCII, no spaces, quotes or backslashes)",
+                "rules[1].required_claims[0]: give exactly one of equals, one_of or contains",
+                "rules[1].required_claims[1]: must be an object, not a number",
+                "rules[3].requires.provider_name: no provider is called \"typo\"",
             ]
         );
         assert_eq!(

@@ -359,6 +359,59 @@ fn istio_and_envoy_gateway_carry_the_auth0_example_configuration() {
     );
 }
 
+/// The cap on what Envoy reads of a key fetch's answer, in the bootstrap the tests run.
+fn tested_response_buffer_limit() -> u64 {
+    let bootstrap = yaml::parse_single(&read("envoy/envoy.yaml")).expect("envoy.yaml parses");
+    bootstrap["layered_runtime"]["layers"][0]["static_layer"]["http.async_response_buffer_limit"]
+        .as_u64()
+        .expect("envoy/envoy.yaml's static runtime layer sets http.async_response_buffer_limit")
+}
+
+#[test]
+fn istio_and_envoy_gateway_cap_a_key_fetch_as_the_tested_bootstrap_does() {
+    let limit = tested_response_buffer_limit();
+    assert_eq!(limit, 1 << 20);
+
+    let patch = yaml::parse_single(&read("deploy/istio/gateway-proxy-config.yaml")).expect("YAML");
+    let annotation = patch["spec"]["template"]["metadata"]["annotations"]["proxy.istio.io/config"]
+        .as_str()
+        .expect("a proxy.istio.io/config annotation on the pod template");
+    let proxy_config = yaml::parse_single(annotation).expect("the annotation is YAML");
+    assert_eq!(
+        proxy_config["runtimeValues"]["http.async_response_buffer_limit"],
+        Value::from(limit.to_string()),
+        "Istio's runtimeValues are strings"
+    );
+    assert_eq!(
+        proxy_config["proxyStatsMatcher"]["inclusionPrefixes"],
+        serde_json::json!(["wasmcustom.jwt_authz"])
+    );
+
+    let documents =
+        yaml::parse_documents(&read("deploy/envoy-gateway/jwt-authz.yaml")).expect("YAML");
+    let proxy = documents
+        .iter()
+        .map(|d| &d.value)
+        .find(|v| v["kind"] == "EnvoyProxy")
+        .expect("an EnvoyProxy");
+    assert_eq!(proxy["spec"]["bootstrap"]["type"], "JSONPatch");
+    assert_eq!(
+        proxy["spec"]["bootstrap"]["jsonPatches"],
+        serde_json::json!([{
+            "op": "add",
+            "path": "/layered_runtime/layers/0/static_layer/http.async_response_buffer_limit",
+            "value": limit,
+        }]),
+        "Envoy Gateway's bootstrap has its static runtime layer first"
+    );
+    let readme = read("deploy/envoy-gateway/README.md");
+    let name = proxy["metadata"]["name"].as_str().expect("named");
+    assert!(
+        readme.contains(&format!(r#""kind":"EnvoyProxy","name":"{name}""#)),
+        "the walkthrough attaches the EnvoyProxy by its name"
+    );
+}
+
 struct TempDir(PathBuf);
 impl Drop for TempDir {
     fn drop(&mut self) {

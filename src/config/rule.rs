@@ -1,7 +1,7 @@
 //! `rules[]`: matches, requirements (jwt_authn's vocabulary), scopes and claim requirements.
 
 use super::reader::Object;
-use super::{ConfigError, Provider, error, is_quotable, unknown_provider};
+use super::{ConfigError, Provider, error, is_quotable, keep, keep_all, unknown_provider};
 use crate::access::{Access, ClaimCondition, ClaimRequirement};
 use crate::requirement::Requirement;
 use crate::rules::{HeaderCondition, HeaderMatcher, PathMatch, RouteMatch, Rule};
@@ -14,12 +14,15 @@ const MAX_REGEX_PROGRAM_BYTES: usize = 256 * 1024;
 /// Requirements nest at most this deep.
 const MAX_REQUIREMENT_DEPTH: usize = 8;
 
+/// A rule, or every error found in it: the match, the requirement, the scopes and each
+/// claim requirement are checked even when another part is refused.
 pub(super) fn compile(
     path: &str,
     value: &Value,
     providers: &[Provider],
-) -> Result<Rule, ConfigError> {
-    let raw = Object::new(
+) -> Result<Rule, Vec<ConfigError>> {
+    let mut errors = Vec::new();
+    let raw = Object::new_collecting(
         path,
         value,
         &[
@@ -29,37 +32,56 @@ pub(super) fn compile(
             "required_scopes_any",
             "required_claims",
         ],
-    )?;
-    let matcher = compile_match(
-        &raw.required_object(
+        &mut errors,
+    )
+    .map_err(|e| vec![e])?;
+    let matcher = raw
+        .required_object(
             "match",
             &["prefix", "path", "safe_regex", "headers", "methods"],
-        )?,
-        providers,
-    )?;
-    let requirement = raw
-        .get("requires")
-        .map(|r| compile_requirement(&raw.at("requires"), r, providers, 1))
-        .transpose()?;
-    let access = Access {
-        all_scopes: compile_scopes(&raw, "required_scopes")?,
-        any_scopes: compile_scopes(&raw, "required_scopes_any")?,
-        claims: raw
-            .array("required_claims")?
-            .into_iter()
-            .map(|(path, value)| compile_claim(&path, value))
-            .collect::<Result<_, _>>()?,
+        )
+        .map_err(|e| vec![e])
+        .and_then(|raw_match| compile_match(&raw_match, providers))
+        .map_err(|refusals| errors.extend(refusals))
+        .ok();
+    let requirement = keep(
+        &mut errors,
+        raw.get("requires")
+            .map(|r| compile_requirement(&raw.at("requires"), r, providers, 1))
+            .transpose(),
+    );
+    let all_scopes = keep(&mut errors, compile_scopes(&raw, "required_scopes"));
+    let any_scopes = keep(&mut errors, compile_scopes(&raw, "required_scopes_any"));
+    let claims = keep(&mut errors, raw.array("required_claims")).and_then(|claims| {
+        keep_all(
+            &mut errors,
+            claims
+                .into_iter()
+                .map(|(path, value)| compile_claim(&path, value)),
+        )
+    });
+    let (Some(matcher), Some(requirement), Some(all_scopes), Some(any_scopes), Some(claims)) =
+        (matcher, requirement, all_scopes, any_scopes, claims)
+    else {
+        return Err(errors);
     };
-    if !access.is_empty() {
-        let unverified_possible = requirement
+    let access = Access {
+        all_scopes,
+        any_scopes,
+        claims,
+    };
+    if !access.is_empty()
+        && requirement
             .as_ref()
-            .is_none_or(Requirement::can_pass_without_token);
-        if unverified_possible {
-            return Err(error(
-                path,
-                "required_scopes, required_scopes_any and required_claims need a requirement that always verifies a token (not absent, allow_missing or allow_missing_or_failed)",
-            ));
-        }
+            .is_none_or(Requirement::can_pass_without_token)
+    {
+        errors.push(error(
+            path,
+            "required_scopes, required_scopes_any and required_claims need a requirement that always verifies a token (not absent, allow_missing or allow_missing_or_failed)",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
     }
     Ok(Rule {
         matcher,
@@ -68,26 +90,47 @@ pub(super) fn compile(
     })
 }
 
-fn compile_match(raw: &Object, providers: &[Provider]) -> Result<RouteMatch, ConfigError> {
+/// The route match, or every error found in it.
+fn compile_match(raw: &Object, providers: &[Provider]) -> Result<RouteMatch, Vec<ConfigError>> {
+    let mut errors = Vec::new();
+    let path = keep(&mut errors, compile_path_match(raw));
+    let headers = keep(&mut errors, raw.array("headers")).and_then(|headers| {
+        keep_all(
+            &mut errors,
+            headers
+                .into_iter()
+                .map(|(path, value)| compile_header_matcher(&path, value, providers)),
+        )
+    });
+    let methods = keep(&mut errors, compile_methods(raw));
+    match (path, headers, methods) {
+        (Some(path), Some(headers), Some(methods)) if errors.is_empty() => Ok(RouteMatch {
+            path,
+            headers,
+            methods,
+        }),
+        _ => Err(errors),
+    }
+}
+
+fn compile_path_match(raw: &Object) -> Result<PathMatch, ConfigError> {
     let regex = raw.object("safe_regex", &["regex"])?;
-    let path_match = match (raw.string("prefix")?, raw.string("path")?, regex) {
-        (Some(prefix), None, None) => PathMatch::Prefix(starts_with_slash(raw, "prefix", prefix)?),
-        (None, Some(exact), None) => PathMatch::Exact(starts_with_slash(raw, "path", exact)?),
+    match (raw.string("prefix")?, raw.string("path")?, regex) {
+        (Some(prefix), None, None) => {
+            Ok(PathMatch::Prefix(starts_with_slash(raw, "prefix", prefix)?))
+        }
+        (None, Some(exact), None) => Ok(PathMatch::Exact(starts_with_slash(raw, "path", exact)?)),
         (None, None, Some(regex)) => {
-            compile_regex(&regex.at("regex"), &regex.required_string("regex")?)?
+            compile_regex(&regex.at("regex"), &regex.required_string("regex")?)
         }
-        _ => {
-            return Err(error(
-                raw.path(),
-                "give exactly one of prefix, path or safe_regex",
-            ));
-        }
-    };
-    let headers = raw
-        .array("headers")?
-        .into_iter()
-        .map(|(path, value)| compile_header_matcher(&path, value, providers))
-        .collect::<Result<_, _>>()?;
+        _ => Err(error(
+            raw.path(),
+            "give exactly one of prefix, path or safe_regex",
+        )),
+    }
+}
+
+fn compile_methods(raw: &Object) -> Result<Vec<String>, ConfigError> {
     let methods = raw.strings("methods")?;
     for (i, method) in methods.iter().enumerate() {
         if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
@@ -97,11 +140,7 @@ fn compile_match(raw: &Object, providers: &[Provider]) -> Result<RouteMatch, Con
             ));
         }
     }
-    Ok(RouteMatch {
-        path: path_match,
-        headers,
-        methods,
-    })
+    Ok(methods)
 }
 
 fn starts_with_slash(raw: &Object, field: &str, value: String) -> Result<String, ConfigError> {
