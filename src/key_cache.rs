@@ -172,11 +172,12 @@ impl KeyCache {
         self.cache_duration.mul_f64(0.9)
     }
 
+    /// The interval runs from this VM's last attempt or from when the current keys were
+    /// fetched, whichever is later: keys adopted from another VM count as a fetch, so the
+    /// limit holds for the whole process, not once per worker.
     fn may_refetch(&self, now: Duration) -> bool {
-        now >= self.retry_at
-            && self
-                .last_attempt
-                .is_none_or(|t| now >= t + self.min_refetch_interval)
+        let last = self.last_attempt.max(self.fetched_at());
+        now >= self.retry_at && last.is_none_or(|t| now >= t + self.min_refetch_interval)
     }
 }
 
@@ -346,6 +347,20 @@ mod tests {
         assert_eq!(lookup(&mut c, "new", T0 + s(31)), "not found");
         assert_eq!(lookup(&mut c, "spray", T0 + s(59)), "not found");
         assert!(!c.fetch_due(T0 + s(59)));
+    }
+
+    #[test]
+    fn keys_adopted_from_another_vm_count_as_a_fetch_for_the_refetch_interval() {
+        let mut c = cache();
+        // Never fetched here: the keys came from another worker's fetch at T0.
+        c.fetch_succeeded(T0, key_set());
+        assert_eq!(
+            lookup(&mut c, "new", T0 + s(29)),
+            "not found",
+            "another worker fetched too recently"
+        );
+        assert!(!c.fetch_due(T0 + s(29)));
+        assert_eq!(lookup(&mut c, "new", T0 + s(30)), "wait");
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! End to end through a real Envoy: the IdP faults that `e2e_keys.rs` does not cover already.
 //! An IdP refusing connections at start; every kind of bad answer during a refresh (the last
 //! good keys stay, what is read is capped, the reason is logged); rotation and removal seen
-//! by every worker; a spray of random `kid`s against several workers; request bytes that are
-//! not UTF-8.
+//! by every worker; a spray of random `kid`s against several workers (one refetch per
+//! interval for them all); request bytes that are not UTF-8.
 
 mod support;
 
@@ -239,8 +239,8 @@ fn rotation_and_removal_reach_every_worker() {
 }
 
 #[test]
-fn random_kids_from_many_clients_stay_within_the_refetch_limit_of_every_worker() {
-    let workers = 2;
+fn random_kids_from_many_clients_on_many_workers_refetch_once_per_interval_in_all() {
+    let workers = 4;
     let interval = Duration::from_secs(2);
     let spray = Duration::from_secs(6);
     let h = Harness::start_with_workers(workers, |idp| with_remote(idp, "600s", "2s"));
@@ -272,8 +272,11 @@ fn random_kids_from_many_clients_stay_within_the_refetch_limit_of_every_worker()
         clients.into_iter().map(|c| c.join().expect("client")).sum()
     });
     let fetches = h.idp.jwks_requests() - before;
-    // Each worker's VM refetches at most once per interval (its first may come at once).
-    let limit = workers as usize * (spray.as_secs() / interval.as_secs() + 1) as usize;
+    // Once per interval for the whole process, not per worker: keys adopted from another
+    // worker count as a fetch. Judged on the VMs' 500 ms tick clock, two refetches are more
+    // than 1.5 s apart, and the first may come at once.
+    let apart = interval - Duration::from_millis(500);
+    let limit = (spray.as_secs_f64() / apart.as_secs_f64()).floor() as usize + 1;
     eprintln!("{sent} random kids, {fetches} JWKS requests (limit {limit})");
     assert!(sent > 20, "only {sent} requests sent");
     assert!(
