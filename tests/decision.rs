@@ -666,14 +666,20 @@ fn a_key_removed_from_the_key_set_stops_working_for_cached_tokens() {
     let token = old.mint(&claims()).expect("mint");
     assert_eq!(remote.decide(&token, NOW), allowed_by(&[0]));
     remote.keys(&[&new]);
-    // The cached verdict no longer counts: the unknown kid asks the issuer once more...
-    assert_eq!(remote.decide(&token, NOW), Decision::Wait(0));
+    // The cached verdict no longer counts: the key set was just fetched, so the kid is unknown...
+    assert_eq!(
+        remote.decide(&token, NOW),
+        denied(AuthError::UnknownKey, Some(0))
+    );
+    // ...once min_refetch_interval (30 s) has passed, it asks the issuer once more...
+    let later = NOW + 30;
+    assert_eq!(remote.decide(&token, later), Decision::Wait(0));
     let cache = remote.keyring.cache_mut(0).expect("remote");
-    cache.fetch_started(Duration::from_secs(NOW));
+    cache.fetch_started(Duration::from_secs(later));
     remote.keys(&[&new]);
     // ...and the key is still gone.
     assert_eq!(
-        remote.decide(&token, NOW),
+        remote.decide(&token, later),
         denied(AuthError::UnknownKey, Some(0))
     );
 }
