@@ -341,12 +341,18 @@ pub fn parse_request(data: &[u8]) -> Option<Vec<(String, String)>> {
     Some(headers)
 }
 
-/// A fresh keyring for `config`; the staff provider's remote key set is as if just fetched.
-fn keyring(config: &Config) -> Keyring {
+/// When the staff provider's key set was fetched: longer ago than its `min_refetch_interval`,
+/// so an unknown `kid` reaches the refetch path.
+pub const KEYS_FETCHED_AT: u64 = NOW - 10;
+
+/// A fresh keyring for `config`; the staff provider's remote key set fetched at
+/// [`KEYS_FETCHED_AT`].
+pub fn keyring(config: &Config) -> Keyring {
     let mut keyring = Keyring::new(config);
     if let Some(cache) = keyring.cache_mut(1) {
-        cache.fetch_started(Duration::from_secs(NOW - 1));
-        cache.fetch_succeeded(Duration::from_secs(NOW - 1), seed_keys().clone());
+        let fetched_at = Duration::from_secs(KEYS_FETCHED_AT);
+        cache.fetch_started(fetched_at);
+        cache.fetch_succeeded(fetched_at, seed_keys().clone());
     }
     keyring
 }

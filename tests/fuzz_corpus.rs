@@ -13,7 +13,6 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use devidp::KeyPair;
 use jwt_authz::authn::{Decision, Request, authorize};
-use jwt_authz::keyring::Keyring;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -96,11 +95,7 @@ fn decision(seed: &str) -> Decision<'static> {
         .map(|(n, v)| (n.as_str(), v.as_str()))
         .collect();
     let config = harness::fixed_config();
-    let mut keyring = Keyring::new(config);
-    if let Some(cache) = keyring.cache_mut(1) {
-        let keys = jwt_authz::jwks::parse(harness::SEED_JWKS.as_bytes()).unwrap();
-        cache.fetch_succeeded(Duration::from_secs(harness::NOW - 1), keys.keys);
-    }
+    let mut keyring = harness::keyring(config);
     authorize(
         config,
         Request::from_headers(&headers),
