@@ -144,8 +144,9 @@ impl Config {
 
     /// Parses and validates the plugin configuration, reporting every error found (never an
     /// empty list): each field of each provider and each part of each rule is checked even
-    /// when another is refused. A rule naming a provider that was refused is not reported
-    /// for that name: the provider's own error says what is wrong.
+    /// when another is refused; within one field (`remote_jwks`, a requirement tree, one
+    /// claim) the first mistake is reported. A rule naming a provider that was refused is not
+    /// reported for that name: the provider's own error says what is wrong.
     pub fn check_json(bytes: &[u8]) -> Result<Config, Vec<ConfigError>> {
         let root = Value::Object(
             json::parse_object_explained(bytes).map_err(|m| vec![error("(root)", m)])?,
@@ -291,7 +292,8 @@ const PROVIDER_FIELDS: [&str; 15] = [
 ];
 
 /// A provider's configuration, or every error found in it: each field is checked even when
-/// another one is refused, so `jwt-authz check` lists all of them in one run.
+/// another one is refused (the first mistake within each), so `jwt-authz check` lists them
+/// in one run.
 fn compile_provider(path: &str, name: String, value: &Value) -> Result<Provider, Vec<ConfigError>> {
     let mut errors = Vec::new();
     let raw =
@@ -301,9 +303,11 @@ fn compile_provider(path: &str, name: String, value: &Value) -> Result<Provider,
     let audiences = keep(&mut errors, compile_audiences(&raw));
     let keys = keep(&mut errors, compile_keys(&raw, issuer.as_deref())).flatten();
     let locations = keep(&mut errors, compile_locations(&raw));
-    let identity = locations
-        .as_deref()
-        .and_then(|locations| keep(&mut errors, compile_identity(&raw, locations)));
+    // With its token locations refused, identity is still checked, but for clashes with them.
+    let identity = keep(
+        &mut errors,
+        compile_identity(&raw, locations.as_deref().unwrap_or_default()),
+    );
     let algorithms = keep(&mut errors, compile_algorithms(&raw));
     let max_token_bytes = keep(&mut errors, compile_max_token_bytes(&raw));
     let clock_skew_seconds = keep(&mut errors, compile_clock_skew(&raw));
@@ -879,7 +883,7 @@ pub(crate) mod tests {
             "good": {"issuer": "https://g/", "audiences": ["a"], "remote_jwks": {"http_uri": {"uri": "https://g/jwks", "cluster": "g"}}},
             "bad_timeout": {"issuer": "https://b/", "audiences": ["a"], "remote_jwks": {"http_uri": {"uri": "https://b/jwks", "cluster": "b", "timeout": "5"}}},
             "no_audience": {"issuer": "https://n/", "audiences": [], "oidc_discovery": {"cluster": "n"}},
-            "many": {"issuer": "", "audiences": [""], "oidc_discovery": {"cluster": ""}, "algorithms": ["HS256"], "max_token_bytes": 0, "clock_skew_seconds": -1, "forward": "yes", "from_params": ["a=b"], "jwt_cache_config": {"jwt_cache_size": 1e9}, "claim_to_header": []}
+            "many": {"issuer": "", "audiences": [""], "oidc_discovery": {"cluster": ""}, "algorithms": ["HS256"], "max_token_bytes": 0, "clock_skew_seconds": -1, "forward": "yes", "from_params": ["a=b"], "jwt_cache_config": {"jwt_cache_size": 1e9}, "claim_to_header": [], "claim_to_headers": [{"header_name": "x-a"}]}
           },
           "rules": [
             {"match": {"prefix": "/a"}, "requires": {"provider_name": "bad_timeout"}},
@@ -905,6 +909,7 @@ pub(crate) mod tests {
                 "providers.many.audiences[0]: must not be empty",
                 "providers.many.oidc_discovery.cluster: must not be empty",
                 "providers.many.from_params[0]: \"a=b\" is not a valid query parameter name",
+                "providers.many.claim_to_headers[0]: missing field `claim_name`",
                 "providers.many.algorithms[0]: unsupported algorithm \"HS256\": supported are [\"RS256\"]",
                 "providers.many.max_token_bytes: must be between 1 and 65536",
                 "providers.many.clock_skew_seconds: must be a non-negative integer, not a number",

@@ -616,13 +616,18 @@ impl Remote {
         Remote { config, keyring }
     }
 
+    /// A key set fetched at `NOW`.
     fn keys(&mut self, keys: &[&KeyPair]) {
+        self.keys_fetched_at(keys, NOW);
+    }
+
+    fn keys_fetched_at(&mut self, keys: &[&KeyPair], fetched_at: u64) {
         let jwks = json!({"keys": keys.iter().map(|k| k.public_jwk()).collect::<Vec<_>>()});
         let parsed = jwt_authz::jwks::parse(jwks.to_string().as_bytes()).expect("jwks");
         self.keyring
             .cache_mut(0)
             .expect("remote")
-            .fetch_succeeded(Duration::from_secs(NOW), parsed.keys);
+            .fetch_succeeded(Duration::from_secs(fetched_at), parsed.keys);
     }
 
     fn decide(&mut self, token: &str, now: u64) -> Decision<'_> {
@@ -676,7 +681,7 @@ fn a_key_removed_from_the_key_set_stops_working_for_cached_tokens() {
     assert_eq!(remote.decide(&token, later), Decision::Wait(0));
     let cache = remote.keyring.cache_mut(0).expect("remote");
     cache.fetch_started(Duration::from_secs(later));
-    remote.keys(&[&new]);
+    remote.keys_fetched_at(&[&new], later);
     // ...and the key is still gone.
     assert_eq!(
         remote.decide(&token, later),

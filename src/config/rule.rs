@@ -15,7 +15,8 @@ const MAX_REGEX_PROGRAM_BYTES: usize = 256 * 1024;
 const MAX_REQUIREMENT_DEPTH: usize = 8;
 
 /// A rule, or every error found in it: the match, the requirement, the scopes and each
-/// claim requirement are checked even when another part is refused.
+/// claim requirement are checked even when another part is refused (the first mistake
+/// within each).
 pub(super) fn compile(
     path: &str,
     value: &Value,
