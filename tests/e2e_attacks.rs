@@ -12,6 +12,7 @@ mod corpus;
 mod support;
 
 use corpus::{Case, Context, Difference, Native, Ours};
+use devstack::bootstrap::static_cluster;
 use devstack::{Echo, Envoy, EnvoyOptions, RecordedRequest, Response, free_port, http};
 use jwt_authz::error::AuthError;
 use jwt_authz::extract::{self, TokenLocation};
@@ -20,7 +21,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
-use support::{AUDIENCE, now, start_idp, static_cluster};
+use support::{AUDIENCE, now, start_idp};
 
 const PATH: &str = "/api/attack";
 const MAX_TOKEN_BYTES: usize = 8192;

@@ -7,6 +7,7 @@
 mod support;
 
 use devidp::{Fault, Idp, IdpConfig};
+use devstack::bootstrap::CALLOUT_BODY_LIMIT;
 use devstack::{free_port, http};
 use serde_json::{Value, json};
 use std::net::SocketAddr;

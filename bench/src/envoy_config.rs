@@ -1,6 +1,7 @@
 //! The benchmark's Envoy configuration: one listener per filter set, side by side in one
 //! process, every route a `direct_response`, so the filters are the only difference.
 
+use devstack::bootstrap::static_cluster;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -272,17 +273,6 @@ fn wasm_filter(name: &str, module: &str, configuration: Option<&Value>) -> Value
 /// JSON is YAML: one value on one line, usable as a flow node anywhere.
 fn flow(value: &Value) -> String {
     value.to_string()
-}
-
-/// One STATIC cluster called `name` with the single endpoint `addr`, as a YAML list item.
-fn static_cluster(name: &str, addr: SocketAddr) -> String {
-    format!(
-        "  - name: {name}\n    type: STATIC\n    connect_timeout: 1s\n    load_assignment:\n      \
-         cluster_name: {name}\n      endpoints: [{{lb_endpoints: [{{endpoint: {{address: \
-         {{socket_address: {{address: \"{ip}\", port_value: {port}}}}}}}}}]}}]\n",
-        ip = addr.ip(),
-        port = addr.port(),
-    )
 }
 
 #[cfg(test)]

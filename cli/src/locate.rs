@@ -322,17 +322,6 @@ fn istio_wasm_plugin(place: &str, name: &str, spec: &Value, inventory: &mut Inve
 
 /// Istio names the outbound cluster of each host and port `outbound|PORT||HOST`.
 fn istio_service_entry(spec: &Value, inventory: &mut Inventory) {
-    let strings = |key: &str| -> Vec<String> {
-        spec.get(key)
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
     let ports: Vec<u64> = spec
         .get("ports")
         .and_then(Value::as_array)
@@ -343,7 +332,7 @@ fn istio_service_entry(spec: &Value, inventory: &mut Inventory) {
                 .collect()
         })
         .unwrap_or_default();
-    for host in strings("hosts") {
+    for host in string_list(&spec["hosts"]) {
         for port in &ports {
             inventory.clusters.push(Cluster {
                 platform: Platform::Istio,
@@ -449,4 +438,17 @@ fn gateway_patch_policy(spec: &Value, inventory: &mut Inventory) {
             .and_then(|v| envoy_cluster(Platform::EnvoyGateway, v));
         inventory.clusters.extend(cluster);
     }
+}
+
+/// The strings of a YAML/JSON array; anything else (absent, not an array) is none.
+pub fn string_list(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -7,7 +7,7 @@
 
 use devstack::{Envoy, validate, workspace_root};
 use jwt_authz_cli::check::check;
-use jwt_authz_cli::locate::{self, Platform};
+use jwt_authz_cli::locate::{self, Platform, string_list};
 use jwt_authz_cli::yaml;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -67,18 +67,6 @@ fn dockerfile_copies(text: &str) -> Vec<(Vec<String>, String)> {
             ))
         })
         .collect()
-}
-
-fn string_list(value: &Value) -> Vec<String> {
-    value
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Local stack for the demo and the end-to-end tests: a real Envoy launcher,
 //! an echo upstream, a raw HTTP client and the demo topology.
 
+pub mod bootstrap;
 pub mod demo_commands;
 pub mod echo;
 pub mod envoy;

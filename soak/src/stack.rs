@@ -4,6 +4,7 @@
 use crate::key_life::Timing;
 use crate::traffic::{AUDIENCE, SCOPE};
 use devidp::{Idp, IdpConfig};
+use devstack::bootstrap::filter_in_front_of;
 use devstack::{Echo, Envoy, EnvoyOptions, free_port};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -29,11 +30,11 @@ impl Stack {
         let echo = Echo::start("127.0.0.1:0").map_err(|e| e.to_string())?;
         let listener = free_port().map_err(|e| e.to_string())?;
         let admin = free_port().map_err(|e| e.to_string())?;
-        let yaml = envoy_yaml(
+        let yaml = filter_in_front_of(
             listener,
             admin,
-            idp.addr(),
             echo.addr(),
+            &[("idp", idp.addr())],
             &filter_config(&idp),
         );
         let options = EnvoyOptions {
@@ -76,75 +77,4 @@ fn filter_config(idp: &Idp) -> Value {
             {"match": {"prefix": "/api"}, "requires": {"provider_name": "idp"}}
         ]
     })
-}
-
-fn envoy_yaml(
-    listener: u16,
-    admin: u16,
-    idp: SocketAddr,
-    upstream: SocketAddr,
-    filter: &Value,
-) -> String {
-    // JSON is YAML: the filter configuration goes in as one quoted flow scalar.
-    let filter = serde_json::to_string(&filter.to_string()).unwrap_or_default();
-    let cluster = |name: &str, addr: SocketAddr| {
-        format!(
-            "  - name: {name}\n    type: STATIC\n    connect_timeout: 1s\n    load_assignment:\n      cluster_name: {name}\n      endpoints: [{{lb_endpoints: [{{endpoint: {{address: {{socket_address: {{address: {}, port_value: {}}}}}}}}}]}}]\n",
-            addr.ip(),
-            addr.port()
-        )
-    };
-    format!(
-        r#"
-layered_runtime:
-  layers:
-  - name: static
-    static_layer:
-      http.async_response_buffer_limit: 1048576
-  - name: admin
-    admin_layer: {{}}
-admin:
-  address: {{socket_address: {{address: 127.0.0.1, port_value: {admin}}}}}
-static_resources:
-  listeners:
-  - name: api
-    address: {{socket_address: {{address: 127.0.0.1, port_value: {listener}}}}}
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: api
-          normalize_path: true
-          merge_slashes: true
-          path_with_escaped_slashes_action: UNESCAPE_AND_REDIRECT
-          route_config:
-            virtual_hosts:
-            - name: api
-              domains: ["*"]
-              routes:
-              - match: {{prefix: "/"}}
-                route: {{cluster: upstream}}
-          http_filters:
-          - name: envoy.filters.http.wasm
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
-              config:
-                name: jwt_authz
-                root_id: jwt_authz
-                vm_config:
-                  runtime: envoy.wasm.runtime.v8
-                  code: {{local: {{filename: {module}}}}}
-                configuration:
-                  "@type": type.googleapis.com/google.protobuf.StringValue
-                  value: {filter}
-          - name: envoy.filters.http.router
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-  clusters:
-{upstream}{idp}"#,
-        module = devstack::module_path().display(),
-        upstream = cluster("upstream", upstream),
-        idp = cluster("idp", idp),
-    )
 }

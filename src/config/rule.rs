@@ -36,15 +36,15 @@ pub(super) fn compile(
         &mut errors,
     )
     .map_err(|e| vec![e])?;
-    let matcher = raw
-        .required_object(
-            "match",
-            &["prefix", "path", "safe_regex", "headers", "methods"],
-        )
-        .map_err(|e| vec![e])
-        .and_then(|raw_match| compile_match(&raw_match, providers))
-        .map_err(|refusals| errors.extend(refusals))
-        .ok();
+    let raw_match = raw.required_object(
+        "match",
+        &["prefix", "path", "safe_regex", "headers", "methods"],
+    );
+    let matcher = keep(&mut errors, raw_match).and_then(|raw_match| {
+        compile_match(&raw_match, providers)
+            .map_err(|refusals| errors.extend(refusals))
+            .ok()
+    });
     let requirement = keep(
         &mut errors,
         raw.get("requires")

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use devidp::{Idp, IdpConfig};
+use devstack::bootstrap;
 use devstack::{Echo, Envoy, EnvoyOptions, RecordedRequest, Response, free_port, http};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -67,84 +68,7 @@ pub fn envoy_yaml_with_clusters(
     upstream: SocketAddr,
     filter: &Value,
 ) -> String {
-    let clusters: String = std::iter::once(("upstream", upstream))
-        .chain(idp_clusters.iter().copied())
-        .map(|(name, addr)| static_cluster(name, addr))
-        .collect();
-    // JSON is YAML: the filter configuration goes in as one flow scalar, quoted for YAML.
-    let filter = serde_json::to_string(&filter.to_string()).expect("string serializes");
-    format!(
-        r#"
-admin:
-  address: {{socket_address: {{address: 127.0.0.1, port_value: {admin}}}}}
-{runtime}
-static_resources:
-  listeners:
-  - name: api
-    address: {{socket_address: {{address: 127.0.0.1, port_value: {listener}}}}}
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: api
-          normalize_path: true
-          merge_slashes: true
-          path_with_escaped_slashes_action: UNESCAPE_AND_REDIRECT
-          route_config:
-            virtual_hosts:
-            - name: api
-              domains: ["*"]
-              routes:
-              - match: {{prefix: "/"}}
-                route: {{cluster: upstream}}
-          http_filters:
-          - name: envoy.filters.http.wasm
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
-              config:
-                name: jwt_authz
-                root_id: jwt_authz
-                vm_config:
-                  runtime: envoy.wasm.runtime.v8
-                  code: {{local: {{filename: {module}}}}}
-                configuration:
-                  "@type": type.googleapis.com/google.protobuf.StringValue
-                  value: {filter}
-          - name: envoy.filters.http.router
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-  clusters:
-{clusters}"#,
-        module = devstack::module_path().display(),
-        runtime = CALLOUT_BODY_LIMIT,
-    )
-}
-
-/// What `envoy/*.yaml` set so that a JWKS callout's answer is cut at 1 MiB: Envoy's async
-/// HTTP client buffers a whole response body (up to 32 MiB by default) before the filter sees
-/// any of it.
-pub const CALLOUT_BODY_LIMIT: &str = r#"layered_runtime:
-  layers:
-  - name: static
-    static_layer:
-      http.async_response_buffer_limit: 1048576
-  - name: admin
-    admin_layer: {}"#;
-
-/// One STATIC cluster called `name` with the single endpoint `addr`, as a YAML list item.
-pub fn static_cluster(name: &str, addr: SocketAddr) -> String {
-    format!(
-        r#"  - name: {name}
-    type: STATIC
-    connect_timeout: 1s
-    load_assignment:
-      cluster_name: {name}
-      endpoints: [{{lb_endpoints: [{{endpoint: {{address: {{socket_address: {{address: {ip}, port_value: {port}}}}}}}}}]}}]
-"#,
-        ip = addr.ip(),
-        port = addr.port(),
-    )
+    bootstrap::filter_in_front_of(listener, admin, upstream, idp_clusters, filter)
 }
 
 impl Harness {
