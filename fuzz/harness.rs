@@ -12,15 +12,15 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jwt_authz::authn::{self, Decision, Request};
 use jwt_authz::config::Config;
-use jwt_authz::discovery;
-use jwt_authz::headers::{self, Header};
+use jwt_authz::jose::jwks::{self, KeySet};
+use jwt_authz::jose::jwt::{self, Algorithm};
+use jwt_authz::jose::verify;
 use jwt_authz::json;
-use jwt_authz::jwks::{self, KeySet};
-use jwt_authz::jwt::{self, Algorithm};
-use jwt_authz::key_share;
-use jwt_authz::keyring::Keyring;
-use jwt_authz::uri::Endpoint;
-use jwt_authz::verify;
+use jwt_authz::keys::discovery;
+use jwt_authz::keys::keyring::Keyring;
+use jwt_authz::keys::share;
+use jwt_authz::keys::uri::Endpoint;
+use jwt_authz::request::headers::{self, Header};
 use serde_json::{Value, json};
 use std::rc::Rc;
 use std::sync::OnceLock;
@@ -111,7 +111,7 @@ pub fn claims(data: &[u8]) {
 /// parses is put to work: an RS256 check of a signature of the key's length.
 pub fn jwks(data: &[u8]) {
     check_key_set(data);
-    if let Some((_, document)) = key_share::decode_record(data) {
+    if let Some((_, document)) = share::decode_record(data) {
         check_key_set(document);
     }
 }

@@ -6,23 +6,23 @@
 //! -> `aud` -> key by `kid` -> signature. Then the rule's scopes and claims, and finally the
 //! header edits: client copies of identity headers out, verified identity in.
 
-use crate::claims::{self, ClaimRules};
 use crate::config::{Config, Provider};
-use crate::cors;
 use crate::error::AuthError;
-use crate::extract::{self, Found, Removal};
-use crate::jwt;
-use crate::key_cache::Lookup;
-use crate::keyring::Keyring;
-use crate::requirement::{Checks, Failure, Step};
-use crate::rules;
-use crate::verify;
+use crate::jose::claims::{self, ClaimRules};
+use crate::jose::jwt;
+use crate::jose::verify;
+use crate::keys::cache::Lookup;
+use crate::keys::keyring::Keyring;
+use crate::policy::cors;
+use crate::policy::requirement::{Checks, Failure, Step};
+use crate::policy::rules;
+use crate::request::extract::{self, Found, Removal};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::rc::Rc;
 use std::time::Duration;
 
-pub use crate::rules::Request;
+pub use crate::policy::rules::Request;
 
 /// What to do with a request.
 #[derive(Debug, PartialEq)]

@@ -3,35 +3,27 @@
 //! A Proxy-Wasm HTTP filter that verifies OAuth2 bearer tokens (RS256 JWTs from Auth0 or any
 //! OIDC issuer) before requests reach the services behind Envoy.
 //!
-//! Everything but the host glue is plain Rust, tested natively with time injected:
+//! Everything but the host glue is plain Rust, tested natively with time injected. The folders
+//! are the layers:
 //!
-//! | module        | job |
-//! |---------------|-----|
-//! | [`config`]    | JSON configuration -> validated [`config::Config`]; errors name the field path |
-//! | [`headers`]   | the host's serialized request headers, read in place; bytes that are not UTF-8 made harmless |
-//! | [`rules`]     | which rule applies to a request (path, headers, methods; first match wins) |
-//! | [`requirement`] | `provider_name`, `requires_any`/`all`, `allow_missing(_or_failed)` logic |
-//! | [`cors`]      | what a CORS preflight is |
-//! | [`extract`]   | where the token is (header with prefix, query parameter) |
-//! | [`jwt`]       | compact JWS parsing under a strict profile |
-//! | [`json`]      | strict JSON: duplicate member names refused |
-//! | [`jwks`]      | JWKS document -> key set by `kid` |
-//! | [`roca`]      | the fingerprint of RSA keys that can be factored (CVE-2017-15361) |
-//! | [`verify`]    | signature verification |
-//! | [`pkcs1`]     | RSASSA-PKCS1-v1_5 with SHA-256 (RS256): expected encoding vs `s^e mod n` |
-//! | [`montgomery`] | modular exponentiation with Montgomery multiplication, constants per key |
-//! | [`claims`]    | `iss`, `aud`, `exp`, `nbf`, `iat` against `now`; granted scopes; claim lookup |
-//! | [`access`]    | a rule's required scopes and claim values |
-//! | [`identity`]  | verified claims and payload -> headers for the upstream |
-//! | [`discovery`] | OIDC discovery document -> JWKS endpoint |
-//! | [`uri`]       | callout URIs -> `:authority` and `:path` |
-//! | [`key_cache`] | JWKS cache state machine: lazy fetch, refresh, backoff, refetch limits |
-//! | [`key_share`] | one JWKS fetch per process: shared-data claim and record between VMs |
-//! | [`keyring`]   | the keys of every provider, and the tokens each has verified |
-//! | [`token_cache`] | bounded cache of verified tokens, invalidated by a new key set |
-//! | [`authn`]     | the checks in order -> allow (with header edits), deny or wait for keys |
-//! | [`metrics`]   | counter names for allowed and denied requests and JWKS fetches |
-//! | [`error`]     | every refusal: status, `WWW-Authenticate`, description |
+//! | module | job |
+//! |--------|-----|
+//! | [`config`] | JSON configuration -> validated [`config::Config`]; errors name the field path |
+//! | [`request`] | what is read from and written to a request: [`request::headers`] (the host's serialized headers, read in place), [`request::extract`] (where the token is), [`request::identity`] (verified claims -> headers for the upstream) |
+//! | [`policy`] | which rule applies ([`policy::rules`]), its requirement ([`policy::requirement`]), required scopes and claim values ([`policy::access`]), CORS preflights ([`policy::cors`]) |
+//! | [`jose`] | compact JWS under a strict profile ([`jose::jwt`]), JWK sets ([`jose::jwks`]), the key meeting the signature ([`jose::verify`]), time and audience checks ([`jose::claims`]) |
+//! | [`crypto`] | the primitives, on public data only: [`crypto::rsa`] (Montgomery arithmetic, PKCS#1 v1.5, the ROCA fingerprint) |
+//! | [`keys`] | key sets per provider: fetch state machine ([`keys::cache`]), one fetch per process ([`keys::share`]), OIDC discovery, callout URIs, the verified-token cache |
+//! | [`authn`] | the checks in order -> allow (with header edits), deny or wait for keys |
+//! | [`error`] | every refusal: status, `WWW-Authenticate`, description |
+//! | [`metrics`] | counter names for allowed and denied requests and JWKS fetches |
+//! | [`json`] | strict JSON: duplicate member names refused (tokens, key sets, configuration) |
+//!
+//! The request path in five lines: [`policy::rules`] picks the rule; [`request::extract`] finds
+//! the token; [`jose::jwt`] parses it and [`keys::keyring`] finds the key ([`jose::jwks`]);
+//! [`jose::verify`] checks the signature with [`crypto`], [`jose::claims`] the time, issuer and
+//! audience; [`policy::access`] the scopes and claims, and [`request::identity`] the headers
+//! for the upstream. [`authn`] runs those steps and [`error`] shapes every refusal.
 //!
 //! The `filter` module (wasm32 only) is the thin proxy-wasm glue.
 #![cfg_attr(
@@ -44,31 +36,16 @@
     )
 )]
 
-pub mod access;
 pub mod authn;
-pub mod claims;
 pub mod config;
-pub mod cors;
-pub mod discovery;
+pub mod crypto;
 pub mod error;
-pub mod extract;
-pub mod headers;
-pub mod identity;
+pub mod jose;
 pub mod json;
-pub mod jwks;
-pub mod jwt;
-pub mod key_cache;
-pub mod key_share;
-pub mod keyring;
+pub mod keys;
 pub mod metrics;
-pub mod montgomery;
-pub mod pkcs1;
-pub mod requirement;
-pub mod roca;
-pub mod rules;
-pub mod token_cache;
-pub mod uri;
-pub mod verify;
+pub mod policy;
+pub mod request;
 
 #[cfg(target_arch = "wasm32")]
 mod filter;

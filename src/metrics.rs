@@ -134,7 +134,7 @@ mod tests {
     use super::*;
     use crate::authn::Decision;
     use crate::error::AuthError;
-    use crate::requirement::Failure;
+    use crate::policy::requirement::Failure;
 
     fn config() -> Config {
         Config::from_json(

@@ -4,8 +4,8 @@ use devidp::KeyPair;
 use jwt_authz::authn::{Allowed, Decision, Request, authorize};
 use jwt_authz::config::Config;
 use jwt_authz::error::AuthError;
-use jwt_authz::keyring::Keyring;
-use jwt_authz::requirement::Failure;
+use jwt_authz::keys::keyring::Keyring;
+use jwt_authz::policy::requirement::Failure;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -623,7 +623,7 @@ impl Remote {
 
     fn keys_fetched_at(&mut self, keys: &[&KeyPair], fetched_at: u64) {
         let jwks = json!({"keys": keys.iter().map(|k| k.public_jwk()).collect::<Vec<_>>()});
-        let parsed = jwt_authz::jwks::parse(jwks.to_string().as_bytes()).expect("jwks");
+        let parsed = jwt_authz::jose::jwks::parse(jwks.to_string().as_bytes()).expect("jwks");
         self.keyring
             .cache_mut(0)
             .expect("remote")

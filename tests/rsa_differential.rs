@@ -5,8 +5,8 @@
 //! seed is printed, so `RSA_TEST_SEED=<seed> cargo test --test rsa_differential -- --nocapture`
 //! replays a failure.
 
-use jwt_authz::montgomery::Modulus;
-use jwt_authz::pkcs1::{PublicKey, SignatureError};
+use jwt_authz::crypto::rsa::montgomery::Modulus;
+use jwt_authz::crypto::rsa::pkcs1::{PublicKey, SignatureError};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rsa::BigUint;

@@ -16,10 +16,10 @@
 //! - Any other flag on an `acceptable` vector fails this test: a newer fixture must come with a
 //!   decision here.
 
-use jwt_authz::jwks;
-use jwt_authz::jwt::Algorithm;
-use jwt_authz::pkcs1::PublicKey;
-use jwt_authz::verify::verify_rs256;
+use jwt_authz::crypto::rsa::pkcs1::PublicKey;
+use jwt_authz::jose::jwks;
+use jwt_authz::jose::jwt::Algorithm;
+use jwt_authz::jose::verify::verify_rs256;
 use serde_json::{Value, json};
 use std::fs;
 use std::path::Path;

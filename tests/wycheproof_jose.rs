@@ -16,9 +16,9 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jwt_authz::error::AuthError;
-use jwt_authz::jwks;
-use jwt_authz::jwt::{self, Algorithm};
-use jwt_authz::verify::verify_rs256;
+use jwt_authz::jose::jwks;
+use jwt_authz::jose::jwt::{self, Algorithm};
+use jwt_authz::jose::verify::verify_rs256;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::fs;

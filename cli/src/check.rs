@@ -6,7 +6,7 @@
 use crate::locate::{self, Cluster, Found, Inventory, Platform, TlsOrigination};
 use crate::summary;
 use jwt_authz::config::{Config, JwksLocation, KeySource, RemoteJwks};
-use jwt_authz::uri::Endpoint;
+use jwt_authz::keys::uri::Endpoint;
 use std::fmt::Write;
 
 /// What `check` found: the text to print and whether everything passed.

@@ -1,8 +1,8 @@
 //! One line per rule for `check`'s report: what matches, and what it requires.
 
 use jwt_authz::config::Config;
-use jwt_authz::requirement::Requirement;
-use jwt_authz::rules::{PathMatch, Rule};
+use jwt_authz::policy::requirement::Requirement;
+use jwt_authz::policy::rules::{PathMatch, Rule};
 
 /// `rules[i]: prefix /api -> token of auth0; scopes read:messages`, one per rule.
 pub fn rules(config: &Config) -> Vec<String> {

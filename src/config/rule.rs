@@ -2,9 +2,9 @@
 
 use super::reader::Object;
 use super::{ConfigError, Provider, error, is_quotable, keep, keep_all, unknown_provider};
-use crate::access::{Access, ClaimCondition, ClaimRequirement};
-use crate::requirement::Requirement;
-use crate::rules::{HeaderCondition, HeaderMatcher, PathMatch, RouteMatch, Rule};
+use crate::policy::access::{Access, ClaimCondition, ClaimRequirement};
+use crate::policy::requirement::Requirement;
+use crate::policy::rules::{HeaderCondition, HeaderMatcher, PathMatch, RouteMatch, Rule};
 use serde_json::Value;
 
 /// Longest `safe_regex` accepted: the compiled program grows with the pattern.
@@ -408,10 +408,10 @@ fn is_scope_token(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use crate::access::ClaimCondition;
     use crate::config::{Config, ConfigError};
-    use crate::requirement::Requirement;
-    use crate::rules::{HeaderCondition, PathMatch};
+    use crate::policy::access::ClaimCondition;
+    use crate::policy::requirement::Requirement;
+    use crate::policy::rules::{HeaderCondition, PathMatch};
     use serde_json::{Value, json};
 
     fn config(rules: Value) -> Result<Config, ConfigError> {

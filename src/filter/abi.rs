@@ -139,7 +139,7 @@ pub fn buffer(kind: BufferType, max: usize) -> Result<Option<Vec<u8>>, Failure> 
     buffer_call(|data, size| unsafe { proxy_get_buffer_bytes(kind as u32, 0, max, data, size) })
 }
 
-/// A header map as the host serializes it (see [`crate::headers`]).
+/// A header map as the host serializes it (see [`crate::request::headers`]).
 pub fn header_map(map: MapType) -> Result<Option<Vec<u8>>, Failure> {
     // SAFETY: the host writes the map's address and size into the out-pointers.
     buffer_call(|data, size| unsafe { proxy_get_header_map_pairs(map as u32, data, size) })

@@ -1,14 +1,14 @@
 //! JWKS callouts: straight to the JWKS, or first to the issuer's discovery document and then
 //! to the `jwks_uri` it names. Made from the root context only, so answers outlive streams,
-//! and by one VM of the process at a time: the others adopt what it shares ([`key_share`]).
+//! and by one VM of the process at a time: the others adopt what it shares ([`crate::keys::share`]).
 
 use super::host;
 use crate::config::{Config, JwksLocation, KeySource, RemoteJwks};
-use crate::discovery::{self, MAX_DISCOVERY_BYTES};
-use crate::jwks::{self, MAX_JWKS_BYTES};
-use crate::key_share::{self, Keys};
-use crate::keyring::Keyring;
-use crate::uri::Endpoint;
+use crate::jose::jwks::{self, MAX_JWKS_BYTES};
+use crate::keys::discovery::{self, MAX_DISCOVERY_BYTES};
+use crate::keys::keyring::Keyring;
+use crate::keys::share::{self, Keys};
+use crate::keys::uri::Endpoint;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,7 +108,7 @@ impl Fetcher {
         let Some(Some(keys)) = self.shared.get(provider) else {
             return false;
         };
-        key_share::claim_is_free(host::shared_get(&keys.claim).as_deref(), now)
+        share::claim_is_free(host::shared_get(&keys.claim).as_deref(), now)
     }
 
     /// Takes the shared key set of `provider` if it is newer than the VM's own.
@@ -122,10 +122,10 @@ impl Fetcher {
         let Some(cache) = keyring.cache_mut(provider) else {
             return false;
         };
-        let Some((fetched_at, jwks)) = key_share::decode_record(&record) else {
+        let Some((fetched_at, jwks)) = share::decode_record(&record) else {
             return false;
         };
-        if !key_share::is_newer(fetched_at, cache.fetched_at()) {
+        if !share::is_newer(fetched_at, cache.fetched_at()) {
             return false;
         }
         match jwks::parse(jwks) {
@@ -163,7 +163,7 @@ impl Fetcher {
             }
             let claimed = match self.shared.get(index) {
                 Some(Some(keys)) => {
-                    host::shared_claim(&keys.claim, now, now + key_share::claim_duration(remote))
+                    host::shared_claim(&keys.claim, now, now + share::claim_duration(remote))
                 }
                 _ => true,
             };
@@ -263,7 +263,7 @@ impl Fetcher {
                     if parsed.is_ok()
                         && let Some(Some(keys)) = self.shared.get(provider)
                     {
-                        host::shared_set(&keys.record, &key_share::encode_record(now, &body));
+                        host::shared_set(&keys.record, &share::encode_record(now, &body));
                     }
                     parsed
                 }

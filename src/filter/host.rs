@@ -4,8 +4,8 @@
 use super::abi;
 use crate::authn::Allowed;
 use crate::error::AuthError;
-use crate::headers;
-use crate::uri::Endpoint;
+use crate::keys::uri::Endpoint;
+use crate::request::headers;
 use proxy_wasm::types::{BufferType, LogLevel, MapType};
 use std::time::Duration;
 
@@ -153,10 +153,10 @@ pub fn shared_claim(key: &str, now: Duration, until: Duration) -> bool {
     let Ok((value, cas)) = read else {
         return false;
     };
-    if cas == 0 || !crate::key_share::claim_is_free(value.as_deref(), now) {
+    if cas == 0 || !crate::keys::share::claim_is_free(value.as_deref(), now) {
         return false;
     }
-    let claim = crate::key_share::encode_claim(until);
+    let claim = crate::keys::share::encode_claim(until);
     abi::set_shared_data(key, &claim, cas).is_ok()
 }
 

@@ -7,9 +7,9 @@ use super::tally::Tally;
 use crate::authn::{self, Decision, Request};
 use crate::config::{Config, JwksLocation, KeySource};
 use crate::error::AuthError;
-use crate::headers;
-use crate::keyring::Keyring;
+use crate::keys::keyring::Keyring;
 use crate::metrics::Counters;
+use crate::request::headers;
 use proxy_wasm::types::Action;
 use std::time::Duration;
 

@@ -7,8 +7,8 @@
 //! `min_refetch_interval`.
 
 use crate::config::RemoteJwks;
-use crate::jwks::{Key, KeySet};
-use crate::jwt::Algorithm;
+use crate::jose::jwks::{Key, KeySet};
+use crate::jose::jwt::Algorithm;
 use std::time::Duration;
 
 const BACKOFF_BASE: Duration = Duration::from_secs(1);
@@ -140,7 +140,7 @@ impl KeyCache {
         self.keys.as_ref().map(|_| self.fetched_at)
     }
 
-    /// The generation of the current key set (see [`crate::token_cache`]).
+    /// The generation of the current key set (see [`crate::keys::token_cache`]).
     pub fn generation(&self) -> u64 {
         self.generation
     }
@@ -184,7 +184,7 @@ impl KeyCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jwks;
+    use crate::jose::jwks;
     use std::sync::OnceLock;
 
     const TIMEOUT: Duration = Duration::from_secs(5);
@@ -205,7 +205,7 @@ mod tests {
         KeyCache::new(&RemoteJwks {
             cluster: "c".into(),
             location: crate::config::JwksLocation::Uri(
-                crate::uri::Endpoint::parse("https://a/jwks").unwrap(),
+                crate::keys::uri::Endpoint::parse("https://a/jwks").unwrap(),
             ),
             timeout: TIMEOUT,
             cache_duration: CACHE,

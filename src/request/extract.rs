@@ -1,7 +1,7 @@
 //! Where the token is: a header (with an optional prefix such as `Bearer `) or a query parameter.
 
 use crate::error::AuthError;
-use crate::headers::Header;
+use crate::request::headers::Header;
 use std::borrow::Cow;
 
 /// One place a provider looks for its token.

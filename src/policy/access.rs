@@ -3,8 +3,8 @@
 //!
 //! With several verified tokens (`requires_all`), what they grant together counts.
 
-use crate::claims;
 use crate::error::AuthError;
+use crate::jose::claims;
 use serde_json::{Map, Value};
 
 /// The scope and claim requirements of one rule.

@@ -3,9 +3,9 @@
 //! A match is a path condition (`prefix`, `path` or `safe_regex`, never looking at the query
 //! string), optionally narrowed by header conditions and a list of methods.
 
-use crate::access::Access;
-use crate::headers::Header;
-use crate::requirement::Requirement;
+use crate::policy::access::Access;
+use crate::policy::requirement::Requirement;
+use crate::request::headers::Header;
 
 /// The request facts matching and the checks need.
 #[derive(Debug, Clone, Copy)]

@@ -4,19 +4,19 @@
 //!
 //! Every refusal is a [`ConfigError`] that names the field path, e.g.
 //! `providers.auth0.remote_jwks.http_uri.timeout: invalid duration "5": ...`.
-//! Providers are compiled here, rules in [`rule`].
+//! Providers are compiled here, rules in `rule.rs`.
 
 mod reader;
 mod rule;
 
-use crate::discovery;
-use crate::extract::TokenLocation;
-use crate::identity::{ClaimToHeader, IdentityHeaders};
+use crate::jose::jwks::{self, KeySet};
+use crate::jose::jwt::Algorithm;
 use crate::json;
-use crate::jwks::{self, KeySet};
-use crate::jwt::Algorithm;
-use crate::rules::Rule;
-use crate::uri::Endpoint;
+use crate::keys::discovery;
+use crate::keys::uri::Endpoint;
+use crate::policy::rules::Rule;
+use crate::request::extract::TokenLocation;
+use crate::request::identity::{ClaimToHeader, IdentityHeaders};
 use reader::Object;
 use serde_json::Value;
 use std::fmt;

@@ -1,8 +1,8 @@
 //! Signature verification: the only place a key meets a signature.
 
 use crate::error::AuthError;
-use crate::jwks::Key;
-use crate::jwt::{Algorithm, Jws};
+use crate::jose::jwks::Key;
+use crate::jose::jwt::{Algorithm, Jws};
 
 /// Verifies `jws` with `key`. The key was chosen for the token's algorithm, so an RSA key is
 /// never used with anything but an RSA algorithm.
@@ -12,7 +12,7 @@ pub fn verify(jws: &Jws, key: &Key) -> Result<(), AuthError> {
     }
 }
 
-/// RS256 (RSASSA-PKCS1-v1_5 with SHA-256, see [`crate::pkcs1`]) of `signature` over the raw
+/// RS256 (RSASSA-PKCS1-v1_5 with SHA-256, see [`crate::crypto::rsa::pkcs1`]) of `signature` over the raw
 /// bytes `message`: for a JWS, its signing input.
 pub fn verify_rs256(message: &[u8], signature: &[u8], key: &Key) -> Result<(), AuthError> {
     // RFC 8017 §8.2.2: the signature is exactly as long as the modulus; a padded or truncated
@@ -32,7 +32,7 @@ mod tests {
 
     fn key_for(pair: &devidp::KeyPair) -> Key {
         let parsed =
-            crate::jwks::parse(json!({"keys": [pair.public_jwk()]}).to_string().as_bytes());
+            crate::jose::jwks::parse(json!({"keys": [pair.public_jwk()]}).to_string().as_bytes());
         parsed
             .unwrap()
             .keys
@@ -48,7 +48,7 @@ mod tests {
             devidp::KeyPair::generate("b").unwrap(),
         );
         let token = signer.mint(&json!({"sub": "x"})).unwrap();
-        let jws = crate::jwt::parse(&token, 8192, &[Algorithm::RS256]).unwrap();
+        let jws = crate::jose::jwt::parse(&token, 8192, &[Algorithm::RS256]).unwrap();
         assert_eq!(verify(&jws, &key_for(&signer)), Ok(()));
         assert_eq!(verify(&jws, &key_for(&other)), Err(AuthError::BadSignature));
 

@@ -8,7 +8,7 @@
 //! §9.2 note 1 mentions as seen in the wild, is refused, as are BER variants and any other
 //! padding. Nothing is parsed, so there is nothing for a forged signature to confuse.
 
-use crate::montgomery::{Modulus, ModulusError};
+use crate::crypto::rsa::montgomery::{Modulus, ModulusError};
 use sha2::{Digest, Sha256};
 use std::fmt;
 

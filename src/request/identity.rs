@@ -2,7 +2,7 @@
 //! verified payload forwarded whole (`forward_payload_header`), so services learn who called
 //! without parsing the token again.
 
-use crate::claims;
+use crate::jose::claims;
 use serde_json::{Map, Value};
 
 /// A header value longer than this is not set: upstreams have header size limits too.

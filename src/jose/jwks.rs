@@ -1,11 +1,11 @@
 //! JWKS documents -> a key set indexed by `kid`. Keys this filter cannot use are skipped with a
 //! reason (for the log); a document with no usable key at all is an error.
 
+use crate::crypto::rsa::montgomery;
+use crate::crypto::rsa::pkcs1::PublicKey;
+use crate::crypto::rsa::roca;
+use crate::jose::jwt::{Algorithm, decode_base64url};
 use crate::json;
-use crate::jwt::{Algorithm, decode_base64url};
-use crate::montgomery;
-use crate::pkcs1::PublicKey;
-use crate::roca;
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -366,7 +366,7 @@ mod tests {
             jwk["e"] = json!(base64url(e));
             jwk
         };
-        let n = crate::jwt::decode_base64url(good["n"].as_str().unwrap()).unwrap();
+        let n = crate::jose::jwt::decode_base64url(good["n"].as_str().unwrap()).unwrap();
         let mut even = n.clone();
         *even.last_mut().unwrap() &= 0xfe;
         let mut big = vec![0x80];

@@ -2,7 +2,7 @@
 //! they pass without a token (Fetch standard: `OPTIONS` with `Origin` and
 //! `Access-Control-Request-Method`). A plain `OPTIONS` is not a preflight and is checked.
 
-use crate::rules::Request;
+use crate::policy::rules::Request;
 
 pub fn is_preflight(request: &Request) -> bool {
     let non_empty = |name: &str| request.header(name).is_some_and(|v| !v.trim().is_empty());

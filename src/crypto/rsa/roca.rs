@@ -61,7 +61,7 @@ mod tests {
     #[test]
     fn generated_keys_do_not() {
         let key = devidp::KeyPair::generate("k").unwrap();
-        let n = crate::jwt::decode_base64url(&key.modulus_b64()).unwrap();
+        let n = crate::jose::jwt::decode_base64url(&key.modulus_b64()).unwrap();
         assert!(!has_fingerprint(&n));
     }
 

@@ -2,7 +2,7 @@
 //! `jwks_uri`, so a provider can be configured with the issuer alone.
 
 use crate::json::{self, StrictJsonError};
-use crate::uri::Endpoint;
+use crate::keys::uri::Endpoint;
 use serde_json::Value;
 
 /// Discovery documents are a few KiB; anything much larger is not one.

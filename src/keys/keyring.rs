@@ -2,9 +2,9 @@
 //! tokens each provider has already verified.
 
 use crate::config::{Config, KeySource};
-use crate::jwt::Algorithm;
-use crate::key_cache::{KeyCache, Lookup};
-use crate::token_cache::{Entry, TokenCache};
+use crate::jose::jwt::Algorithm;
+use crate::keys::cache::{KeyCache, Lookup};
+use crate::keys::token_cache::{Entry, TokenCache};
 use serde_json::{Map, Value};
 use std::rc::Rc;
 use std::time::Duration;
@@ -26,7 +26,7 @@ struct ProviderKeys {
 
 #[derive(Debug)]
 enum Source {
-    Local(crate::jwks::KeySet),
+    Local(crate::jose::jwks::KeySet),
     Remote(KeyCache),
 }
 

@@ -1,0 +1,6 @@
+//! Which rule applies to a request and what it requires of the token.
+
+pub mod access;
+pub mod cors;
+pub mod requirement;
+pub mod rules;

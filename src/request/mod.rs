@@ -1,0 +1,5 @@
+//! What the filter reads from a request and writes to it.
+
+pub mod extract;
+pub mod headers;
+pub mod identity;
