@@ -1,0 +1,290 @@
+//! Numbers as little-endian 29-bit limbs in u32s, the representation that ECDSA's field and
+//! scalar arithmetic share, and the column sums of their products.
+//!
+//! 29 bits for the reason `crypto::rsa::montgomery` gives: in V8 the widest fast product is
+//! `u32 * u32 -> u64`, and with limbs below 2^29 a whole column of a product (18 limbs for
+//! P-521, 36 terms with a Montgomery reduction) adds up in a u64 without carries.
+
+/// Bits per limb.
+pub(super) const LIMB_BITS: u32 = 29;
+/// The low `LIMB_BITS` bits.
+pub(super) const LIMB_MASK: u32 = (1 << LIMB_BITS) - 1;
+
+/// The `2N - 1` column sums of a product of two `N`-limb numbers (column `c` sums the products
+/// of limbs `i` and `j` with `i + j = c`), split in halves because `[u64; 2 * N]` cannot be
+/// named for a generic `N`. Column `2N - 1` is always zero.
+pub(super) struct Columns<const N: usize> {
+    low: [u64; N],
+    high: [u64; N],
+}
+
+impl<const N: usize> Columns<N> {
+    /// The column sums of `a * b`.
+    #[inline(always)]
+    pub(super) fn product(a: &[u32; N], b: &[u32; N]) -> Columns<N> {
+        let mut b_reversed = *b;
+        b_reversed.reverse();
+        let mut columns = Columns {
+            low: [0; N],
+            high: [0; N],
+        };
+        for c in 0..2 * N - 1 {
+            // Column c pairs a[i] with b[c - i] = b_reversed[N - 1 - c + i], for i in lo..=hi.
+            let lo = (c + 1).saturating_sub(N);
+            let hi = c.min(N - 1);
+            let x = a.get(lo..=hi).unwrap_or_default();
+            let y = b_reversed.get(lo + (N - 1) - c..).unwrap_or_default();
+            columns.add(c, dot(x, y));
+        }
+        columns
+    }
+
+    /// The column sums of `a * a`: each cross product `a[i] * a[j]` (i < j) computed once and
+    /// doubled.
+    #[inline(always)]
+    pub(super) fn square(a: &[u32; N]) -> Columns<N> {
+        let mut a_reversed = *a;
+        a_reversed.reverse();
+        let mut columns = Columns {
+            low: [0; N],
+            high: [0; N],
+        };
+        for c in 0..2 * N - 1 {
+            let lo = (c + 1).saturating_sub(N);
+            // The cross products of column c: i < c - i.
+            let cross = if c == 0 { 0 } else { (c - 1) / 2 + 1 };
+            let x = a.get(lo..cross.max(lo)).unwrap_or_default();
+            let y = a_reversed.get(lo + (N - 1) - c..).unwrap_or_default();
+            let mut sum = 2 * dot(x, y);
+            if c % 2 == 0 {
+                let middle = u64::from(a.get(c / 2).copied().unwrap_or(0));
+                sum += middle * middle;
+            }
+            columns.add(c, sum);
+        }
+        columns
+    }
+
+    /// Adds `value` (wrapping) to column `c`; nothing beyond the last column.
+    #[inline(always)]
+    pub(super) fn add(&mut self, c: usize, value: u64) {
+        let column = if c < N {
+            self.low.get_mut(c)
+        } else {
+            self.high.get_mut(c - N)
+        };
+        if let Some(column) = column {
+            *column = column.wrapping_add(value);
+        }
+    }
+
+    /// Column `c` (0 beyond the last).
+    #[inline(always)]
+    pub(super) fn get(&self, c: usize) -> u64 {
+        let column = if c < N {
+            self.low.get(c)
+        } else {
+            self.high.get(c - N)
+        };
+        column.copied().unwrap_or(0)
+    }
+}
+
+/// `sum x[i] * y[i]` over the shorter of the two.
+#[inline(always)]
+fn dot(x: &[u32], y: &[u32]) -> u64 {
+    x.iter()
+        .zip(y)
+        .map(|(&x, &y)| u64::from(x) * u64::from(y))
+        .sum()
+}
+
+/// `a < b`.
+pub(super) fn less_than<const N: usize>(a: &[u32; N], b: &[u32; N]) -> bool {
+    a.iter()
+        .rev()
+        .zip(b.iter().rev())
+        .find(|(x, y)| x != y)
+        .is_some_and(|(x, y)| x < y)
+}
+
+/// `a + b`, and whether it carried out of the top limb.
+pub(super) fn add<const N: usize>(a: &[u32; N], b: &[u32; N]) -> ([u32; N], bool) {
+    let mut sum = [0; N];
+    let mut carry = 0;
+    for ((s, &x), &y) in sum.iter_mut().zip(a).zip(b) {
+        let total = x + y + carry;
+        *s = total & LIMB_MASK;
+        carry = total >> LIMB_BITS;
+    }
+    (sum, carry != 0)
+}
+
+/// `a - b` modulo `2^(29 N)`, and whether it borrowed (`a < b`).
+pub(super) fn sub<const N: usize>(a: &[u32; N], b: &[u32; N]) -> ([u32; N], bool) {
+    let mut difference = [0; N];
+    let mut borrow = 0;
+    for ((d, &x), &y) in difference.iter_mut().zip(a).zip(b) {
+        let total = x.wrapping_sub(y).wrapping_sub(borrow);
+        *d = total & LIMB_MASK;
+        // Limbs are below 2^29: the difference wrapped exactly when its top bit is set.
+        borrow = total >> 31;
+    }
+    (difference, borrow != 0)
+}
+
+/// `a / 2`, with `top` as the bit above the top limb.
+pub(super) fn half<const N: usize>(a: &[u32; N], top: bool) -> [u32; N] {
+    let mut halved = [0; N];
+    let mut above = u32::from(top);
+    for (h, &x) in halved.iter_mut().zip(a).rev() {
+        *h = (x >> 1) | (above << (LIMB_BITS - 1));
+        above = x & 1;
+    }
+    halved
+}
+
+pub(super) fn is_zero<const N: usize>(a: &[u32; N]) -> bool {
+    a.iter().all(|&limb| limb == 0)
+}
+
+/// Big-endian bytes as limbs, or `None` if the number does not fit in `N` limbs.
+pub(super) fn from_be_bytes<const N: usize>(bytes: &[u8]) -> Option<[u32; N]> {
+    let mut limbs = [0; N];
+    let (mut pending, mut pending_bits, mut filled) = (0u64, 0, 0);
+    for &byte in bytes.iter().rev() {
+        pending |= u64::from(byte) << pending_bits;
+        pending_bits += 8;
+        if pending_bits >= LIMB_BITS {
+            push_limb(&mut limbs, &mut filled, pending as u32 & LIMB_MASK)?;
+            pending >>= LIMB_BITS;
+            pending_bits -= LIMB_BITS;
+        }
+    }
+    push_limb(&mut limbs, &mut filled, pending as u32)?;
+    Some(limbs)
+}
+
+/// Stores the next limb; a limb past the end must be zero.
+fn push_limb<const N: usize>(limbs: &mut [u32; N], filled: &mut usize, limb: u32) -> Option<()> {
+    match limbs.get_mut(*filled) {
+        Some(slot) => *slot = limb,
+        None if limb != 0 => return None,
+        None => {}
+    }
+    *filled += 1;
+    Some(())
+}
+
+/// The number as `len` big-endian bytes (bits beyond them dropped).
+pub(super) fn to_be_bytes<const N: usize>(limbs: &[u32; N], len: usize) -> Vec<u8> {
+    let mut le_bytes = Vec::with_capacity(len);
+    let (mut pending, mut pending_bits) = (0u64, 0);
+    let mut limbs = limbs.iter();
+    while le_bytes.len() < len {
+        if pending_bits < 8 {
+            pending |= u64::from(limbs.next().copied().unwrap_or(0)) << pending_bits;
+            pending_bits += LIMB_BITS;
+        }
+        le_bytes.push(pending as u8);
+        pending >>= 8;
+        pending_bits -= 8;
+    }
+    le_bytes.reverse();
+    le_bytes
+}
+
+/// Bits `start..start + width` (`width <= 29`) of the number.
+pub(super) fn bits<const N: usize>(limbs: &[u32; N], start: usize, width: u32) -> u32 {
+    let limb = start / LIMB_BITS as usize;
+    let offset = (start % LIMB_BITS as usize) as u32;
+    let low = u64::from(limbs.get(limb).copied().unwrap_or(0));
+    let high = u64::from(limbs.get(limb + 1).copied().unwrap_or(0));
+    (((high << LIMB_BITS | low) >> offset) & ((1 << width) - 1)) as u32
+}
+
+// Compile-time constants. These run in const evaluation only, where an index out of range or a
+// bad hex digit stops the build: they never run on a request.
+
+/// A big-endian hex constant as limbs.
+#[allow(clippy::indexing_slicing, clippy::panic)]
+pub(super) const fn from_hex<const N: usize>(hex: &str) -> [u32; N] {
+    let digits = hex.as_bytes();
+    let mut limbs = [0u32; N];
+    let mut bit = 0;
+    let mut i = digits.len();
+    while i > 0 {
+        i -= 1;
+        let digit = digits[i];
+        let value = match digit {
+            b'0'..=b'9' => digit - b'0',
+            b'a'..=b'f' => digit - b'a' + 10,
+            _ => panic!("not a lowercase hex digit"),
+        } as u32;
+        let (limb, offset) = (bit / LIMB_BITS as usize, bit as u32 % LIMB_BITS);
+        if value != 0 {
+            limbs[limb] |= (value << offset) & LIMB_MASK;
+            if offset + 4 > LIMB_BITS && value >> (LIMB_BITS - offset) != 0 {
+                limbs[limb + 1] |= value >> (LIMB_BITS - offset);
+            }
+        }
+        bit += 4;
+    }
+    limbs
+}
+
+/// `2^(29 N * k) mod m` for odd `m` below `2^(29 N - 1)`: `R^k mod m`, by doubling from 1.
+#[allow(clippy::indexing_slicing)]
+pub(super) const fn r_power_mod<const N: usize>(m: &[u32; N], k: usize) -> [u32; N] {
+    let mut x = [0u32; N];
+    x[0] = 1;
+    let mut doublings = k * LIMB_BITS as usize * N;
+    while doublings > 0 {
+        doublings -= 1;
+        // x = 2x, then minus m if it reached m (x < m before, so 2x < 2m).
+        let mut carry = 0;
+        let mut i = 0;
+        while i < N {
+            let doubled = (x[i] << 1) | carry;
+            carry = doubled >> LIMB_BITS;
+            x[i] = doubled & LIMB_MASK;
+            i += 1;
+        }
+        let mut below = true;
+        let mut i = N;
+        while i > 0 {
+            i -= 1;
+            if x[i] != m[i] {
+                below = x[i] < m[i];
+                break;
+            }
+            if i == 0 {
+                below = false;
+            }
+        }
+        if !below || carry != 0 {
+            let mut borrow = 0;
+            let mut i = 0;
+            while i < N {
+                let total = x[i].wrapping_sub(m[i]).wrapping_sub(borrow);
+                x[i] = total & LIMB_MASK;
+                borrow = total >> 31;
+                i += 1;
+            }
+        }
+    }
+    x
+}
+
+/// `-m^-1 mod 2^29` for odd `m`, by Newton's iteration (3, 6, 12, 24, 48 correct bits).
+#[allow(clippy::indexing_slicing)]
+pub(super) const fn neg_inverse<const N: usize>(m: &[u32; N]) -> u32 {
+    let m0 = m[0];
+    let mut inverse = m0;
+    let mut step = 0;
+    while step < 4 {
+        inverse = inverse.wrapping_mul(2u32.wrapping_sub(m0.wrapping_mul(inverse)));
+        step += 1;
+    }
+    inverse.wrapping_neg() & LIMB_MASK
+}
