@@ -165,14 +165,20 @@ fn signatures_agree<R: Reference>(test: u64, keys: usize, messages: usize) {
             rng.fill_bytes(&mut message);
             let signature = sign(&mut rng, &message);
             assert_eq!(signature.len(), R::CURVE.signature_len());
-            assert_eq!(same_verdict::<R>(&key, xy, &message, &signature, "valid"), Ok(()));
+            assert_eq!(
+                same_verdict::<R>(&key, xy, &message, &signature, "valid"),
+                Ok(())
+            );
             let (r, s) = signature.split_at(len);
             let (r_int, s_int) = (BigUint::from_bytes_be(r), BigUint::from_bytes_be(s));
 
             // n - s signs the same message (the point -R has the same x).
             let mut high_s = r.to_vec();
             high_s.extend(fixed(&(&n - &s_int), len));
-            assert_eq!(same_verdict::<R>(&key, xy, &message, &high_s, "n - s"), Ok(()));
+            assert_eq!(
+                same_verdict::<R>(&key, xy, &message, &high_s, "n - s"),
+                Ok(())
+            );
 
             for _ in 0..4 {
                 let mut flipped = signature.clone();
@@ -281,7 +287,11 @@ fn keys_agree<R: Reference>(test: u64) {
         let ours = PublicKey::from_coordinates(curve, x, y).map(|_| ());
         assert_eq!(ours, expected, "{curve:?} x = {x:02x?} y = {y:02x?}");
         if x.len() == len && y.len() == len {
-            assert_eq!(R::accepts_key(x, y), expected.is_ok(), "reference disagrees");
+            assert_eq!(
+                R::accepts_key(x, y),
+                expected.is_ok(),
+                "reference disagrees"
+            );
         }
     };
     check(&x, &y, Ok(()));

@@ -70,7 +70,8 @@ impl CurveParams<9> for P256 {
     const BYTES: usize = 32;
     const P: [u32; 9] =
         from_hex("ffffffff00000001000000000000000000000000ffffffffffffffffffffffff");
-    const P_PLUS_ONE: &'static [(u32, bool)] = &[(256, false), (224, true), (192, false), (96, false)];
+    const P_PLUS_ONE: &'static [(u32, bool)] =
+        &[(256, false), (224, true), (192, false), (96, false)];
     const ORDER: [u32; 9] =
         from_hex("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
     const B: [u32; 9] =
@@ -95,7 +96,8 @@ impl CurveParams<14> for P384 {
         "ffffffffffffffffffffffffffffffffffffffffffffffff",
         "fffffffffffffffeffffffff0000000000000000ffffffff"
     ));
-    const P_PLUS_ONE: &'static [(u32, bool)] = &[(384, false), (128, true), (96, true), (32, false)];
+    const P_PLUS_ONE: &'static [(u32, bool)] =
+        &[(384, false), (128, true), (96, true), (32, false)];
     const ORDER: [u32; 14] = from_hex(concat!(
         "ffffffffffffffffffffffffffffffffffffffffffffffff",
         "c7634d81f4372ddf581a0db248b0a77aecec196accc52973"

@@ -22,19 +22,14 @@ impl<const N: usize> Columns<N> {
     /// The column sums of `a * b`.
     #[inline(always)]
     pub(super) fn product(a: &[u32; N], b: &[u32; N]) -> Columns<N> {
-        let mut b_reversed = *b;
-        b_reversed.reverse();
         let mut columns = Columns {
             low: [0; N],
             high: [0; N],
         };
-        for c in 0..2 * N - 1 {
-            // Column c pairs a[i] with b[c - i] = b_reversed[N - 1 - c + i], for i in lo..=hi.
-            let lo = (c + 1).saturating_sub(N);
-            let hi = c.min(N - 1);
-            let x = a.get(lo..=hi).unwrap_or_default();
-            let y = b_reversed.get(lo + (N - 1) - c..).unwrap_or_default();
-            columns.add(c, dot(x, y));
+        for (i, &x) in a.iter().enumerate() {
+            for (j, &y) in b.iter().enumerate() {
+                columns.add(i + j, u64::from(x) * u64::from(y));
+            }
         }
         columns
     }
@@ -43,24 +38,16 @@ impl<const N: usize> Columns<N> {
     /// doubled.
     #[inline(always)]
     pub(super) fn square(a: &[u32; N]) -> Columns<N> {
-        let mut a_reversed = *a;
-        a_reversed.reverse();
         let mut columns = Columns {
             low: [0; N],
             high: [0; N],
         };
-        for c in 0..2 * N - 1 {
-            let lo = (c + 1).saturating_sub(N);
-            // The cross products of column c: i < c - i.
-            let cross = if c == 0 { 0 } else { (c - 1) / 2 + 1 };
-            let x = a.get(lo..cross.max(lo)).unwrap_or_default();
-            let y = a_reversed.get(lo + (N - 1) - c..).unwrap_or_default();
-            let mut sum = 2 * dot(x, y);
-            if c % 2 == 0 {
-                let middle = u64::from(a.get(c / 2).copied().unwrap_or(0));
-                sum += middle * middle;
+        for (i, &x) in a.iter().enumerate() {
+            let doubled = 2 * u64::from(x);
+            for (j, &y) in a.iter().enumerate().skip(i + 1) {
+                columns.add(i + j, doubled * u64::from(y));
             }
-            columns.add(c, sum);
+            columns.add(2 * i, u64::from(x) * u64::from(x));
         }
         columns
     }
@@ -88,15 +75,6 @@ impl<const N: usize> Columns<N> {
         };
         column.copied().unwrap_or(0)
     }
-}
-
-/// `sum x[i] * y[i]` over the shorter of the two.
-#[inline(always)]
-fn dot(x: &[u32], y: &[u32]) -> u64 {
-    x.iter()
-        .zip(y)
-        .map(|(&x, &y)| u64::from(x) * u64::from(y))
-        .sum()
 }
 
 /// `a < b`.

@@ -156,10 +156,7 @@ impl std::error::Error for KeyError {}
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignatureError {
     /// Not exactly [`Curve::signature_len`] bytes (a DER signature, another curve's).
-    Length {
-        curve: Curve,
-        len: usize,
-    },
+    Length { curve: Curve, len: usize },
     /// `r` is 0 or not below the group order.
     RangeR,
     /// `s` is 0 or not below the group order.

@@ -165,11 +165,8 @@ fn montgomery_reduce<C: CurveParams<N>, const N: usize>(mut columns: Columns<N>)
 }
 
 fn bit_length<const N: usize>(limbs: &[u32; N]) -> usize {
-    limbs
-        .iter()
-        .rposition(|&limb| limb != 0)
-        .map_or(0, |top| {
-            top * LIMB_BITS as usize
-                + (32 - limbs.get(top).copied().unwrap_or(0).leading_zeros() as usize)
-        })
+    limbs.iter().rposition(|&limb| limb != 0).map_or(0, |top| {
+        top * LIMB_BITS as usize
+            + (32 - limbs.get(top).copied().unwrap_or(0).leading_zeros() as usize)
+    })
 }
