@@ -187,3 +187,114 @@ impl<C: CurveParams<N>, const N: usize> Mul for Fe<C, N> {
         Self::reduce(Columns::product(&self.limbs, &other.limbs))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::ecdsa::curves::{P256, P384, P521};
+    use crate::crypto::ecdsa::limbs::reference::{from_big, samples, to_big};
+    use ::rsa::BigUint;
+    use rand_chacha::ChaCha8Rng;
+    use rand_chacha::rand_core::SeedableRng;
+
+    fn prime<C: CurveParams<N>, const N: usize>() -> BigUint {
+        to_big(&C::P)
+    }
+
+    fn primes_are_one_less_than_their_sums_of_powers<C: CurveParams<N>, const N: usize>() {
+        let one = BigUint::from(1u8);
+        let (mut plus, mut minus) = (BigUint::from(0u8), BigUint::from(0u8));
+        for &(exponent, negative) in C::P_PLUS_ONE {
+            assert!(exponent >= LIMB_BITS, "{}: a power below 2^29", C::NAME);
+            if negative {
+                minus += &one << exponent as usize;
+            } else {
+                plus += &one << exponent as usize;
+            }
+        }
+        assert_eq!(plus - minus, prime::<C, N>() + &one, "{}", C::NAME);
+    }
+
+    #[test]
+    fn primes_are_one_less_than_their_sums_of_powers_of_two() {
+        primes_are_one_less_than_their_sums_of_powers::<P256, 9>();
+        primes_are_one_less_than_their_sums_of_powers::<P384, 14>();
+        primes_are_one_less_than_their_sums_of_powers::<P521, 18>();
+        let one = BigUint::from(1u8);
+        assert_eq!(prime::<P521, 18>(), (&one << 521usize) - &one);
+    }
+
+    fn arithmetic_matches<C: CurveParams<N>, const N: usize>(seed: u64) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let p = prime::<C, N>();
+        let values = samples(&mut rng, &p);
+        let element = |v: &BigUint| Fe::<C, N>::from_canonical(&from_big(v)).unwrap();
+        for a in &values {
+            let fa = element(a);
+            assert_eq!(to_big(&fa.to_canonical()), *a, "{} round trip", C::NAME);
+            assert_eq!(to_big(&fa.square().to_canonical()), (a * a) % &p);
+            assert_eq!(to_big(&(-fa).to_canonical()), (&p - a) % &p);
+            for b in &values {
+                let fb = element(b);
+                let name = C::NAME;
+                assert_eq!(
+                    to_big(&(fa * fb).to_canonical()),
+                    (a * b) % &p,
+                    "{name} {a:x} * {b:x}"
+                );
+                assert_eq!(
+                    to_big(&(fa + fb).to_canonical()),
+                    (a + b) % &p,
+                    "{name} {a:x} + {b:x}"
+                );
+                assert_eq!(
+                    to_big(&(fa - fb).to_canonical()),
+                    (a + &p - b) % &p,
+                    "{name} {a:x} - {b:x}"
+                );
+                assert_eq!(fa == fb, a == b);
+            }
+            if !fa.is_zero() {
+                assert_eq!(fa * fa.invert(), Fe::ONE, "{} {a:x}^-1", C::NAME);
+            }
+        }
+        assert!(Fe::<C, N>::ZERO.invert().is_zero());
+    }
+
+    #[test]
+    fn products_sums_and_inverses_match_biguint_mod_p256() {
+        arithmetic_matches::<P256, 9>(256);
+    }
+
+    #[test]
+    fn products_sums_and_inverses_match_biguint_mod_p384() {
+        arithmetic_matches::<P384, 14>(384);
+    }
+
+    #[test]
+    fn products_sums_and_inverses_match_biguint_mod_p521() {
+        arithmetic_matches::<P521, 18>(521);
+    }
+
+    fn canonical_form_only<C: CurveParams<N>, const N: usize>() {
+        let p = prime::<C, N>();
+        let one = BigUint::from(1u8);
+        assert!(Fe::<C, N>::from_be_bytes(&(&p - &one).to_bytes_be()).is_some());
+        assert!(Fe::<C, N>::from_be_bytes(&p.to_bytes_be()).is_none());
+        assert!(Fe::<C, N>::from_be_bytes(&(&p + &one).to_bytes_be()).is_none());
+        assert!(Fe::<C, N>::from_be_bytes(&[0xff; 80]).is_none());
+        let mut padded = vec![0; 20];
+        padded.extend_from_slice(&[7]);
+        assert_eq!(
+            Fe::<C, N>::from_be_bytes(&padded).unwrap().to_be_bytes()[C::BYTES - 1],
+            7
+        );
+    }
+
+    #[test]
+    fn only_integers_below_p_are_field_elements() {
+        canonical_form_only::<P256, 9>();
+        canonical_form_only::<P384, 14>();
+        canonical_form_only::<P521, 18>();
+    }
+}

@@ -266,3 +266,126 @@ pub(super) const fn neg_inverse<const N: usize>(m: &[u32; N]) -> u32 {
     }
     inverse.wrapping_neg() & LIMB_MASK
 }
+
+/// Conversions to and from the reference big integers of the tests.
+#[cfg(test)]
+pub(super) mod reference {
+    use super::*;
+    use ::rsa::BigUint;
+    use rand_chacha::ChaCha8Rng;
+    use rand_chacha::rand_core::RngCore;
+
+    pub(in crate::crypto::ecdsa) fn to_big<const N: usize>(limbs: &[u32; N]) -> BigUint {
+        limbs.iter().rev().fold(BigUint::from(0u8), |value, &limb| {
+            assert!(limb <= LIMB_MASK, "limb {limb:#x} too wide");
+            (value << LIMB_BITS as usize) + limb
+        })
+    }
+
+    pub(in crate::crypto::ecdsa) fn from_big<const N: usize>(value: &BigUint) -> [u32; N] {
+        from_be_bytes(&value.to_bytes_be()).expect("fits")
+    }
+
+    /// Values below `m` worth testing: 0, 1, 2, m - 1, m - 2, the all-ones number below m,
+    /// the powers of two at limb edges and random ones (some with long runs of ones/zeros).
+    pub(in crate::crypto::ecdsa) fn samples(rng: &mut ChaCha8Rng, m: &BigUint) -> Vec<BigUint> {
+        let one = BigUint::from(1u8);
+        let mut values = vec![
+            BigUint::from(0u8),
+            one.clone(),
+            BigUint::from(2u8),
+            m - &one,
+            m - BigUint::from(2u8),
+            (&one << (m.bits() - 1)) - &one,
+            &one << (m.bits() - 1),
+            &one << 29usize,
+            (&one << 58usize) - &one,
+        ];
+        for _ in 0..24 {
+            let mut bytes = vec![0u8; m.to_bytes_be().len() + 8];
+            rng.fill_bytes(&mut bytes);
+            if rng.next_u32().is_multiple_of(3) {
+                // Runs of 0x00 and 0xff bytes stress carries and borrows.
+                for byte in bytes.iter_mut() {
+                    *byte = if *byte < 128 { 0 } else { 0xff };
+                }
+            }
+            values.push(BigUint::from_bytes_be(&bytes) % m);
+        }
+        values.retain(|v| v < m);
+        values
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reference::*;
+    use super::*;
+    use ::rsa::BigUint;
+
+    #[test]
+    fn bytes_round_trip_through_limbs() {
+        for bytes in [
+            vec![],
+            vec![0],
+            vec![1],
+            vec![0xff; 32],
+            [vec![1], vec![0x80; 65]].concat(),
+            (0..66).collect(),
+        ] {
+            let limbs: [u32; 18] = from_be_bytes(&bytes).unwrap();
+            assert_eq!(to_big(&limbs), BigUint::from_bytes_be(&bytes));
+            assert_eq!(to_be_bytes(&limbs, bytes.len()), bytes);
+        }
+    }
+
+    #[test]
+    fn numbers_too_wide_for_the_limbs_are_refused() {
+        // 9 limbs hold 261 bits.
+        let mut bytes = vec![0u8; 33];
+        bytes[0] = 0x1f;
+        assert!(from_be_bytes::<9>(&bytes).is_some());
+        bytes[0] = 0x20;
+        assert!(from_be_bytes::<9>(&bytes).is_none());
+        assert!(from_be_bytes::<9>(&[0; 100]).is_some());
+    }
+
+    #[test]
+    fn hex_constants_are_parsed_exactly() {
+        let limbs: [u32; 3] = from_hex("1fffffffdeadbeef01");
+        assert_eq!(
+            to_big(&limbs),
+            BigUint::parse_bytes(b"1fffffffdeadbeef01", 16).unwrap()
+        );
+    }
+
+    #[test]
+    fn powers_of_r_and_the_negated_inverse_match_their_definitions() {
+        let m_big = BigUint::parse_bytes(b"fffffffffffffffffffffffffffffffffffc3", 16).unwrap();
+        let m: [u32; 6] = from_big(&m_big);
+        let r = BigUint::from(1u8) << (LIMB_BITS as usize * 6);
+        assert_eq!(to_big(&r_power_mod(&m, 1)), &r % &m_big);
+        assert_eq!(to_big(&r_power_mod(&m, 2)), (&r * &r) % &m_big);
+        let m0 = m[0];
+        assert_eq!(m0.wrapping_mul(neg_inverse(&m)) & LIMB_MASK, LIMB_MASK);
+    }
+
+    #[test]
+    fn halving_shifts_in_the_bit_above() {
+        let value: [u32; 2] = from_be_bytes(&[0x12, 0x34, 0x56, 0x79]).unwrap();
+        assert_eq!(
+            to_big(&half(&value, false)),
+            BigUint::from(0x1234_5679u32 >> 1)
+        );
+        let top = BigUint::from(1u8) << (2 * LIMB_BITS as usize - 1);
+        assert_eq!(to_big(&half(&value, true)), top + (0x1234_5679u32 >> 1));
+    }
+
+    #[test]
+    fn bits_are_read_across_limb_edges() {
+        let value: [u32; 2] = from_big(&(BigUint::from(0b1011u8) << 27usize));
+        assert_eq!(bits(&value, 27, 4), 0b1011);
+        assert_eq!(bits(&value, 28, 3), 0b101);
+        assert_eq!(bits(&value, 56, 6), 0);
+    }
+}

@@ -38,6 +38,11 @@ impl<C: CurveParams<N>, const N: usize> Scalar<C, N> {
         }
     }
 
+    #[cfg(test)]
+    pub(super) fn from_limbs(limbs: [u32; N]) -> Self {
+        Self::new(limbs)
+    }
+
     pub(super) fn limbs(&self) -> &[u32; N] {
         &self.limbs
     }
@@ -56,12 +61,15 @@ impl<C: CurveParams<N>, const N: usize> Scalar<C, N> {
         let order_bits = bit_length(&C::ORDER);
         let order_bytes = order_bits.div_ceil(8);
         let leftmost = digest.get(..order_bytes).unwrap_or(digest);
-        let mut value = limbs::from_be_bytes::<N>(leftmost).unwrap_or([0; N]);
-        // Within the leftmost whole bytes, drop the bits beyond bits(n).
-        let excess = (8 * leftmost.len()).saturating_sub(order_bits);
-        for _ in 0..excess {
-            value = limbs::half(&value, false);
+        // Within the leftmost whole bytes, drop the bits beyond bits(n) (fewer than 8).
+        let excess = (8 * leftmost.len()).saturating_sub(order_bits) as u32;
+        let mut shifted = Vec::with_capacity(leftmost.len());
+        let mut previous = 0u8;
+        for &byte in leftmost {
+            shifted.push(((u16::from(previous) << 8 | u16::from(byte)) >> excess) as u8);
+            previous = byte;
         }
+        let mut value = limbs::from_be_bytes::<N>(&shifted).unwrap_or([0; N]);
         // Now below 2^bits(n) < 2n: one subtraction reduces it.
         if !limbs::less_than(&value, &C::ORDER) {
             value = limbs::sub(&value, &C::ORDER).0;
@@ -169,4 +177,115 @@ fn bit_length<const N: usize>(limbs: &[u32; N]) -> usize {
         top * LIMB_BITS as usize
             + (32 - limbs.get(top).copied().unwrap_or(0).leading_zeros() as usize)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::ecdsa::curves::{P256, P384, P521};
+    use crate::crypto::ecdsa::limbs::reference::{from_big, samples, to_big};
+    use ::rsa::BigUint;
+    use rand_chacha::ChaCha8Rng;
+    use rand_chacha::rand_core::SeedableRng;
+
+    fn arithmetic_matches<C: CurveParams<N>, const N: usize>(seed: u64) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let n = to_big(&C::ORDER);
+        let values = samples(&mut rng, &n);
+        let scalar = |v: &BigUint| Scalar::<C, N>::new(from_big(v));
+        for a in &values {
+            let sa = scalar(a);
+            match sa.invert() {
+                None => assert_eq!(*a, BigUint::from(0u8)),
+                Some(inverse) => {
+                    assert_eq!(
+                        (a * to_big(inverse.limbs())) % &n,
+                        BigUint::from(1u8),
+                        "{a:x}"
+                    )
+                }
+            }
+            for b in &values {
+                let product = to_big(sa.mul(&scalar(b)).limbs());
+                assert_eq!(product, (a * b) % &n, "{} {a:x} * {b:x}", C::NAME);
+            }
+        }
+    }
+
+    #[test]
+    fn products_and_inverses_match_biguint_mod_n() {
+        arithmetic_matches::<P256, 9>(2560);
+        arithmetic_matches::<P384, 14>(3840);
+        arithmetic_matches::<P521, 18>(5210);
+    }
+
+    fn range<C: CurveParams<N>, const N: usize>() {
+        let n = to_big(&C::ORDER);
+        let one = BigUint::from(1u8);
+        let fixed = |v: &BigUint| {
+            let bytes = v.to_bytes_be();
+            let mut out = vec![0; C::BYTES - bytes.len().min(C::BYTES)];
+            out.extend(bytes);
+            out
+        };
+        let accepted = |v: &BigUint| Scalar::<C, N>::from_be_bytes_nonzero(&fixed(v)).is_some();
+        assert!(!accepted(&BigUint::from(0u8)));
+        assert!(accepted(&one));
+        assert!(accepted(&(&n - &one)));
+        assert!(!accepted(&n));
+        assert!(!accepted(&(&n + &one)));
+        assert!(Scalar::<C, N>::from_be_bytes_nonzero(&vec![0xff; C::BYTES]).is_none());
+    }
+
+    #[test]
+    fn r_and_s_must_lie_between_1_and_n_minus_1() {
+        range::<P256, 9>();
+        range::<P384, 14>();
+        range::<P521, 18>();
+    }
+
+    #[test]
+    fn a_digest_is_its_leftmost_bits_of_n_reduced_mod_n() {
+        let digest: Vec<u8> = (0..80u8)
+            .map(|i| i.wrapping_mul(37).wrapping_add(200))
+            .collect();
+        // P-256, SHA-256: all 256 bits, minus n when at least n.
+        let n256 = to_big(&P256::ORDER);
+        let whole = BigUint::from_bytes_be(&digest[..32]);
+        assert_eq!(
+            to_big(Scalar::<P256, 9>::from_digest(&digest[..32]).limbs()),
+            &whole % &n256
+        );
+        let all_ones = BigUint::from_bytes_be(&[0xff; 32]);
+        assert!(all_ones > n256);
+        assert_eq!(
+            to_big(Scalar::<P256, 9>::from_digest(&[0xff; 32]).limbs()),
+            &all_ones - &n256
+        );
+        // A longer digest gives its leftmost 256 bits.
+        assert_eq!(
+            to_big(Scalar::<P256, 9>::from_digest(&digest[..64]).limbs()),
+            &whole % &n256
+        );
+        // P-521, SHA-512: 512 bits are fewer than n's 521, the digest is taken whole.
+        let sha512 = BigUint::from_bytes_be(&digest[..64]);
+        assert_eq!(
+            to_big(Scalar::<P521, 18>::from_digest(&digest[..64]).limbs()),
+            sha512
+        );
+        // P-521 with a 66-byte digest: its leftmost 521 bits, 7 bits dropped on the right.
+        let n521 = to_big(&P521::ORDER);
+        let leftmost = BigUint::from_bytes_be(&digest[..66]) >> 7usize;
+        assert_eq!(
+            to_big(Scalar::<P521, 18>::from_digest(&digest[..66]).limbs()),
+            leftmost % &n521
+        );
+        // P-384, SHA-384: 384 bits.
+        let n384 = to_big(&P384::ORDER);
+        let sha384 = BigUint::from_bytes_be(&digest[..48]);
+        assert_eq!(
+            to_big(Scalar::<P384, 14>::from_digest(&digest[..48]).limbs()),
+            sha384 % &n384
+        );
+    }
 }

@@ -119,3 +119,66 @@ fn digits<C: CurveParams<N>, const N: usize>(k: &Scalar<C, N>) -> [i8; MAX_DIGIT
     }
     digits
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::ecdsa::curves::{P256, P384, P521};
+    use crate::crypto::ecdsa::limbs::reference::{from_big, samples, to_big};
+    use ::rsa::BigUint;
+    use rand_chacha::ChaCha8Rng;
+    use rand_chacha::rand_core::SeedableRng;
+
+    fn digits_sum_to_the_scalar<C: CurveParams<N>, const N: usize>() {
+        assert!(C::DIGITS <= MAX_DIGITS, "{}", C::NAME);
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let n = to_big(&C::ORDER);
+        let half = 1i32 << (C::WINDOW - 1);
+        for k in samples(&mut rng, &n) {
+            let digits = digits::<C, N>(&Scalar::from_limbs(from_big(&k)));
+            let (mut positive, mut negative) = (BigUint::from(0u8), BigUint::from(0u8));
+            for (i, &digit) in digits.iter().enumerate() {
+                assert!(-half < i32::from(digit) && i32::from(digit) <= half);
+                assert!(i < C::DIGITS || digit == 0);
+                let term = BigUint::from(digit.unsigned_abs()) << (C::WINDOW as usize * i);
+                if digit < 0 {
+                    negative += term;
+                } else {
+                    positive += term;
+                }
+            }
+            assert_eq!(positive - negative, k, "{} {k:x}", C::NAME);
+        }
+    }
+
+    #[test]
+    fn signed_digits_sum_to_the_scalar() {
+        digits_sum_to_the_scalar::<P256, 9>();
+        digits_sum_to_the_scalar::<P384, 14>();
+        digits_sum_to_the_scalar::<P521, 18>();
+    }
+
+    fn products_of_the_base_point<C: CurveParams<N>, const N: usize>() {
+        let g = Table::<C, N>::of_base_point().unwrap();
+        let one = Scalar::from_limbs(from_big(&BigUint::from(1u8)));
+        let n_minus_one = Scalar::from_limbs(from_big(&(to_big(&C::ORDER) - 1u8)));
+        let base = Affine::<C, N>::base_point().unwrap();
+        // 1 G + (n - 1) G is the identity; 1 G + 1 G is 2 G.
+        assert!(
+            double_mul(&g, &one, &g, &n_minus_one).is_identity(),
+            "{}",
+            C::NAME
+        );
+        let two_g = double_mul(&g, &one, &g, &one);
+        assert!(
+            two_g.has_x(to_affine_batch(&[Jacobian::from_affine(&base).double()]).unwrap()[0].x)
+        );
+    }
+
+    #[test]
+    fn base_point_multiples_add_up() {
+        products_of_the_base_point::<P256, 9>();
+        products_of_the_base_point::<P384, 14>();
+        products_of_the_base_point::<P521, 18>();
+    }
+}
