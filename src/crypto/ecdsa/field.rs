@@ -85,6 +85,9 @@ impl<C: CurveParams<N>, const N: usize> Fe<C, N> {
         limbs::is_zero(&self.limbs)
     }
 
+    // Not inlined, nor additions, subtractions and point operations: one copy of each per
+    // curve keeps the module small, and their calls cost little beside their work.
+    #[inline(never)]
     pub(super) fn square(self) -> Self {
         Self::reduce(Columns::square(&self.limbs))
     }
@@ -155,6 +158,7 @@ impl<C: CurveParams<N>, const N: usize> Fe<C, N> {
 
 impl<C: CurveParams<N>, const N: usize> Add for Fe<C, N> {
     type Output = Self;
+    #[inline(never)]
     fn add(self, other: Self) -> Self {
         // Below 2p < 2^(29 N): no carry out of the top limb.
         let (sum, _) = limbs::add(&self.limbs, &other.limbs);
@@ -164,6 +168,7 @@ impl<C: CurveParams<N>, const N: usize> Add for Fe<C, N> {
 
 impl<C: CurveParams<N>, const N: usize> Sub for Fe<C, N> {
     type Output = Self;
+    #[inline(never)]
     fn sub(self, other: Self) -> Self {
         let (difference, borrowed) = limbs::sub(&self.limbs, &other.limbs);
         if borrowed {
@@ -183,6 +188,7 @@ impl<C: CurveParams<N>, const N: usize> Neg for Fe<C, N> {
 
 impl<C: CurveParams<N>, const N: usize> Mul for Fe<C, N> {
     type Output = Self;
+    #[inline(never)]
     fn mul(self, other: Self) -> Self {
         Self::reduce(Columns::product(&self.limbs, &other.limbs))
     }

@@ -77,8 +77,12 @@ impl<const N: usize> Columns<N> {
     }
 }
 
-/// `a < b`.
-pub(super) fn less_than<const N: usize>(a: &[u32; N], b: &[u32; N]) -> bool {
+// The helpers below run on slices and are never inlined: one copy serves every curve, which
+// keeps the module small; the multiplications, where the time goes, are the ones unrolled.
+
+/// `a < b`, for numbers of the same number of limbs.
+#[inline(never)]
+pub(super) fn less_than(a: &[u32], b: &[u32]) -> bool {
     a.iter()
         .rev()
         .zip(b.iter().rev())
@@ -86,43 +90,64 @@ pub(super) fn less_than<const N: usize>(a: &[u32; N], b: &[u32; N]) -> bool {
         .is_some_and(|(x, y)| x < y)
 }
 
-/// `a + b`, and whether it carried out of the top limb.
-pub(super) fn add<const N: usize>(a: &[u32; N], b: &[u32; N]) -> ([u32; N], bool) {
-    let mut sum = [0; N];
+/// `a += b`; whether it carried out of the top limb.
+#[inline(never)]
+pub(super) fn add_assign(a: &mut [u32], b: &[u32]) -> bool {
     let mut carry = 0;
-    for ((s, &x), &y) in sum.iter_mut().zip(a).zip(b) {
-        let total = x + y + carry;
-        *s = total & LIMB_MASK;
+    for (x, &y) in a.iter_mut().zip(b) {
+        let total = *x + y + carry;
+        *x = total & LIMB_MASK;
         carry = total >> LIMB_BITS;
     }
-    (sum, carry != 0)
+    carry != 0
+}
+
+/// `a -= b` modulo `2^(29 len)`; whether it borrowed (`a < b`).
+#[inline(never)]
+pub(super) fn sub_assign(a: &mut [u32], b: &[u32]) -> bool {
+    let mut borrow = 0;
+    for (x, &y) in a.iter_mut().zip(b) {
+        let total = x.wrapping_sub(y).wrapping_sub(borrow);
+        *x = total & LIMB_MASK;
+        // Limbs are below 2^29: the difference wrapped exactly when its top bit is set.
+        borrow = total >> 31;
+    }
+    borrow != 0
+}
+
+/// `a /= 2`, with `top` as the bit above the top limb.
+#[inline(never)]
+pub(super) fn half_assign(a: &mut [u32], top: bool) {
+    let mut above = u32::from(top);
+    for x in a.iter_mut().rev() {
+        let low = *x & 1;
+        *x = (*x >> 1) | (above << (LIMB_BITS - 1));
+        above = low;
+    }
+}
+
+/// `a + b`, and whether it carried out of the top limb.
+pub(super) fn add<const N: usize>(a: &[u32; N], b: &[u32; N]) -> ([u32; N], bool) {
+    let mut sum = *a;
+    let carried = add_assign(&mut sum, b);
+    (sum, carried)
 }
 
 /// `a - b` modulo `2^(29 N)`, and whether it borrowed (`a < b`).
 pub(super) fn sub<const N: usize>(a: &[u32; N], b: &[u32; N]) -> ([u32; N], bool) {
-    let mut difference = [0; N];
-    let mut borrow = 0;
-    for ((d, &x), &y) in difference.iter_mut().zip(a).zip(b) {
-        let total = x.wrapping_sub(y).wrapping_sub(borrow);
-        *d = total & LIMB_MASK;
-        // Limbs are below 2^29: the difference wrapped exactly when its top bit is set.
-        borrow = total >> 31;
-    }
-    (difference, borrow != 0)
+    let mut difference = *a;
+    let borrowed = sub_assign(&mut difference, b);
+    (difference, borrowed)
 }
 
 /// `a / 2`, with `top` as the bit above the top limb.
 pub(super) fn half<const N: usize>(a: &[u32; N], top: bool) -> [u32; N] {
-    let mut halved = [0; N];
-    let mut above = u32::from(top);
-    for (h, &x) in halved.iter_mut().zip(a).rev() {
-        *h = (x >> 1) | (above << (LIMB_BITS - 1));
-        above = x & 1;
-    }
+    let mut halved = *a;
+    half_assign(&mut halved, top);
     halved
 }
 
-pub(super) fn is_zero<const N: usize>(a: &[u32; N]) -> bool {
+pub(super) fn is_zero(a: &[u32]) -> bool {
     a.iter().all(|&limb| limb == 0)
 }
 

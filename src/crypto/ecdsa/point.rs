@@ -81,6 +81,7 @@ impl<C: CurveParams<N>, const N: usize> Jacobian<C, N> {
     }
 
     /// `2 P`. The identity stays the identity (`Z3 = 2 Y Z`); no point has order 2 here.
+    #[inline(never)]
     pub(super) fn double(&self) -> Self {
         let delta = self.z.square();
         let gamma = self.y.square();
@@ -96,6 +97,7 @@ impl<C: CurveParams<N>, const N: usize> Jacobian<C, N> {
     }
 
     /// `P + Q` for an affine `Q`.
+    #[inline(never)]
     pub(super) fn add_affine(&self, other: &Affine<C, N>) -> Self {
         if self.is_identity() {
             return Self::from_affine(other);
@@ -122,6 +124,7 @@ impl<C: CurveParams<N>, const N: usize> Jacobian<C, N> {
     }
 
     /// `P + Q`.
+    #[inline(never)]
     pub(super) fn add(&self, other: &Self) -> Self {
         if self.is_identity() {
             return *other;

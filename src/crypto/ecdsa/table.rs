@@ -33,6 +33,7 @@ impl<C: CurveParams<N>, const N: usize> Table<C, N> {
 
     /// The table of `point`; `None` only if a multiple came out as the identity, which a point
     /// of the prime-order group never gives.
+    #[inline(never)]
     pub(super) fn new(point: &Affine<C, N>) -> Option<Self> {
         let mut multiples = Vec::with_capacity(Self::POSITIONS * Self::MULTIPLES);
         let mut base = Jacobian::from_affine(point);
