@@ -217,7 +217,7 @@ fn reply(expected: &Ours) -> Option<Reply> {
     }
 }
 
-/// The refusal the README's "Responses" gives for `error`: status, challenge and body are
+/// The refusal the book's "Responses" gives for `error`: status, challenge and body are
 /// written out here, only the description comes from `error`.
 fn reply_for(error: &AuthError) -> Reply {
     match error {
@@ -500,15 +500,15 @@ fn attack_corpus_and_wycheproof_through_jwt_authz_and_native_jwt_authn() {
 }
 
 #[test]
-fn every_difference_is_in_the_readme() {
-    let readme =
-        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-            .expect("README.md");
+fn every_difference_is_in_the_book() {
+    let page = "docs/src/security/jwt-authn.md";
+    let text = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(page))
+        .expect(page);
     for difference in Difference::ALL {
         assert!(
-            readme.contains(difference.readme()),
-            "README.md has no bullet starting {:?} ({difference:?})",
-            difference.readme()
+            text.contains(difference.bullet()),
+            "{page} has no bullet starting {:?} ({difference:?})",
+            difference.bullet()
         );
     }
 }
