@@ -4,7 +4,9 @@
 //!
 //! Every refusal is a [`ConfigError`] that names the field path, e.g.
 //! `providers.auth0.remote_jwks.http_uri.timeout: invalid duration "5": ...`.
-//! Providers are compiled here, rules in `rule.rs`.
+//! The shape of every object (its members, and what each holds) is declared in
+//! [`fields`], which the reader in `reader.rs` follows; providers are compiled here, rules in
+//! `rule.rs`.
 
 pub mod fields;
 mod reader;
