@@ -5,8 +5,9 @@
 //! seed is printed, so `RSA_TEST_SEED=<seed> cargo test --test rsa_differential -- --nocapture`
 //! replays a failure.
 
+use jwt_authz::crypto::Hash;
 use jwt_authz::crypto::rsa::montgomery::Modulus;
-use jwt_authz::crypto::rsa::pkcs1::{PublicKey, SignatureError};
+use jwt_authz::crypto::rsa::{PublicKey, SignatureError};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rsa::BigUint;
@@ -187,7 +188,7 @@ fn real_rsa_keys_agree_with_the_rsa_crate() {
 
         // Our verdict must be the reference's, and for anything modified, a refusal.
         let mut judge = |message: &[u8], signature: &[u8], genuine: bool| {
-            let ours = key.verify_sha256(message, signature);
+            let ours = key.verify_pkcs1(Hash::Sha256, message, signature);
             let theirs = Signature::try_from(signature)
                 .map_err(|_| ())
                 .and_then(|s| verifier.verify(message, &s).map_err(|_| ()));
@@ -274,10 +275,10 @@ fn signatures_with_leading_zero_bytes_verify() {
         let message = counter.to_be_bytes();
         let signature = signer.sign(&message).to_vec();
         if signature[0] == 0 {
-            assert_eq!(key.verify_sha256(&message, &signature), Ok(()));
+            assert_eq!(key.verify_pkcs1(Hash::Sha256, &message, &signature), Ok(()));
             // Without the zero byte it is one byte short: refused, not normalised.
             assert_eq!(
-                key.verify_sha256(&message, &signature[1..]),
+                key.verify_pkcs1(Hash::Sha256, &message, &signature[1..]),
                 Err(SignatureError::Length)
             );
             found += 1;
