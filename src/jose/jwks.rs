@@ -1,8 +1,8 @@
 //! JWKS documents -> a key set indexed by `kid`. Keys this filter cannot use are skipped with a
 //! reason (for the log); a document with no usable key at all is an error.
 
+use crate::crypto::rsa::PublicKey;
 use crate::crypto::rsa::montgomery;
-use crate::crypto::rsa::pkcs1::PublicKey;
 use crate::crypto::rsa::roca;
 use crate::jose::jwt::{Algorithm, decode_base64url};
 use crate::json;

@@ -1,5 +1,6 @@
 //! Signature verification: the only place a key meets a signature.
 
+use crate::crypto::Hash;
 use crate::error::AuthError;
 use crate::jose::jwks::Key;
 use crate::jose::jwt::{Algorithm, Jws};
@@ -21,7 +22,7 @@ pub fn verify_rs256(message: &[u8], signature: &[u8], key: &Key) -> Result<(), A
         return Err(AuthError::BadSignature);
     }
     key.rs256
-        .verify_sha256(message, signature)
+        .verify_pkcs1(Hash::Sha256, message, signature)
         .map_err(|_| AuthError::BadSignature)
 }
 
