@@ -1,7 +1,7 @@
 //! End to end through a real Envoy: the IdP faults that `e2e_keys.rs` does not cover already.
 //! An IdP refusing connections at start; every kind of bad answer during a refresh (the last
 //! good keys stay, what is read is capped, the reason is logged); rotation and removal seen
-//! by every worker; a spray of random `kid`s against several workers (one refetch per
+//! by every worker, at once once one worker has the new set; a spray of random `kid`s against several workers (one refetch per
 //! interval for them all); request bytes that are not UTF-8.
 
 mod support;
@@ -237,6 +237,45 @@ fn rotation_and_removal_reach_every_worker() {
         );
     }
     assert_eq!(h.concurrent_statuses(16, "/api/x", &new), vec![200; 16]);
+}
+
+#[test]
+fn a_key_set_one_worker_fetched_decides_the_next_request_of_every_worker() {
+    let workers = 4;
+    // No refresh comes due during the test: only an unknown kid makes a worker fetch.
+    let h = Harness::start_with_workers(workers, |idp| with_remote(idp, "600s", "1s"));
+    let old = h.token(&[]);
+    // Many connections at once reach every worker: each verifies and caches the old token.
+    assert_eq!(h.concurrent_statuses(32, "/api/x", &old), vec![200; 32]);
+    assert_eq!(h.idp.jwks_requests(), 1);
+
+    h.idp.rotate_key();
+    h.idp.retire_old_keys();
+    thread::sleep(Duration::from_millis(1100));
+    // The new key's kid is unknown: the worker that gets this request fetches the new set.
+    assert_eq!(h.get_with_token("/api/x", &h.token(&[])).status, 200);
+    assert_eq!(h.idp.jwks_requests(), 2);
+
+    // At once, on every worker: the removed key no longer verifies, cached or not, and nobody
+    // fetched again to learn it.
+    let statuses = h.concurrent_statuses(32, "/api/x", &old);
+    assert_eq!(
+        statuses,
+        vec![401; 32],
+        "a worker still accepts the removed key"
+    );
+    assert_invalid_token(
+        "removed key",
+        &h.get_with_token("/api/x", &old),
+        UNKNOWN_KEY,
+    );
+    assert_eq!(
+        h.idp.jwks_requests(),
+        2,
+        "the other workers adopted the shared set"
+    );
+    let log = h.envoy.log();
+    assert!(!log.contains("no shared queue"), "{log}");
 }
 
 #[test]

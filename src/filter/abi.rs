@@ -12,6 +12,7 @@ pub type Failure = u32;
 
 const OK: u32 = Status::Ok as u32;
 const NOT_FOUND: u32 = Status::NotFound as u32;
+const EMPTY: u32 = Status::Empty as u32;
 
 // The SDK declares the same imports with its enums for the statuses and kinds, which have
 // these `u32` representations: the same ABI.
@@ -72,6 +73,17 @@ unsafe extern "C" {
         value_data: *const u8,
         value_size: usize,
         cas: u32,
+    ) -> u32;
+    fn proxy_register_shared_queue(
+        name_data: *const u8,
+        name_size: usize,
+        return_queue_id: *mut u32,
+    ) -> u32;
+    fn proxy_enqueue_shared_queue(queue_id: u32, value_data: *const u8, value_size: usize) -> u32;
+    fn proxy_dequeue_shared_queue(
+        queue_id: u32,
+        return_value_data: *mut *mut u8,
+        return_value_size: *mut usize,
     ) -> u32;
     fn proxy_define_metric(
         metric_type: u32,
@@ -226,6 +238,34 @@ pub fn set_shared_data(key: &str, value: &[u8], cas: u32) -> Result<(), Failure>
     result(unsafe {
         proxy_set_shared_data(key.as_ptr(), key.len(), value.as_ptr(), value.len(), cas)
     })
+}
+
+/// Registers (or takes over) this VM's shared queue `name`; its id, which any VM of the
+/// process can enqueue to.
+pub fn register_shared_queue(name: &str) -> Result<u32, Failure> {
+    let mut id = 0;
+    // SAFETY: `name` is valid for its length during the call; the host writes one u32.
+    result(unsafe { proxy_register_shared_queue(name.as_ptr(), name.len(), &mut id) })?;
+    Ok(id)
+}
+
+pub fn enqueue_shared_queue(queue: u32, value: &[u8]) -> Result<(), Failure> {
+    // SAFETY: `value` is valid for its length during the call.
+    result(unsafe { proxy_enqueue_shared_queue(queue, value.as_ptr(), value.len()) })
+}
+
+/// The next item of a queue, `None` once it is empty.
+pub fn dequeue_shared_queue(queue: u32) -> Result<Option<Vec<u8>>, Failure> {
+    let mut data: *mut u8 = std::ptr::null_mut();
+    let mut size: usize = 0;
+    // SAFETY: the host writes the item's address and size into the out-pointers.
+    match unsafe { proxy_dequeue_shared_queue(queue, &mut data, &mut size) } {
+        // SAFETY: the call succeeded, so the host wrote a buffer it allocated, or null (an
+        // empty item, which is still an item).
+        OK => Ok(Some(unsafe { take_buffer(data, size) }.unwrap_or_default())),
+        EMPTY => Ok(None),
+        failure => Err(failure),
+    }
 }
 
 /// Defines a counter; its id.

@@ -3,6 +3,7 @@
 //! and by one VM of the process at a time: the others adopt what it shares ([`crate::keys::share`]).
 
 use super::host;
+use super::wake::Wake;
 use crate::config::{Config, JwksLocation, KeySource, RemoteJwks};
 use crate::jose::jwks::{self, MAX_JWKS_BYTES};
 use crate::keys::discovery::{self, MAX_DISCOVERY_BYTES};
@@ -39,11 +40,13 @@ pub struct Fetcher {
     shared: Vec<Option<Keys>>,
     /// Providers whose keys another VM is fetching right now: polled until they arrive.
     awaiting_peer: Vec<usize>,
+    /// This VM's queue for notices of key sets other VMs shared (none without remote keys).
+    wake: Option<Wake>,
 }
 
 impl Fetcher {
-    pub fn new(config: &Config) -> Fetcher {
-        let fetcher = Fetcher {
+    pub fn new(config: &Config, now: Option<Duration>) -> Fetcher {
+        let mut fetcher = Fetcher {
             callouts: Vec::new(),
             discovered: vec![None; config.providers.len()],
             shared: config
@@ -55,11 +58,47 @@ impl Fetcher {
                 })
                 .collect(),
             awaiting_peer: Vec::new(),
+            wake: None,
         };
         for keys in fetcher.shared.iter().flatten() {
             host::shared_create(&keys.claim);
         }
+        if fetcher.shared.iter().any(Option::is_some) {
+            fetcher.wake = now.and_then(Wake::register);
+        }
         fetcher
+    }
+
+    /// Tells the other VMs, now and then, that this one is alive to be woken.
+    pub fn heartbeat(&mut self, now: Duration) {
+        if let Some(wake) = &mut self.wake {
+            wake.heartbeat(now);
+        }
+    }
+
+    /// Adopts the key sets named by the notices on this VM's queue `queue`: another VM shared
+    /// them just now. The streams that waited for them go on as for a fetch of this VM's own.
+    pub fn on_queue_ready(&mut self, queue: u32, keyring: &mut Keyring) -> Vec<Finished> {
+        let Some(wake) = self.wake.as_ref().filter(|w| w.is_own_queue(queue)) else {
+            return Vec::new();
+        };
+        let mut finished = Vec::new();
+        for notice in wake.take_notices() {
+            let named = self.shared.iter().position(|keys| {
+                keys.as_ref()
+                    .is_some_and(|k| k.record.as_bytes() == notice.as_slice())
+            });
+            let Some(provider) = named else { continue };
+            if self.adopt_shared(provider, keyring) {
+                self.awaiting_peer.retain(|p| *p != provider);
+                finished.push(Finished {
+                    provider,
+                    succeeded: true,
+                    fetched_here: false,
+                });
+            }
+        }
+        finished
     }
 
     /// Whether some provider waits for another VM's fetch (then the root polls quickly).
@@ -260,10 +299,8 @@ impl Fetcher {
             Step::Jwks => match answer(body_size, MAX_JWKS_BYTES) {
                 Ok(body) => {
                     let parsed = jwks::parse(&body).map_err(|e| e.to_string());
-                    if parsed.is_ok()
-                        && let Some(Some(keys)) = self.shared.get(provider)
-                    {
-                        host::shared_set(&keys.record, &share::encode_record(now, &body));
+                    if parsed.is_ok() {
+                        self.share(provider, &body, now);
                     }
                     parsed
                 }
@@ -299,6 +336,23 @@ impl Fetcher {
             succeeded,
             fetched_here: true,
         })
+    }
+
+    /// Shares a key set this VM fetched; when it differs from the one shared before, wakes
+    /// the other VMs to take it before their next request.
+    fn share(&self, provider: usize, jwks: &[u8], now: Duration) {
+        let Some(Some(keys)) = self.shared.get(provider) else {
+            return;
+        };
+        let previous = host::shared_get(&keys.record);
+        let changed = previous
+            .as_deref()
+            .and_then(share::decode_record)
+            .is_none_or(|(_, shared)| shared != jwks);
+        host::shared_set(&keys.record, &share::encode_record(now, jwks));
+        if changed && let Some(wake) = &self.wake {
+            wake.notify(&keys.record, now);
+        }
     }
 
     /// Reads the discovery answer and dispatches the JWKS step. When the document cannot be

@@ -160,6 +160,24 @@ pub fn shared_claim(key: &str, now: Duration, until: Duration) -> bool {
     abi::set_shared_data(key, &claim, cas).is_ok()
 }
 
+/// Replaces the shared value of `key` with `update(current)`, compare-and-swap, trying again
+/// (a few times) when another VM wrote in between; the value written, or `None` if the host
+/// would not.
+pub fn shared_update(key: &str, update: impl Fn(Option<&[u8]>) -> Vec<u8>) -> Option<Vec<u8>> {
+    const ATTEMPTS: usize = 8;
+    shared_create(key);
+    for _ in 0..ATTEMPTS {
+        let (current, cas) = abi::shared_data(key).ok()?;
+        let value = update(current.as_deref().filter(|v| !v.is_empty()));
+        match abi::set_shared_data(key, &value, cas) {
+            Ok(()) => return Some(value),
+            Err(status) if status == proxy_wasm::types::Status::CasMismatch as u32 => continue,
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
 /// Creates `key` (empty) unless it exists. Done when a VM starts, before any claim, so that
 /// claims are always compare-and-swaps on an existing key.
 pub fn shared_create(key: &str) {

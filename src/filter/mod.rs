@@ -8,6 +8,7 @@ mod http;
 mod root;
 mod tally;
 mod vm;
+mod wake;
 
 proxy_wasm::main! {{
     // Raised or lowered to Envoy's own level at configuration and on every tick.

@@ -73,6 +73,14 @@ impl RootContext for Root {
         }
     }
 
+    fn on_queue_ready(&mut self, queue_id: u32) {
+        let Some(vm) = &self.vm else { return };
+        let mut vm = vm.borrow_mut();
+        if let Some(now) = host::now().or(vm.clock()) {
+            vm.on_queue_ready(queue_id, now);
+        }
+    }
+
     fn on_tick(&mut self) {
         let Some(vm) = &self.vm else { return };
         host::follow_host_log_level();

@@ -40,7 +40,8 @@ struct Waiter {
 impl Vm {
     pub fn new(config: Config) -> Vm {
         let keyring = Keyring::new(&config);
-        let fetcher = Fetcher::new(&config);
+        let clock = host::now();
+        let fetcher = Fetcher::new(&config, clock);
         let counters = Counters::define(&config, host::define_counter);
         Vm {
             config,
@@ -49,7 +50,7 @@ impl Vm {
             counters,
             tally: Tally::default(),
             waiting: Vec::new(),
-            clock: host::now(),
+            clock,
         }
     }
 
@@ -58,13 +59,22 @@ impl Vm {
         self.clock
     }
 
-    /// Called on every tick: the new time (the last one kept if the host would not say), and
-    /// the counters handed to the host.
+    /// Called on every tick: the new time (the last one kept if the host would not say), the
+    /// counters handed to the host, and this VM's heartbeat for the others.
     pub fn on_tick(&mut self, now: Option<Duration>) {
-        if now.is_some() {
-            self.clock = now;
+        if let Some(now) = now {
+            self.clock = Some(now);
+            self.fetcher.heartbeat(now);
         }
         self.tally.flush();
+    }
+
+    /// Takes in the key sets other VMs announced on this VM's queue, and decides the streams
+    /// that waited for them.
+    pub fn on_queue_ready(&mut self, queue: u32, now: Duration) {
+        for finished in self.fetcher.on_queue_ready(queue, &mut self.keyring) {
+            self.on_fetch_finished(finished, now);
+        }
     }
 
     /// Decides the stream the host is currently on and acts on the decision.

@@ -7,3 +7,4 @@ pub mod keyring;
 pub mod share;
 pub mod token_cache;
 pub mod uri;
+pub mod wake;
