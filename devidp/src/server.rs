@@ -16,7 +16,8 @@ use crate::routes;
 use crate::state::IdpState;
 use crate::token::access_token_claims;
 
-/// A running dev IdP. Dropping it stops the server and joins its threads.
+/// A running dev IdP. Dropping it stops the server: the requests in flight are answered
+/// (injected delays cut short) and the port is free again.
 pub struct Idp {
     state: Arc<IdpState>,
     /// Dropped after [`Idp::drop`] has told `state` to stop, which cuts injected delays short.
