@@ -30,6 +30,10 @@ FUZZ_SMOKE_SECONDS ?= 3
 FUZZ_LIMITS  := -timeout=10 -malloc_limit_mb=256 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1
 DURATION     ?= 5m
 
+# The book: mdBook from crates.io, pinned, installed here on first use.
+MDBOOK_VERSION := 0.5.4
+MDBOOK       := .tools/cargo/bin/mdbook
+
 export ENVOY_BIN := $(abspath $(ENVOY))
 
 # $(call optimise,RAW,OUT): keep only the callbacks in $(EXPORTS) exported, then optimise.
@@ -41,16 +45,23 @@ define optimise
 	@echo "$(2): $$(stat -c %s $(2)) bytes"
 endef
 
-.PHONY: demo test build setup lint clean bench oci fuzz fuzz-smoke fuzz-run soak
+.PHONY: demo test build setup lint clean bench oci fuzz fuzz-smoke fuzz-run soak docs
 
 ## demo: build everything, start the dev IdP, an echo upstream and Envoy with the filter
 demo: setup build
 	cargo run --quiet --release -p devstack --bin demo
 
 ## test: unit tests, end-to-end tests against a real Envoy (faults included), the fuzz
-## seeds on stable and a few seconds of each fuzz target, and a one-minute soak
-test: setup build lint fuzz-smoke
+## seeds on stable and a few seconds of each fuzz target, a one-minute soak, and the book
+## (built without a warning; its links, examples and reference checked by cli/tests/book.rs)
+test: setup build lint fuzz-smoke docs
 	cargo test --workspace
+
+## docs: the book (docs/src/, Markdown) into docs/book/ with a pinned mdBook; a warning fails
+docs: .tools/mdbook-$(MDBOOK_VERSION)
+	@out=$$($(MDBOOK) build docs 2>&1); status=$$?; echo "$$out"; \
+	  if [ $$status -ne 0 ] || grep -q -e 'WARN' -e 'ERROR' <<<"$$out"; then \
+	    echo "make docs: mdBook failed or warned (warnings are errors here)"; exit 1; fi
 
 ## fuzz: each fuzz target for FUZZ_SECONDS (default 60) from its committed seeds and what
 ## earlier runs found (fuzz/corpus/); crashes go to fuzz/artifacts/
@@ -84,11 +95,11 @@ build: setup
 
 ## bench: the filter's cost per request against no filter, Envoy's native jwt_authn and a
 ## Wasm filter that decides nothing, on one pinned Envoy worker (~12 min); prints the tables
-## and writes them into BENCHMARKS.md. More options: make bench BENCH_ARGS=--help
+## and writes them into docs/src/benchmarks.md (the book). More options: make bench BENCH_ARGS=--help
 bench: setup build .tools/h2load
 	cargo build --release --target $(TARGET) -p noop-filter
 	$(call optimise,target/$(TARGET)/release/noop_filter.wasm,$(NOOP_MODULE))
-	cargo run --quiet --release -p bench -- --noop-module $(NOOP_MODULE) --write BENCHMARKS.md $(BENCH_ARGS)
+	cargo run --quiet --release -p bench -- --noop-module $(NOOP_MODULE) --write docs/src/benchmarks.md $(BENCH_ARGS)
 
 ## oci: the module as a Wasm OCI image (one layer, /plugin.wasm) for Istio and Envoy Gateway:
 ## always as an OCI image layout in dist/oci (no container engine needed), and also as a local
@@ -122,6 +133,11 @@ $(CARGO_FUZZ):
 	@rustup run nightly rustc --version >/dev/null 2>&1 || { echo "fuzzing needs the nightly Rust toolchain (rustup toolchain install nightly)"; exit 1; }
 	cargo install cargo-fuzz --locked --root .tools/cargo
 
+.tools/mdbook-$(MDBOOK_VERSION):
+	cargo install mdbook --version $(MDBOOK_VERSION) --locked --no-default-features --features search --root .tools/cargo
+	@$(MDBOOK) --version | grep -q 'v$(MDBOOK_VERSION)$$' || { echo "unexpected mdBook version"; exit 1; }
+	@touch $@
+
 .tools/wasm-opt:
 	@command -v wasm-opt >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq binaryen; }
 	@mkdir -p .tools && touch $@
@@ -139,4 +155,4 @@ lint:
 	cargo clippy --release --target $(TARGET) -p noop-filter --quiet -- -D warnings
 
 clean:
-	rm -rf target dist .tools $(VENV) fuzz/target fuzz/corpus fuzz/artifacts
+	rm -rf target dist .tools $(VENV) fuzz/target fuzz/corpus fuzz/artifacts docs/book

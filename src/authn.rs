@@ -7,7 +7,7 @@
 //! header edits: client copies of identity headers out, verified identity in.
 
 use crate::config::{Config, Provider};
-use crate::error::AuthError;
+use crate::error::{AuthError, UnreadablePart};
 use crate::jose::claims::{self, ClaimRules};
 use crate::jose::jwt;
 use crate::jose::verify;
@@ -60,7 +60,7 @@ pub fn authorize<'c>(
     // neither matched faithfully nor handed on unchanged once a token leaves its query.
     if request.path.contains('\0') {
         return Decision::Deny(Failure {
-            error: AuthError::Unreadable("Request path is not valid UTF-8"),
+            error: AuthError::Unreadable(UnreadablePart::Path),
             provider: None,
         });
     }

@@ -6,7 +6,71 @@
 
 use std::fmt;
 
+/// Declares an enum of fixed refusal texts: one unit variant per text, [`ALL`](Self::ALL) the
+/// variants in order, and `text()` the description each gives.
+macro_rules! refusal_texts {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal,)+ }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $name {
+            $(#[doc = $text] $variant,)+
+        }
+
+        impl $name {
+            /// Every variant, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+
+            /// The `error_description` it gives.
+            pub fn text(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
+        }
+    };
+}
+
+refusal_texts! {
+    /// Which part of a request holds bytes that are not UTF-8.
+    UnreadablePart {
+        Path => "Request path is not valid UTF-8",
+        TokenHeader => "Token header is not valid UTF-8",
+    }
+}
+
+refusal_texts! {
+    /// How a token fails to be a compact JWS under the strict profile.
+    Malformation {
+        NotCompact => "Jwt is not in the form of Header.Payload.Signature",
+        HeaderNotBase64url => "Jwt header is not base64url encoded",
+        HeaderNotObject => "Jwt header is not a JSON object",
+        NoAlg => "Jwt header has no alg",
+        AlgNotString => "Jwt header alg is not a string",
+        KidNotString => "Jwt header kid is not a string",
+        PayloadNotBase64url => "Jwt payload is not base64url encoded",
+        PayloadNotObject => "Jwt payload is not a JSON object",
+        SignatureNotBase64url => "Jwt signature is not base64url encoded",
+        EmptySignature => "Jwt signature is empty",
+    }
+}
+
+refusal_texts! {
+    /// A registered claim of the wrong JSON type, or out of range.
+    BadClaim {
+        ExpNotNumber => "Jwt exp claim is not a number",
+        ExpOutOfRange => "Jwt exp claim is out of range",
+        NbfNotNumber => "Jwt nbf claim is not a number",
+        NbfOutOfRange => "Jwt nbf claim is out of range",
+        IatNotNumber => "Jwt iat claim is not a number",
+        IatOutOfRange => "Jwt iat claim is out of range",
+        AudNotStrings => "Jwt aud claim is not a string or an array of strings",
+    }
+}
+
 /// Why a request was not allowed through.
+///
+/// The book's responses page lists every refusal, checked against [`AuthError::every_kind`]:
+/// a new variant goes there too.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthError {
     /// No token in any of the provider's locations.
@@ -15,12 +79,11 @@ pub enum AuthError {
     MultipleTokens,
     /// The path, or a header where tokens are looked for, holds bytes that are not UTF-8:
     /// the filter cannot read it faithfully, nor hand it on unchanged when it must edit it.
-    /// The text says which.
-    Unreadable(&'static str),
+    Unreadable(UnreadablePart),
     /// The token is longer than the provider's `max_token_bytes`; it was not decoded.
     TooLarge,
-    /// The token is not a well-formed compact JWS; the text says which part.
-    Malformed(&'static str),
+    /// The token is not a well-formed compact JWS.
+    Malformed(Malformation),
     /// Two members with the same name in the header or the payload.
     DuplicateMember,
     /// `alg` is not on the provider's allow-list (this covers `none` and every HMAC).
@@ -29,8 +92,8 @@ pub enum AuthError {
     UnsupportedCritical,
     /// `exp` is absent: every token must expire.
     MissingExpiry,
-    /// A registered claim has the wrong JSON type; the text names the claim.
-    InvalidClaim(&'static str),
+    /// A registered claim has the wrong JSON type or is out of range.
+    InvalidClaim(BadClaim),
     /// `exp` is in the past, beyond the clock skew.
     Expired,
     /// `nbf` is in the future, beyond the clock skew.
@@ -114,16 +177,16 @@ impl AuthError {
         match self {
             Self::Missing => "Jwt is missing".into(),
             Self::MultipleTokens => "Request carries more than one token".into(),
-            Self::Unreadable(what) => (*what).into(),
+            Self::Unreadable(part) => part.text().into(),
             Self::TooLarge => "Jwt exceeds the size limit".into(),
-            Self::Malformed(what) => (*what).into(),
+            Self::Malformed(how) => how.text().into(),
             Self::DuplicateMember => "Jwt has duplicate JSON member names".into(),
             Self::AlgorithmNotAllowed => "Jwt algorithm is not allowed".into(),
             Self::UnsupportedCritical => {
                 "Jwt header has a crit member that is not understood".into()
             }
             Self::MissingExpiry => "Jwt has no exp claim".into(),
-            Self::InvalidClaim(what) => (*what).into(),
+            Self::InvalidClaim(claim) => claim.text().into(),
             Self::Expired => "Jwt is expired".into(),
             Self::NotYetValid => "Jwt is not yet valid".into(),
             Self::IssuedInFuture => "Jwt iat is in the future".into(),
@@ -187,21 +250,28 @@ impl fmt::Display for AuthError {
 
 impl std::error::Error for AuthError {}
 
-#[cfg(test)]
 impl AuthError {
-    /// One error of every kind, for tests that must cover them all.
-    pub(crate) fn every_kind() -> Vec<AuthError> {
-        vec![
-            AuthError::Missing,
-            AuthError::MultipleTokens,
-            AuthError::Unreadable("x"),
-            AuthError::TooLarge,
-            AuthError::Malformed("x"),
+    /// Every refusal there is: each variant, with each text of [`UnreadablePart`],
+    /// [`Malformation`] and [`BadClaim`], and both forms of a scope refusal. Payloads that
+    /// come from the configuration are the placeholders the documentation writes: `SCOPES`
+    /// for the scopes of a rule, `NAME` for a claim's name.
+    pub fn every_kind() -> Vec<AuthError> {
+        let mut every = vec![AuthError::Missing, AuthError::MultipleTokens];
+        every.extend(
+            UnreadablePart::ALL
+                .iter()
+                .map(|&p| AuthError::Unreadable(p)),
+        );
+        every.push(AuthError::TooLarge);
+        every.extend(Malformation::ALL.iter().map(|&m| AuthError::Malformed(m)));
+        every.extend([
             AuthError::DuplicateMember,
             AuthError::AlgorithmNotAllowed,
             AuthError::UnsupportedCritical,
             AuthError::MissingExpiry,
-            AuthError::InvalidClaim("x"),
+        ]);
+        every.extend(BadClaim::ALL.iter().map(|&c| AuthError::InvalidClaim(c)));
+        every.extend([
             AuthError::Expired,
             AuthError::NotYetValid,
             AuthError::IssuedInFuture,
@@ -211,13 +281,18 @@ impl AuthError {
             AuthError::BadSignature,
             AuthError::KeysUnavailable,
             AuthError::InsufficientScope {
-                scopes: vec!["a".into()],
+                scopes: vec!["SCOPES".into()],
+                any: false,
+            },
+            AuthError::InsufficientScope {
+                scopes: vec!["SCOPES".into()],
                 any: true,
             },
-            AuthError::ClaimMismatch("https://example.com/roles".into()),
+            AuthError::ClaimMismatch("NAME".into()),
             AuthError::NoMatchingRule,
             AuthError::HostFailure,
-        ]
+        ]);
+        every
     }
 }
 
@@ -299,6 +374,51 @@ mod tests {
         assert_eq!(e.status(), 503);
         assert_eq!(e.www_authenticate("api"), None);
         assert_eq!(e.retry_after(), Some(RETRY_AFTER_SECONDS));
+    }
+
+    #[test]
+    fn every_kind_has_every_variant() {
+        // An exhaustive match: a new variant does not compile until it is named here, and
+        // naming it here is a reminder to add it to `every_kind` (which this test checks).
+        fn ordinal(e: &AuthError) -> usize {
+            match e {
+                AuthError::Missing => 0,
+                AuthError::MultipleTokens => 1,
+                AuthError::Unreadable(_) => 2,
+                AuthError::TooLarge => 3,
+                AuthError::Malformed(_) => 4,
+                AuthError::DuplicateMember => 5,
+                AuthError::AlgorithmNotAllowed => 6,
+                AuthError::UnsupportedCritical => 7,
+                AuthError::MissingExpiry => 8,
+                AuthError::InvalidClaim(_) => 9,
+                AuthError::Expired => 10,
+                AuthError::NotYetValid => 11,
+                AuthError::IssuedInFuture => 12,
+                AuthError::IssuerNotAllowed => 13,
+                AuthError::AudienceNotAllowed => 14,
+                AuthError::UnknownKey => 15,
+                AuthError::BadSignature => 16,
+                AuthError::KeysUnavailable => 17,
+                AuthError::InsufficientScope { .. } => 18,
+                AuthError::ClaimMismatch(_) => 19,
+                AuthError::NoMatchingRule => 20,
+                AuthError::HostFailure => 21,
+            }
+        }
+        const VARIANTS: usize = 22;
+        let mut seen = [false; VARIANTS];
+        for e in AuthError::every_kind() {
+            seen[ordinal(&e)] = true;
+        }
+        assert!(seen.iter().all(|s| *s), "{seen:?}");
+        let descriptions: Vec<String> = AuthError::every_kind()
+            .iter()
+            .map(AuthError::description)
+            .collect();
+        for (i, d) in descriptions.iter().enumerate() {
+            assert!(!descriptions[..i].contains(d), "{d} twice");
+        }
     }
 
     #[test]

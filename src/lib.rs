@@ -12,7 +12,7 @@
 //! | [`request`] | what is read from and written to a request: [`request::headers`] (the host's serialized headers, read in place), [`request::extract`] (where the token is), [`request::identity`] (verified claims -> headers for the upstream) |
 //! | [`policy`] | which rule applies ([`policy::rules`]), its requirement ([`policy::requirement`]), required scopes and claim values ([`policy::access`]), CORS preflights ([`policy::cors`]) |
 //! | [`jose`] | compact JWS under a strict profile ([`jose::jwt`]), JWK sets ([`jose::jwks`]), the key meeting the signature ([`jose::verify`]), time and audience checks ([`jose::claims`]) |
-//! | [`crypto`] | the primitives, on public data only: [`crypto::rsa`] (Montgomery arithmetic, PKCS#1 v1.5, the ROCA fingerprint) |
+//! | [`crypto`] | the primitives, on public data only: [`crypto::rsa`] (Montgomery arithmetic, PKCS#1 v1.5, the ROCA fingerprint), [`crypto::ecdsa`] (P-256, P-384, P-521 with per-key tables) |
 //! | [`keys`] | key sets per provider: fetch state machine ([`keys::cache`]), one fetch per process ([`keys::share`]), OIDC discovery, callout URIs, the verified-token cache |
 //! | [`authn`] | the checks in order -> allow (with header edits), deny or wait for keys |
 //! | [`error`] | every refusal: status, `WWW-Authenticate`, description |

@@ -3,7 +3,7 @@
 use devidp::KeyPair;
 use jwt_authz::authn::{Allowed, Decision, Request, authorize};
 use jwt_authz::config::Config;
-use jwt_authz::error::AuthError;
+use jwt_authz::error::{AuthError, Malformation, UnreadablePart};
 use jwt_authz::keys::keyring::Keyring;
 use jwt_authz::policy::requirement::Failure;
 use serde_json::{Value, json};
@@ -338,7 +338,7 @@ fn allow_missing_passes_no_token_but_refuses_a_bad_one() {
     assert_eq!(
         f.decide("/optional", Some("junk"), NOW),
         denied(
-            AuthError::Malformed("Jwt is not in the form of Header.Payload.Signature"),
+            AuthError::Malformed(Malformation::NotCompact),
             Some(CUSTOMERS)
         )
     );
@@ -445,10 +445,7 @@ fn a_path_that_is_not_utf8_is_refused_before_anything_else() {
     // a query would hand the NULs on to the upstream in place of the client's bytes.
     let f = fixture();
     let token = f.token(&claims());
-    let unreadable = denied(
-        AuthError::Unreadable("Request path is not valid UTF-8"),
-        None,
-    );
+    let unreadable = denied(AuthError::Unreadable(UnreadablePart::Path), None);
     for path in [
         format!("/api/x?q=caf\0&access_token={token}"),
         "/healthz\0".to_string(),

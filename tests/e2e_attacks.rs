@@ -209,30 +209,34 @@ type Reply = (u16, String, Value);
 
 /// The refusal `expected` stands for (`None`: allowed, or refused by Envoy itself).
 fn reply(expected: &Ours) -> Option<Reply> {
-    let error = match expected {
-        Ours::Allowed | Ours::Envoy(_) => return None,
-        Ours::Missing => AuthError::Missing,
-        Ours::Invalid(description) => AuthError::Malformed(description),
-        Ours::TwoTokens => AuthError::MultipleTokens,
-    };
-    Some(reply_for(&error))
+    match expected {
+        Ours::Allowed | Ours::Envoy(_) => None,
+        Ours::Missing => Some(reply_for(&AuthError::Missing)),
+        Ours::Invalid(description) => Some(invalid_token(description)),
+        Ours::TwoTokens => Some(reply_for(&AuthError::MultipleTokens)),
+    }
 }
 
-/// The refusal the README's "Responses" gives for `error`: status, challenge and body are
+/// The refusal the book's "Responses" gives for `error`: status, challenge and body are
 /// written out here, only the description comes from `error`.
 fn reply_for(error: &AuthError) -> Reply {
-    let description = error.description();
-    let (status, code) = match error {
-        AuthError::Missing => {
-            return (
-                401,
-                "Bearer realm=\"api\"".into(),
-                json!({"error": "missing_token", "error_description": "Jwt is missing"}),
-            );
-        }
-        AuthError::MultipleTokens => (400, "invalid_request"),
-        _ => (401, "invalid_token"),
-    };
+    match error {
+        AuthError::Missing => (
+            401,
+            "Bearer realm=\"api\"".into(),
+            json!({"error": "missing_token", "error_description": "Jwt is missing"}),
+        ),
+        AuthError::MultipleTokens => refusal(400, "invalid_request", &error.description()),
+        _ => invalid_token(&error.description()),
+    }
+}
+
+/// 401 `invalid_token` with `description`.
+fn invalid_token(description: &str) -> Reply {
+    refusal(401, "invalid_token", description)
+}
+
+fn refusal(status: u16, code: &str, description: &str) -> Reply {
     (
         status,
         format!("Bearer realm=\"api\", error=\"{code}\", error_description=\"{description}\""),
@@ -496,15 +500,15 @@ fn attack_corpus_and_wycheproof_through_jwt_authz_and_native_jwt_authn() {
 }
 
 #[test]
-fn every_difference_is_in_the_readme() {
-    let readme =
-        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-            .expect("README.md");
+fn every_difference_is_in_the_book() {
+    let page = "docs/src/security/jwt-authn.md";
+    let text = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(page))
+        .expect(page);
     for difference in Difference::ALL {
         assert!(
-            readme.contains(difference.readme()),
-            "README.md has no bullet starting {:?} ({difference:?})",
-            difference.readme()
+            text.contains(difference.bullet()),
+            "{page} has no bullet starting {:?} ({difference:?})",
+            difference.bullet()
         );
     }
 }

@@ -1,11 +1,16 @@
 //! The demo, end to end: `envoy/envoy.yaml` exactly as `make demo` runs it (ports swapped for
-//! free ones), driven the way the printed curl commands drive it.
+//! free ones), driven the way the printed curl commands drive it, and then by those commands
+//! themselves: the session `make demo` prints (which the book and the README show) and the
+//! book's Auth0 session, run with curl step by step.
 
+use devstack::demo_commands::demo_session;
 use devstack::{
     EnvoyOptions, Stack, StackPorts, demo_envoy_config, http, validate, workspace_root,
 };
 use serde_json::json;
 use std::net::SocketAddr;
+use std::process::Command;
+use std::time::{Duration, Instant};
 
 fn client_token(idp: SocketAddr, client_id: &str, secret: &str) -> String {
     let body = json!({
@@ -163,4 +168,111 @@ fn envoy_validate_runs_the_filter_configuration_check() {
         validate(&broken).is_err(),
         "a bad filter configuration fails validation"
     );
+}
+
+/// The demo stack on free ports.
+fn demo_stack() -> Stack {
+    let ports = StackPorts::free().expect("free ports");
+    let yaml = demo_envoy_config(&ports).expect("demo config");
+    Stack::start(ports, &yaml, &EnvoyOptions::default()).expect("stack starts")
+}
+
+/// Runs `script` with `sh`, the variables `env` set; its standard output.
+fn sh(script: &str, env: &[(String, String)]) -> String {
+    let output = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .expect("sh runs (and the session needs curl: apt-get install curl)");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The status of the first HTTP response `curl -i` printed.
+fn first_status(output: &str) -> Option<u16> {
+    output
+        .lines()
+        .find(|l| l.starts_with("HTTP/"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+}
+
+#[test]
+fn the_printed_session_runs_as_it_says() {
+    let stack = demo_stack();
+    let mut env: Vec<(String, String)> = Vec::new();
+    for step in demo_session(&stack.ports) {
+        // `NAME=$(...)` sets a variable the later steps use.
+        if let Some((name, _)) = step.command.split_once("=$(") {
+            let value = sh(&format!("{}\nprintf %s \"${name}\"", step.command), &env);
+            assert_eq!(
+                value.split('.').count(),
+                3,
+                "{}: {name} is a JWT",
+                step.title
+            );
+            env.push((name.to_string(), value));
+            continue;
+        }
+        // Counters reach Envoy on the filter's 500 ms tick: a step may need a moment.
+        let started = Instant::now();
+        let output = loop {
+            let output = sh(&step.command, &env);
+            let shown = step.shows.is_none_or(|text| output.contains(text));
+            if shown || started.elapsed() > Duration::from_secs(3) {
+                break output;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        if let Some(status) = step.status {
+            assert_eq!(
+                first_status(&output),
+                Some(status),
+                "{}: {}\n{output}",
+                step.title,
+                step.command
+            );
+        }
+        if let Some(text) = step.shows {
+            assert!(
+                output.contains(text),
+                "{}: {text:?} not in\n{output}",
+                step.title
+            );
+        }
+    }
+}
+
+#[test]
+fn the_books_auth0_session_runs_against_the_dev_idp() {
+    let page = "docs/src/getting-started/auth0.md";
+    let text = std::fs::read_to_string(workspace_root().join(page)).expect(page);
+    let session: String = text
+        .lines()
+        .skip_while(|l| l.trim() != "```sh session=auth0")
+        .skip(1)
+        .take_while(|l| l.trim() != "```")
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let stack = demo_stack();
+    let idp = format!("http://{}", stack.idp.addr());
+    let envoy = format!("http://{}", stack.envoy_addr());
+    // What a reader puts in: the tenant's address, the client's id and secret.
+    let mut script = session.clone();
+    for (placeholder, value) in [
+        ("https://YOUR_TENANT.us.auth0.com", idp.as_str()),
+        (
+            r#""client_id":"…","client_secret":"…""#,
+            r#""client_id":"demo-client","client_secret":"demo-secret""#,
+        ),
+        ("http://127.0.0.1:10000", envoy.as_str()),
+    ] {
+        assert!(
+            script.contains(placeholder),
+            "{page}: the session has no {placeholder:?}:\n{session}"
+        );
+        script = script.replace(placeholder, value);
+    }
+    let output = sh(&script, &[]);
+    assert_eq!(first_status(&output), Some(200), "{script}\n{output}");
 }

@@ -18,7 +18,8 @@ use support::*;
 
 /// The callout timeout these tests configure.
 const TIMEOUT: Duration = Duration::from_secs(1);
-/// How long past the timeout a request may wait for keys (README: "timeout plus 2 s").
+/// How long past the timeout a request may wait for keys (docs/src/operations/keys.md:
+/// "timeout plus 2 s").
 const WAIT_GRACE: Duration = Duration::from_secs(2);
 const UNKNOWN_KEY: &str = "Jwks doesn't have key to match kid or alg from Jwt";
 

@@ -1,7 +1,7 @@
 //! End to end, what operators see: the start-up line, and the common failures produced for
 //! real — a key-fetch cluster that does not exist, TLS to an IdP that speaks plain HTTP, clocks
 //! apart, a token for another audience, an issuer without its trailing slash — with the exact
-//! responses, log lines and counters README's troubleshooting section quotes.
+//! responses, log lines and counters the book quotes (docs/src/operations/troubleshooting.md).
 
 mod support;
 

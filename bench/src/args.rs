@@ -9,7 +9,7 @@ pub const USAGE: &str = "\
 usage: bench [options]
   --module PATH        jwt-authz module (default: dist/jwt_authz.wasm, or JWT_AUTHZ_WASM)
   --noop-module PATH   no-op filter module (default: dist/noop_filter.wasm, as `make bench` builds it)
-  --write FILE         also put the results in FILE's results section (e.g. BENCHMARKS.md)
+  --write FILE         also put the results in FILE's results section (e.g. docs/src/benchmarks.md)
   --rounds N           measured rounds per listener and workload (default 5)
   --duration SECS      measured seconds per round (default 3)
   --warm-up MS         unmeasured milliseconds before each round (default 500)

@@ -1,7 +1,7 @@
 //! `make bench`: jwt-authz against no filter, Envoy's native jwt_authn (with and without its
 //! token cache) and a no-op Rust Wasm filter, as listeners side by side in one Envoy with one
 //! worker pinned to one CPU, loaded by h2load pinned to another. Prints a markdown report and
-//! can write it into BENCHMARKS.md.
+//! can write it into the book's docs/src/benchmarks.md.
 
 mod args;
 mod document;

@@ -277,9 +277,10 @@ fn dockerfiles_copy_what_their_contexts_hold() {
     }
 }
 
-/// Every configuration the repository shows users.
+/// Every configuration file the repository shows users (the book's examples are checked by
+/// `tests/book.rs`).
 fn examples() -> Vec<(String, String)> {
-    let mut files: Vec<(String, String)> = [
+    [
         "envoy/envoy.yaml",
         "envoy/auth0.yaml",
         "deploy/istio/jwt-authz.yaml",
@@ -287,27 +288,12 @@ fn examples() -> Vec<(String, String)> {
     ]
     .iter()
     .map(|f| (f.to_string(), read(f)))
-    .collect();
-    // README's complete JSON examples (fragments without `rules` are parts of one).
-    let readme = read("README.md");
-    for (i, block) in readme.split("```json\n").skip(1).enumerate() {
-        let block = block.split("\n```").next().unwrap();
-        if block.contains("\"rules\"") {
-            files.push((format!("README.md json block {}", i + 1), block.to_string()));
-        }
-    }
-    files
+    .collect()
 }
 
 #[test]
 fn every_example_configuration_passes_check_without_warnings() {
-    let examples = examples();
-    assert!(
-        examples.len() >= 6,
-        "README examples found: {}",
-        examples.len()
-    );
-    for (name, text) in examples {
+    for (name, text) in examples() {
         let report = check(&[(name.clone(), text)]);
         assert!(report.ok, "{name}:\n{}", report.text);
         assert_eq!(report.warnings, 0, "{name}:\n{}", report.text);
@@ -392,10 +378,10 @@ fn istio_and_envoy_gateway_cap_a_key_fetch_as_the_tested_bootstrap_does() {
         }]),
         "Envoy Gateway's bootstrap has its static runtime layer first"
     );
-    let readme = read("deploy/envoy-gateway/README.md");
+    let walkthrough = read("docs/src/deploying/envoy-gateway.md");
     let name = proxy["metadata"]["name"].as_str().expect("named");
     assert!(
-        readme.contains(&format!(r#""kind":"EnvoyProxy","name":"{name}""#)),
+        walkthrough.contains(&format!(r#""kind":"EnvoyProxy","name":"{name}""#)),
         "the walkthrough attaches the EnvoyProxy by its name"
     );
 }

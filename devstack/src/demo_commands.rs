@@ -1,11 +1,28 @@
-//! The copy-paste curl session `make demo` prints.
+//! The copy-paste curl session `make demo` prints. The book's demo page and the README show
+//! [`session_text`] for the demo ports (a test compares them), and `tests/e2e_demo.rs` runs
+//! every step against a stack and checks the status each step announces.
 
 use crate::stack::StackPorts;
 
-/// Shell commands that walk through the filter's behaviour on a running stack.
+/// One step of the session.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// What the step shows, as the first comment line; the expected status is appended.
+    pub title: &'static str,
+    /// Further comment lines.
+    pub detail: &'static [&'static str],
+    /// The shell command.
+    pub command: String,
+    /// The HTTP status the command's `curl -i` prints, if it prints one.
+    pub status: Option<u16>,
+    /// Text the command's output holds when the stack behaves as the step says.
+    pub shows: Option<&'static str>,
+}
+
+/// The steps that walk through the filter's behaviour on a running stack.
 ///
 /// Tokens are pulled out with sed rather than jq, which many machines lack.
-pub fn demo_commands(ports: &StackPorts) -> String {
+pub fn demo_session(ports: &StackPorts) -> Vec<Step> {
     let envoy = format!("http://127.0.0.1:{}", ports.envoy);
     let idp = format!("http://127.0.0.1:{}", ports.idp);
     let token_for = |client: &str, secret: &str| {
@@ -16,46 +33,117 @@ pub fn demo_commands(ports: &StackPorts) -> String {
              | sed -n 's/.*\"access_token\" *: *\"\\([^\"]*\\)\".*/\\1/p'"
         )
     };
+    vec![
+        Step {
+            title: "Get a token for demo-client (scopes read:messages write:messages)",
+            detail: &[],
+            command: format!("TOKEN=$({})", token_for("demo-client", "demo-secret")),
+            status: None,
+            shows: None,
+        },
+        Step {
+            title: "Public route, no token needed",
+            detail: &[],
+            command: format!("curl -i {envoy}/api/public"),
+            status: Some(200),
+            shows: None,
+        },
+        Step {
+            title: "Protected route without a token",
+            detail: &[],
+            command: format!("curl -i {envoy}/api/private"),
+            status: Some(401),
+            shows: Some("Bearer realm=\"api\""),
+        },
+        Step {
+            title: "Protected route with the token",
+            detail: &[
+                "The echo shows what reached the service: no token, but x-user-id and x-scopes",
+                "from the verified claims (the x-user-id the client sent is dropped)",
+            ],
+            command: format!(
+                "curl -i {envoy}/api/private -H \"authorization: Bearer $TOKEN\" -H \"x-user-id: admin\""
+            ),
+            status: Some(200),
+            shows: Some("\"x-user-id\":\"demo-client@clients\""),
+        },
+        Step {
+            title: "A token for limited-client (scope read:profile only)",
+            detail: &[],
+            command: format!(
+                "LIMITED=$({})",
+                token_for("limited-client", "limited-secret")
+            ),
+            status: None,
+            shows: None,
+        },
+        Step {
+            title: "/api/messages needs scope read:messages, which limited-client lacks",
+            detail: &[],
+            command: format!("curl -i {envoy}/api/messages -H \"authorization: Bearer $LIMITED\""),
+            status: Some(403),
+            shows: Some("Jwt lacks required scope: read:messages"),
+        },
+        Step {
+            title: "... and demo-client has",
+            detail: &[],
+            command: format!("curl -i {envoy}/api/messages -H \"authorization: Bearer $TOKEN\""),
+            status: Some(200),
+            shows: None,
+        },
+        Step {
+            title: "Counters by provider and reason, as Prometheus scrapes them",
+            detail: &[],
+            command: format!(
+                "curl -s http://127.0.0.1:{}/stats/prometheus | grep '^jwt_authz'",
+                ports.admin
+            ),
+            status: None,
+            shows: Some("jwt_authz_provider_denied{provider=\"devidp\",reason=\"scope\"} 1"),
+        },
+    ]
+}
+
+/// The steps as a shell session: each a comment (`# TITLE: STATUS`, then its detail lines)
+/// and its command, separated by blank lines.
+pub fn session_text(steps: &[Step]) -> String {
+    let blocks: Vec<String> = steps
+        .iter()
+        .map(|step| {
+            let mut block = match step.status {
+                Some(status) => format!("# {}: {status}\n", step.title),
+                None => format!("# {}\n", step.title),
+            };
+            for line in step.detail {
+                block.push_str(&format!("# {line}\n"));
+            }
+            block.push_str(&step.command);
+            block.push('\n');
+            block
+        })
+        .collect();
+    blocks.join("\n")
+}
+
+/// What `make demo` prints once the stack is up: where everything is, then the session.
+pub fn demo_commands(ports: &StackPorts) -> String {
     format!(
         "\
 The stack is up:
-  Envoy + filter   {envoy}  (admin http://127.0.0.1:{admin})
-  dev IdP          {idp}  (issuer {idp}/)
+  Envoy + filter   http://127.0.0.1:{envoy}  (admin http://127.0.0.1:{admin})
+  dev IdP          http://127.0.0.1:{idp}  (issuer http://127.0.0.1:{idp}/)
   echo upstream    http://127.0.0.1:{upstream}
 
 Try it from another terminal:
 
-# Get a token for demo-client (scopes read:messages write:messages)
-TOKEN=$({demo_token})
-
-# Public route, no token needed: 200
-curl -i {envoy}/api/public
-
-# Protected route without a token: 401
-curl -i {envoy}/api/private
-
-# Protected route with the token: 200. The echo shows what reached the service: no token,
-# but x-user-id and x-scopes from the verified claims (a client-sent x-user-id is dropped)
-curl -i {envoy}/api/private -H \"authorization: Bearer $TOKEN\" -H \"x-user-id: admin\"
-
-# A token for limited-client (scope read:profile only)
-LIMITED=$({limited_token})
-
-# /api/messages needs scope read:messages: 403 for limited-client
-curl -i {envoy}/api/messages -H \"authorization: Bearer $LIMITED\"
-
-# ... and 200 for demo-client
-curl -i {envoy}/api/messages -H \"authorization: Bearer $TOKEN\"
-
-# Counters by provider and reason, as Prometheus scrapes them
-curl -s http://127.0.0.1:{admin}/stats/prometheus | grep '^jwt_authz'
-
+{session}
 Ctrl-C stops everything.
 ",
+        envoy = ports.envoy,
         admin = ports.admin,
+        idp = ports.idp,
         upstream = ports.upstream,
-        demo_token = token_for("demo-client", "demo-secret"),
-        limited_token = token_for("limited-client", "limited-secret"),
+        session = session_text(&demo_session(ports)),
     )
 }
 
@@ -71,8 +159,8 @@ mod tests {
             "\"client_id\":\"demo-client\",\"client_secret\":\"demo-secret\"",
             "\"client_id\":\"limited-client\",\"client_secret\":\"limited-secret\"",
             "\"grant_type\":\"client_credentials\"",
-            "curl -i http://127.0.0.1:10000/api/public\n",
-            "curl -i http://127.0.0.1:10000/api/private\n",
+            "# Public route, no token needed: 200\ncurl -i http://127.0.0.1:10000/api/public\n",
+            "# Protected route without a token: 401\ncurl -i http://127.0.0.1:10000/api/private\n",
             "curl -i http://127.0.0.1:10000/api/private -H \"authorization: Bearer $TOKEN\" -H \"x-user-id: admin\"",
             "curl -s http://127.0.0.1:9901/stats/prometheus | grep '^jwt_authz'",
             "curl -i http://127.0.0.1:10000/api/messages -H \"authorization: Bearer $LIMITED\"",

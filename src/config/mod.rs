@@ -4,8 +4,11 @@
 //!
 //! Every refusal is a [`ConfigError`] that names the field path, e.g.
 //! `providers.auth0.remote_jwks.http_uri.timeout: invalid duration "5": ...`.
-//! Providers are compiled here, rules in `rule.rs`.
+//! The shape of every object (its members, and what each holds) is declared in
+//! [`fields`], which the reader in `reader.rs` follows; providers are compiled here, rules in
+//! `rule.rs`.
 
+pub mod fields;
 mod reader;
 mod rule;
 
@@ -17,7 +20,7 @@ use crate::keys::uri::Endpoint;
 use crate::policy::rules::Rule;
 use crate::request::extract::TokenLocation;
 use crate::request::identity::{ClaimToHeader, IdentityHeaders};
-use reader::Object;
+use reader::{Element, Object};
 use serde_json::Value;
 use std::fmt;
 use std::time::Duration;
@@ -152,13 +155,7 @@ impl Config {
             json::parse_object_explained(bytes).map_err(|m| vec![error("(root)", m)])?,
         );
         let mut errors = Vec::new();
-        let top = Object::new_collecting(
-            "",
-            &root,
-            &["providers", "rules", "realm", "bypass_cors_preflight"],
-            &mut errors,
-        )
-        .map_err(|e| vec![e])?;
+        let top = Object::root(&root, &mut errors).map_err(|e| vec![e])?;
         let realm = match top.string("realm") {
             Ok(Some(realm)) if realm.is_empty() || !is_quotable(&realm) => {
                 errors.push(error(
@@ -182,8 +179,8 @@ impl Config {
         let mut refused_providers = Vec::new();
         match top.entries("providers") {
             Ok(entries) => {
-                for (name, value) in entries {
-                    match compile_provider(&format!("providers.{name}"), name.clone(), value) {
+                for (name, entry) in entries {
+                    match compile_provider(&entry, name.clone()) {
                         Ok(provider) => providers.push(provider),
                         Err(refusals) => {
                             errors.extend(refusals);
@@ -199,14 +196,14 @@ impl Config {
             Vec::new()
         });
         let mut rules = Vec::new();
-        match top.array("rules") {
+        match top.objects("rules") {
             Ok(raw) if raw.is_empty() => errors.push(error(
                 "rules",
                 "at least one rule is required: without rules every request is refused",
             )),
             Ok(raw) => {
-                for (path, value) in raw {
-                    match rule::compile(&path, value, &providers) {
+                for element in raw {
+                    match rule::compile(&element, &providers) {
                         Ok(rule) => rules.push(rule),
                         Err(refusals) => errors.extend(
                             refusals
@@ -273,31 +270,13 @@ impl Config {
 
 // ---- Compilation: JSON -> validated ---------------------------------------------------
 
-const PROVIDER_FIELDS: [&str; 15] = [
-    "issuer",
-    "audiences",
-    "remote_jwks",
-    "oidc_discovery",
-    "local_jwks",
-    "from_headers",
-    "from_params",
-    "forward",
-    "clock_skew_seconds",
-    "algorithms",
-    "max_token_bytes",
-    "claim_to_headers",
-    "forward_payload_header",
-    "pad_forward_payload_header",
-    "jwt_cache_config",
-];
-
 /// A provider's configuration, or every error found in it: each field is checked even when
 /// another one is refused (the first mistake within each), so `jwt-authz check` lists them
 /// in one run.
-fn compile_provider(path: &str, name: String, value: &Value) -> Result<Provider, Vec<ConfigError>> {
+fn compile_provider(entry: &Element, name: String) -> Result<Provider, Vec<ConfigError>> {
     let mut errors = Vec::new();
-    let raw =
-        Object::new_collecting(path, value, &PROVIDER_FIELDS, &mut errors).map_err(|e| vec![e])?;
+    let path = &entry.path;
+    let raw = entry.object_collecting(&mut errors).map_err(|e| vec![e])?;
     let name = keep(&mut errors, compile_provider_name(path, name));
     let issuer = keep(&mut errors, compile_issuer(&raw));
     let audiences = keep(&mut errors, compile_audiences(&raw));
@@ -417,21 +396,9 @@ fn compile_audiences(raw: &Object) -> Result<Vec<String>, ConfigError> {
 /// Where the keys come from. `None` (and no error) when discovery would derive its address
 /// from an issuer that was itself refused: that refusal already says what to fix.
 fn compile_keys(raw: &Object, issuer: Option<&str>) -> Result<Option<KeySource>, ConfigError> {
-    let remote = raw.object(
-        "remote_jwks",
-        &["http_uri", "cache_duration", "min_refetch_interval"],
-    )?;
-    let discovery = raw.object(
-        "oidc_discovery",
-        &[
-            "cluster",
-            "uri",
-            "timeout",
-            "cache_duration",
-            "min_refetch_interval",
-        ],
-    )?;
-    let local = raw.object("local_jwks", &["inline_string"])?;
+    let remote = raw.object("remote_jwks")?;
+    let discovery = raw.object("oidc_discovery")?;
+    let local = raw.object("local_jwks")?;
     let keys = match (remote, discovery, local) {
         (Some(remote), None, None) => KeySource::Remote(compile_remote_jwks(&remote)?),
         (None, Some(discovery), None) => match compile_discovery(issuer, &discovery)? {
@@ -513,7 +480,7 @@ fn compile_clock_skew(raw: &Object) -> Result<u64, ConfigError> {
 }
 
 fn compile_token_cache_size(raw: &Object) -> Result<usize, ConfigError> {
-    let Some(cache) = raw.object("jwt_cache_config", &["jwt_cache_size"])? else {
+    let Some(cache) = raw.object("jwt_cache_config")? else {
         return Ok(DEFAULT_TOKEN_CACHE_SIZE);
     };
     let size = cache
@@ -591,7 +558,7 @@ fn compile_cluster(at: &Object, name: &str) -> Result<String, ConfigError> {
 }
 
 fn compile_remote_jwks(remote: &Object) -> Result<RemoteJwks, ConfigError> {
-    let http_uri = remote.required_object("http_uri", &["uri", "cluster", "timeout"])?;
+    let http_uri = remote.required_object("http_uri")?;
     let endpoint = Endpoint::parse(&http_uri.required_string("uri")?)
         .map_err(|m| error(http_uri.at("uri"), m))?;
     let cluster = compile_cluster(&http_uri, "cluster")?;
@@ -638,7 +605,7 @@ fn compile_discovery(
 }
 
 fn compile_locations(provider: &Object) -> Result<Vec<TokenLocation>, ConfigError> {
-    let headers = provider.array("from_headers")?;
+    let headers = provider.objects("from_headers")?;
     let params = provider.strings("from_params")?;
     if headers.is_empty() && params.is_empty() {
         // jwt_authn's default: `Authorization: Bearer <token>` or `?access_token=<token>`.
@@ -651,8 +618,8 @@ fn compile_locations(provider: &Object) -> Result<Vec<TokenLocation>, ConfigErro
         ]);
     }
     let mut locations = Vec::with_capacity(headers.len() + params.len());
-    for (path, value) in headers {
-        let header = Object::new(&path, value, &["name", "value_prefix"])?;
+    for element in headers {
+        let header = element.object()?;
         let name = header_name(&header.at("name"), &header.required_string("name")?)?;
         locations.push(TokenLocation::Header {
             name,
@@ -679,8 +646,8 @@ fn compile_identity(
         pad_payload: provider.bool("pad_forward_payload_header")?,
         ..IdentityHeaders::default()
     };
-    for (at, value) in provider.array("claim_to_headers")? {
-        let entry = Object::new(&at, value, &["header_name", "claim_name"])?;
+    for element in provider.objects("claim_to_headers")? {
+        let entry = element.object()?;
         let header = header_name(
             &entry.at("header_name"),
             &entry.required_string("header_name")?,

@@ -4,51 +4,117 @@
 //! Hand-written rather than derived: serde's derived visitors cost more module size than the
 //! whole rest of the configuration code.
 
+use super::fields::{self, Kind, Member};
 use super::{ConfigError, error};
 use serde_json::{Map, Value};
 
-/// One JSON object of the configuration at `path`.
+/// One JSON object of the configuration at `path`, whose members are `known`.
+///
+/// Objects are reached only from the top ([`Object::root`]) through the members that declare
+/// them in [`fields`], so what the reader accepts is exactly that tree.
 pub(super) struct Object<'v> {
     path: String,
     members: &'v Map<String, Value>,
+    known: &'static [Member],
+}
+
+/// How a member holds objects, as the reader asks for them.
+#[derive(Clone, Copy)]
+enum Shape {
+    Object,
+    Objects,
+    Named,
+}
+
+/// An element of an array of objects, or a named entry (`providers.NAME`), not yet read.
+pub(super) struct Element<'v> {
+    pub path: String,
+    value: &'v Value,
+    known: &'static [Member],
+}
+
+impl<'v> Element<'v> {
+    /// The element as an object of its declared members.
+    pub fn object(&self) -> Result<Object<'v>, ConfigError> {
+        Object::new(&self.path, self.value, self.known)
+    }
+
+    /// Like [`Element::object`], but every unknown member is added to `errors` and then
+    /// ignored, so that the rest of the object can still be checked.
+    pub fn object_collecting(
+        &self,
+        errors: &mut Vec<ConfigError>,
+    ) -> Result<Object<'v>, ConfigError> {
+        Object::new_collecting(&self.path, self.value, self.known, errors)
+    }
 }
 
 impl<'v> Object<'v> {
+    /// The whole configuration, unknown top-level members added to `errors`.
+    pub fn root(
+        value: &'v Value,
+        errors: &mut Vec<ConfigError>,
+    ) -> Result<Object<'v>, ConfigError> {
+        Object::new_collecting("", value, &fields::CONFIG, errors)
+    }
+
     /// `value` as an object whose members are all among `known`.
-    pub fn new(path: &str, value: &'v Value, known: &[&str]) -> Result<Object<'v>, ConfigError> {
+    fn new(
+        path: &str,
+        value: &'v Value,
+        known: &'static [Member],
+    ) -> Result<Object<'v>, ConfigError> {
         let Value::Object(members) = value else {
             return Err(error(
                 display(path),
                 format!("must be an object, not {}", kind(value)),
             ));
         };
-        if let Some(unknown) = members.keys().find(|k| !known.contains(&k.as_str())) {
+        if let Some(unknown) = members.keys().find(|k| !is_known(known, k)) {
             return Err(unknown_field(path, unknown, known));
         }
         Ok(Object {
             path: path.to_string(),
             members,
+            known,
         })
     }
 
-    /// Like [`Object::new`], but every unknown member is added to `errors` and then ignored,
-    /// so that the rest of the object can still be checked.
-    pub fn new_collecting(
+    fn new_collecting(
         path: &str,
         value: &'v Value,
-        known: &[&str],
+        known: &'static [Member],
         errors: &mut Vec<ConfigError>,
     ) -> Result<Object<'v>, ConfigError> {
         let Value::Object(members) = value else {
             return Object::new(path, value, known);
         };
-        for unknown in members.keys().filter(|k| !known.contains(&k.as_str())) {
+        for unknown in members.keys().filter(|k| !is_known(known, k)) {
             errors.push(unknown_field(path, unknown, known));
         }
         Ok(Object {
             path: path.to_string(),
             members,
+            known,
         })
+    }
+
+    /// The members [`fields`] declares for the object(s) member `name` holds, if `shape` is
+    /// how it declares them. Reading a member otherwise is a mistake in the reader, refused
+    /// like a configuration mistake rather than a panic.
+    fn declared(&self, name: &str, shape: Shape) -> Result<&'static [Member], ConfigError> {
+        match (
+            self.known.iter().find(|m| m.name == name).map(|m| m.kind),
+            shape,
+        ) {
+            (Some(Kind::Object(members)), Shape::Object)
+            | (Some(Kind::Objects(members)), Shape::Objects)
+            | (Some(Kind::Named(members)), Shape::Named) => Ok(members),
+            _ => Err(error(
+                self.at(name),
+                "is not declared so in config/fields.rs (a bug in jwt-authz)",
+            )),
+        }
     }
 
     /// The path of this object.
@@ -125,23 +191,43 @@ impl<'v> Object<'v> {
         }
     }
 
-    /// Member `name` as an object with `known` members, if present.
-    pub fn object(&self, name: &str, known: &[&str]) -> Result<Option<Object<'v>>, ConfigError> {
+    /// Member `name` as an object of the members [`fields`] declares for it, if present.
+    pub fn object(&self, name: &str) -> Result<Option<Object<'v>>, ConfigError> {
+        let known = self.declared(name, Shape::Object)?;
         self.members
             .get(name)
             .map(|value| Object::new(&self.at(name), value, known))
             .transpose()
     }
 
-    pub fn required_object(&self, name: &str, known: &[&str]) -> Result<Object<'v>, ConfigError> {
-        self.object(name, known)?.ok_or_else(|| self.missing(name))
+    pub fn required_object(&self, name: &str) -> Result<Object<'v>, ConfigError> {
+        self.object(name)?.ok_or_else(|| self.missing(name))
     }
 
-    /// The members of an object whose keys are names (such as `providers`).
-    pub fn entries(&self, name: &str) -> Result<Vec<(String, &'v Value)>, ConfigError> {
+    /// The elements of array member `name`, each to be read as an object of the members
+    /// [`fields`] declares for it; absent is empty.
+    pub fn objects(&self, name: &str) -> Result<Vec<Element<'v>>, ConfigError> {
+        let known = self.declared(name, Shape::Objects)?;
+        Ok(self
+            .array(name)?
+            .into_iter()
+            .map(|(path, value)| Element { path, value, known })
+            .collect())
+    }
+
+    /// The entries of an object whose keys are names (such as `providers`): each name with
+    /// its value, to be read as an object of the members [`fields`] declares.
+    pub fn entries(&self, name: &str) -> Result<Vec<(String, Element<'v>)>, ConfigError> {
+        let known = self.declared(name, Shape::Named)?;
         match self.members.get(name) {
             None => Ok(Vec::new()),
-            Some(Value::Object(map)) => Ok(map.iter().map(|(k, v)| (k.clone(), v)).collect()),
+            Some(Value::Object(map)) => Ok(map
+                .iter()
+                .map(|(k, value)| {
+                    let path = format!("{}.{k}", self.at(name));
+                    (k.clone(), Element { path, value, known })
+                })
+                .collect()),
             Some(other) => Err(self.wrong_type(name, "an object", other)),
         }
     }
@@ -158,8 +244,12 @@ impl<'v> Object<'v> {
     }
 }
 
-fn unknown_field(path: &str, unknown: &str, known: &[&str]) -> ConfigError {
-    let expected: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
+fn is_known(known: &[Member], name: &str) -> bool {
+    known.iter().any(|m| m.name == name)
+}
+
+fn unknown_field(path: &str, unknown: &str, known: &[Member]) -> ConfigError {
+    let expected: Vec<String> = known.iter().map(|m| format!("`{}`", m.name)).collect();
     error(
         join(path, unknown),
         format!(

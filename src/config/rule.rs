@@ -1,6 +1,7 @@
 //! `rules[]`: matches, requirements (jwt_authn's vocabulary), scopes and claim requirements.
 
-use super::reader::Object;
+use super::fields::REQUIREMENT;
+use super::reader::{Element, Object};
 use super::{ConfigError, Provider, error, is_quotable, keep, keep_all, unknown_provider};
 use crate::policy::access::{Access, ClaimCondition, ClaimRequirement};
 use crate::policy::requirement::Requirement;
@@ -17,29 +18,13 @@ const MAX_REQUIREMENT_DEPTH: usize = 8;
 /// A rule, or every error found in it: the match, the requirement, the scopes and each
 /// claim requirement are checked even when another part is refused (the first mistake
 /// within each).
-pub(super) fn compile(
-    path: &str,
-    value: &Value,
-    providers: &[Provider],
-) -> Result<Rule, Vec<ConfigError>> {
+pub(super) fn compile(element: &Element, providers: &[Provider]) -> Result<Rule, Vec<ConfigError>> {
     let mut errors = Vec::new();
-    let raw = Object::new_collecting(
-        path,
-        value,
-        &[
-            "match",
-            "requires",
-            "required_scopes",
-            "required_scopes_any",
-            "required_claims",
-        ],
-        &mut errors,
-    )
-    .map_err(|e| vec![e])?;
-    let raw_match = raw.required_object(
-        "match",
-        &["prefix", "path", "safe_regex", "headers", "methods"],
-    );
+    let path = &element.path;
+    let raw = element
+        .object_collecting(&mut errors)
+        .map_err(|e| vec![e])?;
+    let raw_match = raw.required_object("match");
     let matcher = keep(&mut errors, raw_match).and_then(|raw_match| {
         compile_match(&raw_match, providers)
             .map_err(|refusals| errors.extend(refusals))
@@ -47,20 +32,16 @@ pub(super) fn compile(
     });
     let requirement = keep(
         &mut errors,
-        raw.get("requires")
-            .map(|r| compile_requirement(&raw.at("requires"), r, providers, 1))
-            .transpose(),
+        raw.object("requires").and_then(|requires| {
+            requires
+                .map(|r| compile_requirement(&r, providers, 1))
+                .transpose()
+        }),
     );
     let all_scopes = keep(&mut errors, compile_scopes(&raw, "required_scopes"));
     let any_scopes = keep(&mut errors, compile_scopes(&raw, "required_scopes_any"));
-    let claims = keep(&mut errors, raw.array("required_claims")).and_then(|claims| {
-        keep_all(
-            &mut errors,
-            claims
-                .into_iter()
-                .map(|(path, value)| compile_claim(&path, value)),
-        )
-    });
+    let claims = keep(&mut errors, raw.objects("required_claims"))
+        .and_then(|claims| keep_all(&mut errors, claims.iter().map(compile_claim)));
     let (Some(matcher), Some(requirement), Some(all_scopes), Some(any_scopes), Some(claims)) =
         (matcher, requirement, all_scopes, any_scopes, claims)
     else {
@@ -95,12 +76,12 @@ pub(super) fn compile(
 fn compile_match(raw: &Object, providers: &[Provider]) -> Result<RouteMatch, Vec<ConfigError>> {
     let mut errors = Vec::new();
     let path = keep(&mut errors, compile_path_match(raw));
-    let headers = keep(&mut errors, raw.array("headers")).and_then(|headers| {
+    let headers = keep(&mut errors, raw.objects("headers")).and_then(|headers| {
         keep_all(
             &mut errors,
             headers
-                .into_iter()
-                .map(|(path, value)| compile_header_matcher(&path, value, providers)),
+                .iter()
+                .map(|header| compile_header_matcher(header, providers)),
         )
     });
     let methods = keep(&mut errors, compile_methods(raw));
@@ -115,7 +96,7 @@ fn compile_match(raw: &Object, providers: &[Provider]) -> Result<RouteMatch, Vec
 }
 
 fn compile_path_match(raw: &Object) -> Result<PathMatch, ConfigError> {
-    let regex = raw.object("safe_regex", &["regex"])?;
+    let regex = raw.object("safe_regex")?;
     match (raw.string("prefix")?, raw.string("path")?, regex) {
         (Some(prefix), None, None) => {
             Ok(PathMatch::Prefix(starts_with_slash(raw, "prefix", prefix)?))
@@ -175,21 +156,10 @@ fn compile_regex(path: &str, pattern: &str) -> Result<PathMatch, ConfigError> {
 }
 
 fn compile_header_matcher(
-    path: &str,
-    value: &Value,
+    element: &Element,
     providers: &[Provider],
 ) -> Result<HeaderMatcher, ConfigError> {
-    let raw = Object::new(
-        path,
-        value,
-        &[
-            "name",
-            "exact_match",
-            "prefix_match",
-            "present_match",
-            "invert_match",
-        ],
-    )?;
+    let raw = element.object()?;
     let given_name = raw.required_string("name")?;
     let name = given_name.to_ascii_lowercase();
     let bare = name.strip_prefix(':').unwrap_or(&name);
@@ -248,32 +218,22 @@ fn compile_header_matcher(
     })
 }
 
-const REQUIREMENT_KINDS: [&str; 6] = [
-    "provider_name",
-    "provider_and_audiences",
-    "requires_any",
-    "requires_all",
-    "allow_missing",
-    "allow_missing_or_failed",
-];
-
 /// One `JwtRequirement`: exactly one member, as in jwt_authn's oneof.
 fn compile_requirement(
-    path: &str,
-    value: &Value,
+    raw: &Object,
     providers: &[Provider],
     depth: usize,
 ) -> Result<Requirement, ConfigError> {
+    let path = raw.path();
     if depth > MAX_REQUIREMENT_DEPTH {
         return Err(error(
             path,
             format!("requirements nest at most {MAX_REQUIREMENT_DEPTH} deep"),
         ));
     }
-    let raw = Object::new(path, value, &REQUIREMENT_KINDS)?;
-    let given: Vec<&str> = REQUIREMENT_KINDS
+    let given: Vec<&str> = REQUIREMENT
         .iter()
-        .copied()
+        .map(|kind| kind.name)
         .filter(|kind| raw.has(kind))
         .collect();
     let [kind] = given.as_slice() else {
@@ -289,8 +249,8 @@ fn compile_requirement(
             .ok_or_else(|| error(at, unknown_provider(name)))
     };
     let list = |field: &str| -> Result<Vec<Requirement>, ConfigError> {
-        let list = raw.required_object(field, &["requirements"])?;
-        let items = list.array("requirements")?;
+        let list = raw.required_object(field)?;
+        let items = list.objects("requirements")?;
         if items.is_empty() {
             return Err(error(
                 list.at("requirements"),
@@ -299,7 +259,7 @@ fn compile_requirement(
         }
         items
             .into_iter()
-            .map(|(at, item)| compile_requirement(&at, item, providers, depth + 1))
+            .map(|item| compile_requirement(&item.object()?, providers, depth + 1))
             .collect()
     };
     match *kind {
@@ -311,8 +271,7 @@ fn compile_requirement(
             audiences: None,
         }),
         "provider_and_audiences" => {
-            let p =
-                raw.required_object("provider_and_audiences", &["provider_name", "audiences"])?;
+            let p = raw.required_object("provider_and_audiences")?;
             let provider =
                 provider_index(p.at("provider_name"), &p.required_string("provider_name")?)?;
             let audiences = p.strings("audiences")?;
@@ -333,11 +292,11 @@ fn compile_requirement(
         "requires_any" => Ok(Requirement::Any(list("requires_any")?)),
         "requires_all" => Ok(Requirement::All(list("requires_all")?)),
         "allow_missing" => {
-            raw.required_object("allow_missing", &[])?;
+            raw.required_object("allow_missing")?;
             Ok(Requirement::AllowMissing)
         }
         _ => {
-            raw.required_object("allow_missing_or_failed", &[])?;
+            raw.required_object("allow_missing_or_failed")?;
             Ok(Requirement::AllowMissingOrFailed)
         }
     }
@@ -356,8 +315,9 @@ fn compile_scopes(rule: &Object, field: &str) -> Result<Vec<String>, ConfigError
     Ok(scopes)
 }
 
-fn compile_claim(path: &str, value: &Value) -> Result<ClaimRequirement, ConfigError> {
-    let raw = Object::new(path, value, &["name", "equals", "one_of", "contains"])?;
+fn compile_claim(element: &Element) -> Result<ClaimRequirement, ConfigError> {
+    let path = &element.path;
+    let raw = element.object()?;
     let name = raw.required_string("name")?;
     // The name appears in the 403's error_description, so it must be safe to quote there.
     if name.is_empty() || !is_quotable(&name) {

@@ -2,6 +2,7 @@
 //! needs to run in constant time; each is proven by Wycheproof vectors and a differential
 //! test against a reference crate.
 
+pub mod ecdsa;
 pub mod rsa;
 
 use sha2::{Digest, Sha256, Sha384, Sha512};

@@ -1,6 +1,6 @@
 //! Registered claims (`iss`, `aud`, `exp`, `nbf`, `iat`) against an injected `now`, and scopes.
 
-use crate::error::AuthError;
+use crate::error::{AuthError, BadClaim};
 use serde_json::{Map, Value};
 
 /// What a provider requires of a token's claims.
@@ -29,8 +29,8 @@ fn check_time(claims: &Map<String, Value>, skew: u64, now: u64) -> Result<(), Au
     let exp = numeric_date(
         claims,
         "exp",
-        "Jwt exp claim is not a number",
-        "Jwt exp claim is out of range",
+        BadClaim::ExpNotNumber,
+        BadClaim::ExpOutOfRange,
     )?
     .ok_or(AuthError::MissingExpiry)?;
     if now >= exp + skew {
@@ -39,8 +39,8 @@ fn check_time(claims: &Map<String, Value>, skew: u64, now: u64) -> Result<(), Au
     if let Some(nbf) = numeric_date(
         claims,
         "nbf",
-        "Jwt nbf claim is not a number",
-        "Jwt nbf claim is out of range",
+        BadClaim::NbfNotNumber,
+        BadClaim::NbfOutOfRange,
     )? && now + skew < nbf
     {
         return Err(AuthError::NotYetValid);
@@ -48,8 +48,8 @@ fn check_time(claims: &Map<String, Value>, skew: u64, now: u64) -> Result<(), Au
     if let Some(iat) = numeric_date(
         claims,
         "iat",
-        "Jwt iat claim is not a number",
-        "Jwt iat claim is out of range",
+        BadClaim::IatNotNumber,
+        BadClaim::IatOutOfRange,
     )? && iat > now + skew
     {
         return Err(AuthError::IssuedInFuture);
@@ -65,8 +65,8 @@ const MAX_NUMERIC_DATE: f64 = 18_446_744_073_709_551_616.0;
 fn numeric_date(
     claims: &Map<String, Value>,
     name: &str,
-    wrong_type: &'static str,
-    out_of_range: &'static str,
+    wrong_type: BadClaim,
+    out_of_range: BadClaim,
 ) -> Result<Option<f64>, AuthError> {
     match claims.get(name) {
         None => Ok(None),
@@ -95,9 +95,7 @@ fn check_audience(aud: Option<&Value>, allowed: &[String]) -> Result<(), AuthErr
             }
         }
         Some(Value::String(_)) | None => Err(AuthError::AudienceNotAllowed),
-        Some(_) => Err(AuthError::InvalidClaim(
-            "Jwt aud claim is not a string or an array of strings",
-        )),
+        Some(_) => Err(AuthError::InvalidClaim(BadClaim::AudNotStrings)),
     }
 }
 
@@ -214,9 +212,9 @@ mod tests {
     #[test]
     fn time_claims_must_be_numbers() {
         for (field, message) in [
-            ("exp", "Jwt exp claim is not a number"),
-            ("nbf", "Jwt nbf claim is not a number"),
-            ("iat", "Jwt iat claim is not a number"),
+            ("exp", BadClaim::ExpNotNumber),
+            ("nbf", BadClaim::NbfNotNumber),
+            ("iat", BadClaim::IatNotNumber),
         ] {
             for bad in [
                 json!("1700000000"),
@@ -237,9 +235,9 @@ mod tests {
     #[test]
     fn time_claims_must_lie_between_1970_and_2_to_the_64() {
         for (field, message) in [
-            ("exp", "Jwt exp claim is out of range"),
-            ("nbf", "Jwt nbf claim is out of range"),
-            ("iat", "Jwt iat claim is out of range"),
+            ("exp", BadClaim::ExpOutOfRange),
+            ("nbf", BadClaim::NbfOutOfRange),
+            ("iat", BadClaim::IatOutOfRange),
         ] {
             for bad in [json!(-1), json!(-0.5), json!(1e20), json!(1e300)] {
                 assert_eq!(

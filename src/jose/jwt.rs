@@ -3,7 +3,7 @@
 //! no `crit` extensions. `jku`, `x5u`, `jwk` and `x5c` are never read: keys come from the
 //! provider's key set only.
 
-use crate::error::AuthError;
+use crate::error::{AuthError, Malformation};
 use crate::json::{self, StrictJsonError};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -61,7 +61,7 @@ pub fn parse<'t>(
     algorithms: &[Algorithm],
 ) -> Result<Jws<'t>, AuthError> {
     let jws = parse_compact(token, max_bytes, algorithms)?;
-    let claims = json_object(&jws.payload, "Jwt payload is not a JSON object")?;
+    let claims = json_object(&jws.payload, Malformation::PayloadNotObject)?;
     Ok(Jws {
         algorithm: jws.algorithm,
         kid: jws.kid,
@@ -84,21 +84,19 @@ pub fn parse_compact<'t>(
     let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(AuthError::Malformed(
-            "Jwt is not in the form of Header.Payload.Signature",
-        ));
+        return Err(AuthError::Malformed(Malformation::NotCompact));
     };
     let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
 
     let header = decode_base64url(header_b64)
-        .ok_or(AuthError::Malformed("Jwt header is not base64url encoded"))?;
-    let header = json_object(&header, "Jwt header is not a JSON object")?;
+        .ok_or(AuthError::Malformed(Malformation::HeaderNotBase64url))?;
+    let header = json_object(&header, Malformation::HeaderNotObject)?;
     let algorithm = match header.get("alg") {
         Some(Value::String(name)) => Algorithm::from_name(name)
             .filter(|a| algorithms.contains(a))
             .ok_or(AuthError::AlgorithmNotAllowed)?,
-        Some(_) => return Err(AuthError::Malformed("Jwt header alg is not a string")),
-        None => return Err(AuthError::Malformed("Jwt header has no alg")),
+        Some(_) => return Err(AuthError::Malformed(Malformation::AlgNotString)),
+        None => return Err(AuthError::Malformed(Malformation::NoAlg)),
     };
     if header.contains_key("crit") {
         return Err(AuthError::UnsupportedCritical);
@@ -106,16 +104,15 @@ pub fn parse_compact<'t>(
     let kid = match header.get("kid") {
         None => None,
         Some(Value::String(kid)) => Some(kid.clone()),
-        Some(_) => return Err(AuthError::Malformed("Jwt header kid is not a string")),
+        Some(_) => return Err(AuthError::Malformed(Malformation::KidNotString)),
     };
 
     let payload = decode_base64url(payload_b64)
-        .ok_or(AuthError::Malformed("Jwt payload is not base64url encoded"))?;
-    let signature = decode_base64url(signature_b64).ok_or(AuthError::Malformed(
-        "Jwt signature is not base64url encoded",
-    ))?;
+        .ok_or(AuthError::Malformed(Malformation::PayloadNotBase64url))?;
+    let signature = decode_base64url(signature_b64)
+        .ok_or(AuthError::Malformed(Malformation::SignatureNotBase64url))?;
     if signature.is_empty() {
-        return Err(AuthError::Malformed("Jwt signature is empty"));
+        return Err(AuthError::Malformed(Malformation::EmptySignature));
     }
     Ok(CompactJws {
         algorithm,
@@ -144,7 +141,7 @@ pub fn unverified_issuer(token: &str) -> Option<String> {
 const MAX_PEEK_BYTES: usize = 64 * 1024;
 
 /// `bytes` as one JSON object without duplicate members; `not_object` says which part it is.
-fn json_object(bytes: &[u8], not_object: &'static str) -> Result<Map<String, Value>, AuthError> {
+fn json_object(bytes: &[u8], not_object: Malformation) -> Result<Map<String, Value>, AuthError> {
     json::parse_object(bytes).map_err(|e| match e {
         StrictJsonError::DuplicateMember => AuthError::DuplicateMember,
         StrictJsonError::Syntax | StrictJsonError::NotAnObject => AuthError::Malformed(not_object),
@@ -205,7 +202,7 @@ mod tests {
         assert_eq!(jws.signing_input, &t[..t.rfind('.').unwrap()]);
         assert_eq!(
             parse(&t, 8192, RS),
-            Err(AuthError::Malformed("Jwt payload is not a JSON object"))
+            Err(AuthError::Malformed(Malformation::PayloadNotObject))
         );
         let empty = format!("{}..{}", b64(HEADER), b64("sig"));
         assert_eq!(parse_compact(&empty, 8192, RS).unwrap().payload, b"");
@@ -245,11 +242,11 @@ mod tests {
     fn missing_or_non_string_alg_is_malformed() {
         assert_eq!(
             parse(&token(r#"{"kid":"a"}"#, "{}"), 8192, RS),
-            Err(AuthError::Malformed("Jwt header has no alg"))
+            Err(AuthError::Malformed(Malformation::NoAlg))
         );
         assert_eq!(
             parse(&token(r#"{"alg":["RS256"]}"#, "{}"), 8192, RS),
-            Err(AuthError::Malformed("Jwt header alg is not a string"))
+            Err(AuthError::Malformed(Malformation::AlgNotString))
         );
     }
 
@@ -314,7 +311,7 @@ mod tests {
         for payload in ["[]", "\"x\"", "{", "null"] {
             assert_eq!(
                 parse(&token(HEADER, payload), 8192, RS),
-                Err(AuthError::Malformed("Jwt payload is not a JSON object")),
+                Err(AuthError::Malformed(Malformation::PayloadNotObject)),
                 "{payload}"
             );
         }
@@ -325,7 +322,7 @@ mod tests {
         let t = format!("{}.{}.", b64(HEADER), b64("{}"));
         assert_eq!(
             parse(&t, 8192, RS),
-            Err(AuthError::Malformed("Jwt signature is empty"))
+            Err(AuthError::Malformed(Malformation::EmptySignature))
         );
     }
 
@@ -334,7 +331,7 @@ mod tests {
         let t = token(r#"{"alg":"RS256","kid":7}"#, "{}");
         assert_eq!(
             parse(&t, 8192, RS),
-            Err(AuthError::Malformed("Jwt header kid is not a string"))
+            Err(AuthError::Malformed(Malformation::KidNotString))
         );
     }
 }

@@ -1,6 +1,6 @@
 //! Where the token is: a header (with an optional prefix such as `Bearer `) or a query parameter.
 
-use crate::error::AuthError;
+use crate::error::{AuthError, UnreadablePart};
 use crate::request::headers::Header;
 use std::borrow::Cow;
 
@@ -80,7 +80,7 @@ pub fn find_token<'r, 'c>(
                 // Bytes that are not UTF-8 read as NUL: an element the filter cannot read
                 // could still be a token to an upstream that reads it otherwise.
                 if values().any(|value| value.contains('\0')) {
-                    return Err(AuthError::Unreadable("Token header is not valid UTF-8"));
+                    return Err(AuthError::Unreadable(UnreadablePart::TokenHeader));
                 }
                 // Envoy joins repeated headers with commas, and no token contains one, so
                 // each comma-separated element is a candidate of its own.
@@ -262,7 +262,7 @@ mod tests {
         ] {
             assert_eq!(
                 find_token("/", &headers(&[("authorization", value)]), defaults()),
-                Err(AuthError::Unreadable("Token header is not valid UTF-8")),
+                Err(AuthError::Unreadable(UnreadablePart::TokenHeader)),
                 "{value:?}"
             );
         }

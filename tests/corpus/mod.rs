@@ -1,6 +1,6 @@
 //! The attack corpus: named requests, each with the exact answer jwt-authz must give and the
 //! verdict of Envoy's native `jwt_authn` on the same provider. Where the two differ, the case
-//! names the reason, which the README lists under "Security model".
+//! names the reason, which the book lists in `docs/src/security/jwt-authn.md`.
 //!
 //! Every request goes to a route that requires a token from the provider `idp`, which reads
 //! `Authorization: Bearer` only, trusts one issuer and one audience, and publishes two keys
@@ -33,7 +33,8 @@ impl Ours {
 }
 
 /// Where jwt-authz and native `jwt_authn` deliberately decide a request differently. Each is a
-/// bullet of the README's "Security model" that starts with [`Difference::readme`].
+/// bullet of the book's "Where it differs from jwt_authn" that starts with
+/// [`Difference::bullet`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Difference {
     // jwt-authz refuses what jwt_authn lets through:
@@ -70,8 +71,8 @@ impl Difference {
         )
     }
 
-    /// How the README's bullet for this difference begins.
-    pub fn readme(self) -> &'static str {
+    /// How the book's bullet for this difference begins.
+    pub fn bullet(self) -> &'static str {
         match self {
             Difference::ExpRequired => "- **`exp` is required.**",
             Difference::IatChecked => "- **`iat` in the future is refused.**",

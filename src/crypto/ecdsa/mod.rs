@@ -1,0 +1,339 @@
+//! ECDSA verification on the JOSE curves: ES256 (P-256, SHA-256), ES384 (P-384, SHA-384) and
+//! ES512 (P-521, SHA-512), with signatures in JOSE's fixed-length `r || s` form only.
+//!
+//! A key's coordinates are checked once (exact length, below `p`, on the curve) and a table of
+//! its multiples is built then, kept with the key; the base point's table is built on first
+//! use in each VM. A verification is then one inversion mod `n`, two products mod `n`, and
+//! `u1 G + u2 Q` read from the two tables ([`table`]), with `x(R) = r mod n` checked in
+//! Jacobian form, without a field inversion.
+//!
+//! | file | job |
+//! |------|-----|
+//! | [`limbs`] | 29-bit limbs: conversions, carries, the column sums of products |
+//! | [`field`] | arithmetic mod `p` (Montgomery form, reduction by shifts for these primes) |
+//! | [`scalar`] | arithmetic mod `n`: range checks, digest to integer, inversion, products |
+//! | [`point`] | affine and Jacobian points: doubling, additions, batch conversion |
+//! | [`table`] | tables of multiples, the double-scalar multiplication |
+//! | [`curves`] | the curves' constants and the shape of their tables |
+//!
+//! Everything here handles public data (keys, signatures, messages), so it runs in variable
+//! time; it never panics, whatever the input.
+
+mod curves;
+mod field;
+mod limbs;
+mod point;
+mod scalar;
+mod table;
+
+use crate::crypto::Hash;
+use curves::{CurveParams, P256, P384, P521};
+use field::Fe;
+use point::Affine;
+use scalar::Scalar;
+use std::fmt;
+use std::sync::Arc;
+use table::Table;
+
+/// A curve that JOSE signs with (RFC 7518 §3.4, §6.2.1.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Curve {
+    P256,
+    P384,
+    P521,
+}
+
+impl Curve {
+    /// The curve a JWK's `crv` names: `P-256`, `P-384` or `P-521`.
+    pub fn from_jwk_name(name: &str) -> Option<Curve> {
+        match name {
+            "P-256" => Some(Curve::P256),
+            "P-384" => Some(Curve::P384),
+            "P-521" => Some(Curve::P521),
+            _ => None,
+        }
+    }
+
+    /// The JWK `crv` name.
+    pub const fn jwk_name(self) -> &'static str {
+        match self {
+            Curve::P256 => P256::NAME,
+            Curve::P384 => P384::NAME,
+            Curve::P521 => P521::NAME,
+        }
+    }
+
+    /// Bytes of a JWK coordinate (RFC 7518 §6.2.1.2: exactly this long, leading zeros kept).
+    pub const fn coordinate_len(self) -> usize {
+        match self {
+            Curve::P256 => P256::BYTES,
+            Curve::P384 => P384::BYTES,
+            Curve::P521 => P521::BYTES,
+        }
+    }
+
+    /// Bytes of a JOSE signature, `r || s` (RFC 7518 §3.4).
+    pub const fn signature_len(self) -> usize {
+        2 * self.coordinate_len()
+    }
+
+    /// The hash JOSE pairs with the curve: ES256, ES384, ES512.
+    pub const fn hash(self) -> Hash {
+        match self {
+            Curve::P256 => Hash::Sha256,
+            Curve::P384 => Hash::Sha384,
+            Curve::P521 => Hash::Sha512,
+        }
+    }
+}
+
+impl fmt::Display for Curve {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.jwk_name())
+    }
+}
+
+/// Which coordinate of a key an error is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Coordinate {
+    X,
+    Y,
+}
+
+impl fmt::Display for Coordinate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Coordinate::X => "x",
+            Coordinate::Y => "y",
+        })
+    }
+}
+
+/// Why coordinates are not a public key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyError {
+    /// A coordinate is not exactly [`Curve::coordinate_len`] bytes.
+    Length {
+        curve: Curve,
+        coordinate: Coordinate,
+        len: usize,
+    },
+    /// A coordinate is not below the field prime.
+    NotInField {
+        curve: Curve,
+        coordinate: Coordinate,
+    },
+    /// `x = y = 0`, which some encodings use for the point at infinity.
+    Identity,
+    /// `(x, y)` does not satisfy the curve's equation.
+    NotOnCurve { curve: Curve },
+}
+
+impl fmt::Display for KeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyError::Length {
+                curve,
+                coordinate,
+                len,
+            } => write!(
+                f,
+                "{coordinate} is {len} bytes, {curve} needs {}",
+                curve.coordinate_len()
+            ),
+            KeyError::NotInField { curve, coordinate } => {
+                write!(f, "{coordinate} is not below the field prime of {curve}")
+            }
+            KeyError::Identity => f.write_str("point is the identity (x = y = 0), not a key"),
+            KeyError::NotOnCurve { curve } => write!(f, "point is not on the curve {curve}"),
+        }
+    }
+}
+
+impl std::error::Error for KeyError {}
+
+/// Why a signature does not verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureError {
+    /// Not exactly [`Curve::signature_len`] bytes (a DER signature, another curve's).
+    Length { curve: Curve, len: usize },
+    /// `r` is 0 or not below the group order.
+    RangeR,
+    /// `s` is 0 or not below the group order.
+    RangeS,
+    /// A well-formed signature that this key did not make for this message.
+    Mismatch,
+}
+
+impl fmt::Display for SignatureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SignatureError::Length { curve, len } => write!(
+                f,
+                "signature is {len} bytes, {curve} needs r || s of {}",
+                curve.signature_len()
+            ),
+            SignatureError::RangeR => f.write_str("r is 0 or not below the group order"),
+            SignatureError::RangeS => f.write_str("s is 0 or not below the group order"),
+            SignatureError::Mismatch => f.write_str("signature does not match"),
+        }
+    }
+}
+
+impl std::error::Error for SignatureError {}
+
+/// An ECDSA public key with its table of multiples; cloning shares the table.
+#[derive(Clone)]
+pub struct PublicKey {
+    prepared: Arc<Prepared>,
+}
+
+enum Prepared {
+    P256(KeyTable<P256, 9>),
+    P384(KeyTable<P384, 14>),
+    P521(KeyTable<P521, 18>),
+}
+
+struct KeyTable<C, const N: usize> {
+    point: Affine<C, N>,
+    table: Table<C, N>,
+}
+
+impl PublicKey {
+    /// The key `(x, y)` on `curve`: each coordinate exactly [`Curve::coordinate_len`]
+    /// big-endian bytes and below `p`, the point on the curve (which rules out the identity,
+    /// which has no coordinates). Builds the key's table.
+    pub fn from_coordinates(curve: Curve, x: &[u8], y: &[u8]) -> Result<PublicKey, KeyError> {
+        let prepared = match curve {
+            Curve::P256 => Prepared::P256(KeyTable::new(curve, x, y)?),
+            Curve::P384 => Prepared::P384(KeyTable::new(curve, x, y)?),
+            Curve::P521 => Prepared::P521(KeyTable::new(curve, x, y)?),
+        };
+        Ok(PublicKey {
+            prepared: Arc::new(prepared),
+        })
+    }
+
+    pub fn curve(&self) -> Curve {
+        match *self.prepared {
+            Prepared::P256(_) => Curve::P256,
+            Prepared::P384(_) => Curve::P384,
+            Prepared::P521(_) => Curve::P521,
+        }
+    }
+
+    /// Checks `signature` (`r || s`, exactly [`Curve::signature_len`] bytes, `1 <= r, s < n`)
+    /// over `message`, hashed with [`Curve::hash`].
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), SignatureError> {
+        let curve = self.curve();
+        if signature.len() != curve.signature_len() {
+            return Err(SignatureError::Length {
+                curve,
+                len: signature.len(),
+            });
+        }
+        let digest = curve.hash().digest(message);
+        let (r, s) = signature.split_at(curve.coordinate_len());
+        match &*self.prepared {
+            Prepared::P256(key) => key.verify(digest.as_ref(), r, s),
+            Prepared::P384(key) => key.verify(digest.as_ref(), r, s),
+            Prepared::P521(key) => key.verify(digest.as_ref(), r, s),
+        }
+    }
+
+    /// Bytes this key keeps (its table and coordinates), shared by its clones.
+    pub fn memory_bytes(&self) -> usize {
+        mem_of_arc::<Prepared>()
+            + match &*self.prepared {
+                Prepared::P256(key) => key.table.memory_bytes(),
+                Prepared::P384(key) => key.table.memory_bytes(),
+                Prepared::P521(key) => key.table.memory_bytes(),
+            }
+    }
+
+    /// The coordinates, `coordinate_len` bytes each.
+    pub fn coordinates(&self) -> (Vec<u8>, Vec<u8>) {
+        match &*self.prepared {
+            Prepared::P256(key) => key.coordinates(),
+            Prepared::P384(key) => key.coordinates(),
+            Prepared::P521(key) => key.coordinates(),
+        }
+    }
+}
+
+/// The allocation behind an `Arc<T>`: the value and two counters.
+const fn mem_of_arc<T>() -> usize {
+    std::mem::size_of::<T>() + 2 * std::mem::size_of::<usize>()
+}
+
+impl PartialEq for PublicKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.curve() == other.curve() && self.coordinates() == other.coordinates()
+    }
+}
+
+impl Eq for PublicKey {}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (x, _) = self.coordinates();
+        let x_start: String = x.iter().take(4).map(|b| format!("{b:02x}")).collect();
+        f.debug_struct("PublicKey")
+            .field("curve", &self.curve())
+            .field("x", &format_args!("{x_start}.."))
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C: CurveParams<N>, const N: usize> KeyTable<C, N> {
+    fn new(curve: Curve, x: &[u8], y: &[u8]) -> Result<Self, KeyError> {
+        let coordinate = |bytes: &[u8], coordinate| {
+            if bytes.len() != C::BYTES {
+                return Err(KeyError::Length {
+                    curve,
+                    coordinate,
+                    len: bytes.len(),
+                });
+            }
+            Fe::<C, N>::from_be_bytes(bytes).ok_or(KeyError::NotInField { curve, coordinate })
+        };
+        let (x, y) = (coordinate(x, Coordinate::X)?, coordinate(y, Coordinate::Y)?);
+        if x.is_zero() && y.is_zero() {
+            return Err(KeyError::Identity);
+        }
+        let point = Affine::on_curve(x, y).ok_or(KeyError::NotOnCurve { curve })?;
+        // Every point on these curves has the prime order n: its multiples are never the
+        // identity, so the table cannot fail.
+        let table = Table::new(&point).ok_or(KeyError::NotOnCurve { curve })?;
+        Ok(KeyTable { point, table })
+    }
+
+    fn coordinates(&self) -> (Vec<u8>, Vec<u8>) {
+        (self.point.x.to_be_bytes(), self.point.y.to_be_bytes())
+    }
+
+    /// SEC 1 §4.1.4 with `r, s` as big-endian bytes and the message digest.
+    fn verify(&self, digest: &[u8], r: &[u8], s: &[u8]) -> Result<(), SignatureError> {
+        let r = Scalar::<C, N>::from_be_bytes_nonzero(r).ok_or(SignatureError::RangeR)?;
+        let s = Scalar::<C, N>::from_be_bytes_nonzero(s).ok_or(SignatureError::RangeS)?;
+        let e = Scalar::<C, N>::from_digest(digest);
+        let w = s.invert().ok_or(SignatureError::Mismatch)?;
+        let (u1, u2) = (e.mul(&w), r.mul(&w));
+        let base = C::base_table().ok_or(SignatureError::Mismatch)?;
+        let sum = table::double_mul(base, &u1, &self.table, &u2);
+        if sum.is_identity() {
+            return Err(SignatureError::Mismatch);
+        }
+        // x(R) mod n = r: x(R) is r, or r + n where that is still below p.
+        let r_limbs = *r.limbs();
+        let matches = |candidate: &[u32; N]| {
+            Fe::<C, N>::from_canonical(candidate).is_some_and(|x| sum.has_x(x))
+        };
+        let (r_plus_n, carried) = limbs::add(&r_limbs, &C::ORDER);
+        if matches(&r_limbs) || (!carried && matches(&r_plus_n)) {
+            Ok(())
+        } else {
+            Err(SignatureError::Mismatch)
+        }
+    }
+}
