@@ -9,12 +9,13 @@
 //! * `GET /.well-known/jwks.json` and `GET /.well-known/openid-configuration`,
 //!   which tests can make misbehave with [`Fault`].
 //!
-//! [`Idp::start`] runs the server on background threads; the returned handle
+//! [`Idp::start`] runs the server on a background thread; the returned handle
 //! also mints tokens directly, rotates keys and counts well-known requests;
 //! [`forge`] makes the tokens no issuer would mint, for attack tests.
+//! [`Idp::start_with`] serves HTTPS, optionally asking clients for certificates.
 //!
-//! The small HTTP/1.1 server underneath is public as [`http`], for other
-//! dev servers (devstack's echo upstream) to reuse.
+//! The HTTP/1.1 and TLS server underneath (hyper and rustls) is public as
+//! [`http`], for other dev servers (devstack's echo upstream) to reuse.
 
 mod config;
 mod fault;
@@ -30,7 +31,7 @@ mod token_request;
 
 pub use config::{ClientConfig, DEFAULT_AUDIENCE, DEFAULT_TOKEN_LIFETIME_SECS, Grant, IdpConfig};
 pub use fault::Fault;
-pub use http::{AccessLog, AccessLogger, MAX_BODY_BYTES};
+pub use http::{AccessLog, AccessLogger, MAX_BODY_BYTES, ServerOptions, ServerTls};
 pub use keys::KeyPair;
 pub use oauth_error::OAuthError;
 pub use routes::{DISCOVERY_PATH, JWKS_PATH, TOKEN_PATH, discovery_document};

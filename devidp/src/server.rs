@@ -1,5 +1,5 @@
-//! The running identity provider: a listener thread, one thread per
-//! connection, and the handle tests use to mint tokens and inject faults.
+//! The running identity provider on the [`http`](crate::http) server, and the handle tests
+//! use to mint tokens and inject faults.
 
 use std::io;
 use std::net::{SocketAddr, TcpListener};
@@ -10,61 +10,60 @@ use serde_json::Value;
 
 use crate::config::IdpConfig;
 use crate::fault::Fault;
-use crate::http::{self, AccessLogger, HttpRequest, HttpServer};
+use crate::http::{self, AccessLogger, HttpRequest, HttpServer, ServerOptions};
 use crate::keys::KeyPair;
 use crate::routes;
 use crate::state::IdpState;
 use crate::token::access_token_claims;
 
-/// A running dev IdP. Dropping it stops the server and joins its threads.
+/// A running dev IdP. Dropping it stops the server: the requests in flight are answered
+/// (injected delays cut short) and the port is free again.
 pub struct Idp {
-    addr: SocketAddr,
     state: Arc<IdpState>,
     /// Dropped after [`Idp::drop`] has told `state` to stop, which cuts injected delays short.
-    _server: HttpServer,
+    server: HttpServer,
 }
 
 impl Idp {
-    /// Listens on `listen` (e.g. `127.0.0.1:0`) and serves on background threads.
+    /// Listens on `listen` (e.g. `127.0.0.1:0`) over plain HTTP and serves on a background
+    /// thread.
     pub fn start(listen: &str, config: IdpConfig) -> io::Result<Idp> {
-        Self::start_inner(listen, config, None)
+        Self::start_with(listen, config, ServerOptions::default())
     }
 
-    /// Like [`Idp::start`], calling `logger` once per request (the binary prints these).
+    /// Like [`Idp::start`], calling `logger` once per request (the binaries print these).
     pub fn start_with_logger(
         listen: &str,
         config: IdpConfig,
         logger: AccessLogger,
     ) -> io::Result<Idp> {
-        Self::start_inner(listen, config, Some(logger))
+        let options = ServerOptions {
+            logger: Some(logger),
+            ..ServerOptions::default()
+        };
+        Self::start_with(listen, config, options)
     }
 
-    fn start_inner(
-        listen: &str,
-        config: IdpConfig,
-        logger: Option<AccessLogger>,
-    ) -> io::Result<Idp> {
+    /// Like [`Idp::start`] with every option: an access logger, HTTPS (then the default
+    /// issuer is `https://{addr}/`) and client certificates.
+    pub fn start_with(listen: &str, config: IdpConfig, options: ServerOptions) -> io::Result<Idp> {
         config
             .validate()
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let key = KeyPair::generate_with_thumbprint_kid().map_err(io::Error::other)?;
         let listener = TcpListener::bind(listen)?;
         let addr = listener.local_addr()?;
-        let issuer = issuer_for(config.issuer.as_deref(), addr);
+        let issuer = issuer_for(config.issuer.as_deref(), options.scheme(), addr);
         let state = Arc::new(IdpState::new(config, issuer, key));
         let handler_state = Arc::clone(&state);
         let handler =
             move |request: &HttpRequest| routes::route(&handler_state, request, unix_now());
-        let server = http::serve_listener(listener, handler, logger)?;
-        Ok(Idp {
-            addr,
-            state,
-            _server: server,
-        })
+        let server = http::serve_listener(listener, handler, options)?;
+        Ok(Idp { state, server })
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// The configured issuer, else `http://{addr}/`; always ends with `/`.
@@ -87,7 +86,7 @@ impl Idp {
     /// The server's URL on its actual socket address (differs from the issuer
     /// when `issuer` is configured).
     pub fn base_url(&self) -> String {
-        format!("http://{}/", self.addr)
+        self.server.base_url()
     }
 
     pub fn config(&self) -> &IdpConfig {
@@ -177,14 +176,14 @@ impl Idp {
 
 impl Drop for Idp {
     fn drop(&mut self) {
-        // Ends injected delays; the server itself stops and joins its
-        // threads when the `_server` field is dropped right after this.
+        // Ends injected delays, so the requests that wait in them are answered at once
+        // when the server stops (draining them) as the `server` field is dropped next.
         self.state.stop();
     }
 }
 
-fn issuer_for(configured: Option<&str>, addr: SocketAddr) -> String {
-    let mut issuer = configured.map_or_else(|| format!("http://{addr}/"), str::to_owned);
+fn issuer_for(configured: Option<&str>, scheme: &str, addr: SocketAddr) -> String {
+    let mut issuer = configured.map_or_else(|| format!("{scheme}://{addr}/"), str::to_owned);
     if !issuer.ends_with('/') {
         issuer.push('/');
     }
@@ -551,17 +550,51 @@ mod tests {
     }
 
     #[test]
-    fn drop_stops_the_server_promptly_even_during_a_delay() {
+    fn drop_answers_a_delayed_request_at_once_and_frees_the_port() {
         let idp = start();
         let addr = idp.addr();
         idp.set_fault(Fault::Delay(Duration::from_secs(60)));
         let client =
             thread::spawn(move || exchange(addr, "GET /.well-known/jwks.json HTTP/1.1\r\n\r\n"));
-        thread::sleep(Duration::from_millis(100));
+        while idp.jwks_requests() == 0 {
+            thread::sleep(Duration::from_millis(10));
+        }
         let started = Instant::now();
         drop(idp);
-        assert!(started.elapsed() < Duration::from_secs(2));
-        client.join().unwrap();
+        let stopped = started.elapsed();
+        let (status, body) = client
+            .join()
+            .unwrap()
+            .expect("the request in flight is answered");
+        assert_eq!(status, 200);
+        assert!(serde_json::from_slice::<Value>(&body).unwrap()["keys"].is_array());
+        assert!(stopped < Duration::from_millis(500), "{stopped:?}");
         assert!(TcpStream::connect(addr).is_err(), "listener is closed");
+    }
+
+    #[test]
+    fn over_tls_the_issuer_is_https_and_tokens_are_issued() {
+        use crate::http::test_pki::{TestPki, tls_exchange};
+        let pki = TestPki::new("test CA");
+        let options = ServerOptions {
+            tls: Some(pki.server_tls()),
+            ..ServerOptions::default()
+        };
+        let idp = Idp::start_with("127.0.0.1:0", IdpConfig::default(), options).unwrap();
+        assert_eq!(idp.issuer(), format!("https://{}/", idp.addr()));
+        assert_eq!(idp.base_url(), idp.issuer());
+        let body = format!(
+            r#"{{"grant_type":"client_credentials","client_id":"demo-client","client_secret":"demo-secret","audience":"{DEFAULT_AUDIENCE}"}}"#
+        );
+        let raw = format!(
+            "POST /oauth/token HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let answer = tls_exchange(idp.addr(), &pki.ca(), None, raw.as_bytes()).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+        let (_, json) = answer.split_once("\r\n\r\n").unwrap();
+        let token: Value = serde_json::from_str(json).unwrap();
+        let claims = verify_with_jwks(&idp.jwks(), token["access_token"].as_str().unwrap());
+        assert_eq!(claims["iss"], idp.issuer());
     }
 }

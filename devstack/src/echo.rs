@@ -4,17 +4,18 @@
 //! filter added, removed or passed through), both to tests via
 //! [`Echo::requests`] and to a curl user via the response body.
 //!
-//! Runs on devidp's thread-per-connection server (one request per
-//! connection, `Connection: close`), so a burst of concurrent connections from
-//! Envoy is answered in parallel. Bodies must come with a Content-Length
-//! (chunked ones get 411) and be at most [`devidp::MAX_BODY_BYTES`].
+//! Runs on devidp's [`http`](devidp::http) server (one request per connection,
+//! `Connection: close`), so a burst of concurrent connections from Envoy is
+//! answered in parallel. Bodies, with a Content-Length or chunked, may be at
+//! most [`devidp::MAX_BODY_BYTES`] (larger ones get 413).
 
 use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use devidp::http::{
-    AccessLog, AccessLogger, HttpRequest, HttpResponse, HttpServer, Reply, serve_listener,
+    AccessLog, AccessLogger, HttpRequest, HttpResponse, HttpServer, Reply, ServerOptions,
+    serve_listener,
 };
 use serde_json::{Map, Value, json};
 
@@ -24,7 +25,8 @@ pub struct RecordedRequest {
     pub method: String,
     /// Path including any query string, as sent.
     pub path: String,
-    /// Header names lowercased, in arrival order, duplicates kept.
+    /// Header names lowercased, duplicates kept: grouped by name in the order
+    /// each name first arrived, the values of one name in arrival order.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
@@ -69,8 +71,11 @@ impl Echo {
         let recorded = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&recorded);
         let handler = move |request: &HttpRequest| Reply::Respond(answer(&sink, request));
-        let logger: Option<AccessLogger> = log.then(|| Arc::new(print_log_line) as AccessLogger);
-        let server = serve_listener(listener, handler, logger)?;
+        let options = ServerOptions {
+            logger: log.then(|| Arc::new(print_log_line) as AccessLogger),
+            ..ServerOptions::default()
+        };
+        let server = serve_listener(listener, handler, options)?;
         Ok(Echo { recorded, server })
     }
 
@@ -234,21 +239,33 @@ mod tests {
     }
 
     #[test]
-    fn chunked_body_is_refused_with_411_and_head_gets_no_body() {
+    fn chunked_body_is_recorded_and_head_gets_no_body() {
         let echo = Echo::start("127.0.0.1:0").unwrap();
         let response = http::send_raw(
             echo.addr(),
-            b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            b"POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
         )
         .unwrap();
-        assert_eq!(response.status, 411);
+        assert_eq!(response.status, 200);
         let head = http::request(echo.addr(), "HEAD", "/h", &[], None).unwrap();
         assert_eq!(head.status, 200);
         assert!(head.body.is_empty());
-        assert_eq!(
-            echo.requests().len(),
-            1,
-            "the refused request is not recorded"
+        let requests = echo.requests();
+        assert_eq!(requests.len(), 2);
+        assert_eq!(requests[0].body, b"abc");
+        assert_eq!(requests[0].header("transfer-encoding"), Some("chunked"));
+    }
+
+    #[test]
+    fn body_over_the_limit_is_refused_with_413_and_not_recorded() {
+        let echo = Echo::start("127.0.0.1:0").unwrap();
+        // Refused on the announced length, before any of the body is sent.
+        let head = format!(
+            "POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+            devidp::MAX_BODY_BYTES + 1
         );
+        let response = http::send_raw(echo.addr(), head.as_bytes()).unwrap();
+        assert_eq!(response.status, 413);
+        assert!(echo.requests().is_empty());
     }
 }

@@ -1,8 +1,8 @@
 //! `demo`: runs the whole stack on the fixed demo ports for `make demo`.
 
 use std::process::ExitCode;
-use std::sync::mpsc;
 
+use devidp::http::StopSignal;
 use devstack::demo_commands::demo_commands;
 use devstack::envoy::{EnvoyOptions, workspace_root};
 use devstack::stack::{Stack, StackPorts, demo_envoy_config};
@@ -27,12 +27,8 @@ fn run() -> Result<(), String> {
         ));
     }
 
-    let (stop_tx, stop_rx) = mpsc::channel();
     // Installed before starting anything so an early Ctrl-C still stops cleanly.
-    ctrlc::set_handler(move || {
-        let _ = stop_tx.send(());
-    })
-    .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
+    let stop = StopSignal::install()?;
 
     let ports = StackPorts::demo();
     let config = demo_envoy_config(&ports)?;
@@ -40,8 +36,7 @@ fn run() -> Result<(), String> {
     let stack = Stack::start(ports, &config, &EnvoyOptions::default())?;
     println!("\n{}", demo_commands(&stack.ports));
 
-    // Blocks until Ctrl-C or SIGTERM; a closed channel means the same.
-    let _ = stop_rx.recv();
+    stop.wait();
     println!("\nStopping Envoy, the dev IdP and the echo upstream.");
     drop(stack);
     Ok(())

@@ -1,7 +1,9 @@
-//! `echo-upstream [--listen ADDR]`: the echo server on its own, for manual runs.
+//! `echo-upstream [--listen ADDR]`: the echo server on its own, for manual runs and the
+//! compose demo. Stops on SIGTERM or SIGINT, answering the requests in flight, and exits 0.
 
 use std::process::ExitCode;
 
+use devidp::http::StopSignal;
 use devstack::echo::Echo;
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8082";
@@ -14,18 +16,22 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let echo = match Echo::start_logging(&listen) {
-        Ok(echo) => echo,
+    let started = StopSignal::install().and_then(|stop| {
+        let echo = Echo::start_logging(&listen).map_err(|e| e.to_string())?;
+        Ok((stop, echo))
+    });
+    let (stop, echo) = match started {
+        Ok(started) => started,
         Err(e) => {
             eprintln!("echo-upstream: {e}");
             return ExitCode::FAILURE;
         }
     };
     println!("echo-upstream listening on http://{}", echo.addr());
-    // The server runs on its own thread; this one only has to stay alive.
-    loop {
-        std::thread::park();
-    }
+    stop.wait();
+    drop(echo);
+    println!("echo-upstream stopped");
+    ExitCode::SUCCESS
 }
 
 fn listen_address(mut args: impl Iterator<Item = String>) -> Result<String, String> {

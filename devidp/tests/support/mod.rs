@@ -1,0 +1,1 @@
+pub mod dev_server;
