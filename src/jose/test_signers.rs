@@ -1,10 +1,10 @@
 //! Tests only: a signing key for every algorithm, from the reference crates (rsa, p256, p384,
 //! p521, ed25519-dalek, hmac), with its JWK and tokens signed by it.
 
-use crate::crypto::rsa::key::test_key;
-use crate::jose::algorithm::{Algorithm, KeyKind};
 use crate::crypto::Hash;
 use crate::crypto::ecdsa::Curve;
+use crate::crypto::rsa::key::test_key;
+use crate::jose::algorithm::{Algorithm, KeyKind};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand_chacha::ChaCha8Rng;
@@ -108,8 +108,16 @@ pub fn token(algorithm: Algorithm, kid: Option<&str>, claims: &Value) -> String 
 
 fn ec_public(curve: Curve) -> (Vec<u8>, Vec<u8>) {
     let point = match curve {
-        Curve::P256 => p256_key().verifying_key().to_encoded_point(false).as_bytes().to_vec(),
-        Curve::P384 => p384_key().verifying_key().to_encoded_point(false).as_bytes().to_vec(),
+        Curve::P256 => p256_key()
+            .verifying_key()
+            .to_encoded_point(false)
+            .as_bytes()
+            .to_vec(),
+        Curve::P384 => p384_key()
+            .verifying_key()
+            .to_encoded_point(false)
+            .as_bytes()
+            .to_vec(),
         Curve::P521 => {
             let key = p521::ecdsa::VerifyingKey::from(&p521_key());
             key.to_encoded_point(false).as_bytes().to_vec()
