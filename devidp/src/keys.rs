@@ -65,6 +65,12 @@ impl KeyPair {
         &self.kid
     }
 
+    /// The same key under another kid.
+    pub(crate) fn with_kid(mut self, kid: &str) -> KeyPair {
+        kid.clone_into(&mut self.kid);
+        self
+    }
+
     /// `{"kty":"RSA","use":"sig","alg":"RS256","kid","n","e"}`, base64url without padding.
     pub fn public_jwk(&self) -> Value {
         json!({

@@ -17,6 +17,7 @@
 //! The HTTP/1.1 and TLS server underneath (hyper and rustls) is public as
 //! [`http`], for other dev servers (devstack's echo upstream) to reuse.
 
+mod algorithm;
 mod config;
 mod fault;
 pub mod forge;
@@ -25,10 +26,12 @@ mod keys;
 mod oauth_error;
 mod routes;
 mod server;
+mod signing_key;
 mod state;
 mod token;
 mod token_request;
 
+pub use algorithm::SigningAlgorithm;
 pub use config::{ClientConfig, DEFAULT_AUDIENCE, DEFAULT_TOKEN_LIFETIME_SECS, Grant, IdpConfig};
 pub use fault::Fault;
 pub use http::{AccessLog, AccessLogger, MAX_BODY_BYTES, ServerOptions, ServerTls};
@@ -36,5 +39,6 @@ pub use keys::KeyPair;
 pub use oauth_error::OAuthError;
 pub use routes::{DISCOVERY_PATH, JWKS_PATH, TOKEN_PATH, discovery_document};
 pub use server::Idp;
+pub use signing_key::{MIN_HMAC_SECRET_BYTES, SigningKey};
 pub use token::{TokenResponse, access_token_claims, client_credentials};
 pub use token_request::{TokenParams, parse_token_request};
