@@ -27,12 +27,16 @@ mod oauth_error;
 mod routes;
 mod server;
 mod signing_key;
+mod spare_keys;
 mod state;
 mod token;
 mod token_request;
 
 pub use algorithm::SigningAlgorithm;
-pub use config::{ClientConfig, DEFAULT_AUDIENCE, DEFAULT_TOKEN_LIFETIME_SECS, Grant, IdpConfig};
+pub use config::{
+    ApiConfig, ClientConfig, DEFAULT_AUDIENCE, DEFAULT_TOKEN_LIFETIME_SECS, DEMO_ES256_AUDIENCE,
+    Grant, IdpConfig,
+};
 pub use fault::Fault;
 pub use http::{AccessLog, AccessLogger, MAX_BODY_BYTES, ServerOptions, ServerTls};
 pub use keys::KeyPair;

@@ -18,8 +18,9 @@ Options:
   --listen ADDR      address to listen on (default 127.0.0.1:8081)
   --issuer URL       issuer for tokens and discovery (default http://ADDR/,
                      https://ADDR/ with TLS)
-  --config FILE      JSON config with clients and grants (default: built-in,
-                     the same as devidp.json)
+  --config FILE      JSON config with APIs, clients and grants (default:
+                     built-in, the same as devidp.json: an RS256 API and an
+                     ES256 API)
   --tls-cert FILE    serve HTTPS with this PEM certificate chain
   --tls-key FILE     and this PEM private key
   --client-ca FILE   ask clients for a certificate issued by these PEM CA
@@ -83,7 +84,7 @@ fn read(path: &Path) -> Result<Vec<u8>, String> {
 fn run(args: Args) -> Result<(), String> {
     let mut config = match &args.config {
         Some(path) => IdpConfig::from_json_file(path)?,
-        None => IdpConfig::default(),
+        None => IdpConfig::demo(),
     };
     if args.issuer.is_some() {
         config.issuer.clone_from(&args.issuer);

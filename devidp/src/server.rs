@@ -8,11 +8,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
+use crate::algorithm::SigningAlgorithm;
 use crate::config::IdpConfig;
 use crate::fault::Fault;
 use crate::http::{self, AccessLogger, HttpRequest, HttpServer, ServerOptions};
 use crate::keys::KeyPair;
 use crate::routes;
+use crate::signing_key::SigningKey;
 use crate::state::IdpState;
 use crate::token::access_token_claims;
 
@@ -50,11 +52,10 @@ impl Idp {
         config
             .validate()
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        let key = KeyPair::generate_with_thumbprint_kid().map_err(io::Error::other)?;
         let listener = TcpListener::bind(listen)?;
         let addr = listener.local_addr()?;
         let issuer = issuer_for(config.issuer.as_deref(), options.scheme(), addr);
-        let state = Arc::new(IdpState::new(config, issuer, key));
+        let state = Arc::new(IdpState::new(config, issuer).map_err(io::Error::other)?);
         let handler_state = Arc::clone(&state);
         let handler =
             move |request: &HttpRequest| routes::route(&handler_state, request, unix_now());
@@ -93,9 +94,37 @@ impl Idp {
         &self.state.config
     }
 
-    /// The key new tokens are signed with.
+    /// The RS256 key new tokens are signed with (for every audience whose API does not say
+    /// otherwise).
+    ///
+    /// # Panics
+    /// Never: every IdP has an RS256 key.
     pub fn current_key(&self) -> Arc<KeyPair> {
-        self.state.current_key()
+        match self.state.current_key() {
+            Some(key) => key,
+            None => panic!("devidp bug: no RS256 key"),
+        }
+    }
+
+    /// The current key of an asymmetric algorithm some API signs with (RS256 always).
+    pub fn signing_key(&self, algorithm: SigningAlgorithm) -> Option<Arc<SigningKey>> {
+        self.state.signing_key(algorithm)
+    }
+
+    /// The key the token endpoint signs tokens for `audience` with right now.
+    ///
+    /// # Panics
+    /// Never for a validated config: an HS256 API always has its secret.
+    pub fn signing_key_for(&self, audience: &str) -> Arc<SigningKey> {
+        match self.state.signing_key_for(audience) {
+            Ok(key) => key,
+            Err(e) => panic!("devidp bug: {e}"),
+        }
+    }
+
+    /// The asymmetric algorithms with a key in the JWKS, RS256 first.
+    pub fn algorithms(&self) -> Vec<SigningAlgorithm> {
+        self.state.algorithms()
     }
 
     /// The JWKS document as served (ignoring faults).
@@ -133,22 +162,33 @@ impl Idp {
         )
     }
 
-    /// Signs with a new key from now on; old keys stay in the JWKS. Returns the new kid.
+    /// Signs with new keys from now on, one per algorithm in use; old keys stay in the JWKS.
+    /// Returns the new RS256 kid. Instant: the new keys were generated beforehand.
     ///
     /// # Panics
     /// If the OS random number generator fails; this is a test helper.
     pub fn rotate_key(&self) -> String {
-        match KeyPair::generate_with_thumbprint_kid() {
-            Ok(key) => {
-                let kid = key.kid().to_owned();
-                self.state.add_signing_key(key);
-                kid
+        let mut rs256_kid = String::new();
+        for algorithm in self.algorithms() {
+            match self.state.rotate(algorithm) {
+                Ok(key) if algorithm == SigningAlgorithm::Rs256 => {
+                    key.kid().clone_into(&mut rs256_kid)
+                }
+                Ok(_) => {}
+                Err(e) => panic!("cannot rotate the {algorithm} key: {e}"),
             }
-            Err(e) => panic!("cannot generate a new signing key: {e}"),
         }
+        rs256_kid
     }
 
-    /// Leaves only the current signing key in the JWKS.
+    /// Signs with a new key of `algorithm` from now on; its old keys stay in the JWKS.
+    /// Refused for an algorithm no API signs with, and for HS256 (whose key is the API's
+    /// configured secret).
+    pub fn rotate(&self, algorithm: SigningAlgorithm) -> Result<Arc<SigningKey>, String> {
+        self.state.rotate(algorithm)
+    }
+
+    /// Leaves only the current signing keys (one per algorithm) in the JWKS.
     pub fn retire_old_keys(&self) {
         self.state.retire_old_keys();
     }
