@@ -22,6 +22,8 @@ mod config;
 mod fault;
 pub mod forge;
 pub mod http;
+#[cfg(test)]
+mod independent_verifier;
 mod keys;
 mod oauth_error;
 mod routes;
