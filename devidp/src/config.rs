@@ -247,6 +247,19 @@ mod tests {
     }
 
     #[test]
+    fn the_books_example_is_a_valid_config() {
+        let page = include_str!("../../docs/src/getting-started/demo.md");
+        let section = &page[page.find("### Signing algorithms per API").unwrap()..];
+        let start = section.find("```text\n").unwrap() + "```text\n".len();
+        let end = start + section[start..].find("```").unwrap();
+        let config = IdpConfig::from_json_str(&section[start..end]).unwrap();
+        let algorithms: Vec<SigningAlgorithm> =
+            config.apis.iter().map(|a| a.signing_algorithm).collect();
+        use SigningAlgorithm::{Es256, Hs256, Ps256, Rs256};
+        assert_eq!(algorithms, [Rs256, Es256, Ps256, Hs256]);
+    }
+
+    #[test]
     fn defaults_and_demo_are_valid() {
         IdpConfig::default().validate().unwrap();
         IdpConfig::demo().validate().unwrap();
