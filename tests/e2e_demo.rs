@@ -161,8 +161,24 @@ fn demo_configuration_behaves_as_the_printed_commands_say() {
         es256_api.json().expect("echo answers JSON")["headers"]["x-user-id"],
         "demo-client@clients"
     );
-    assert_eq!(get("/es256/messages", Some(&token)).status, 401);
-    assert_eq!(get("/api/private", Some(&es256)).status, 401);
+    let reason = |response: &http::Response| {
+        let header = response.header("www-authenticate").unwrap_or_default();
+        header.contains("Jwt algorithm is not allowed")
+    };
+    let rs256_at_es256 = get("/es256/messages", Some(&token));
+    assert_eq!(rs256_at_es256.status, 401);
+    assert!(
+        reason(&rs256_at_es256),
+        "{:?}",
+        rs256_at_es256.header("www-authenticate")
+    );
+    let es256_at_rs256 = get("/api/private", Some(&es256));
+    assert_eq!(es256_at_rs256.status, 401);
+    assert!(
+        reason(&es256_at_rs256),
+        "{:?}",
+        es256_at_rs256.header("www-authenticate")
+    );
 
     let wrong_secret = http::request(idp, "POST", "/oauth/token", &[("content-type", "application/x-www-form-urlencoded")], Some(b"grant_type=client_credentials&client_id=demo-client&client_secret=nope&audience=https%3A%2F%2Fapi.example.com"))
         .expect("token endpoint answers");

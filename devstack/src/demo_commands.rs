@@ -120,10 +120,10 @@ pub fn demo_session(ports: &StackPorts) -> Vec<Step> {
         },
         Step {
             title: "... which refuses the RS256 API's token",
-            detail: &[],
+            detail: &["(its provider in envoy/envoy.yaml has \"algorithms\": [\"ES256\"])"],
             command: format!("curl -i {envoy}/es256/messages -H \"authorization: Bearer $TOKEN\""),
             status: Some(401),
-            shows: None,
+            shows: Some("Jwt algorithm is not allowed"),
         },
         Step {
             title: "Counters by provider and reason, as Prometheus scrapes them",
