@@ -1,4 +1,5 @@
-//! RSA signing keys: generation, their public JWK/PEM forms, and RS256 signing.
+//! RSA signing keys: generation, their public JWK/PEM forms, and RS256 signing. (Every
+//! algorithm, PS256 with these keys included: [`crate::SigningKey`].)
 
 use std::fmt;
 
@@ -100,7 +101,7 @@ impl KeyPair {
 
     /// Signs exactly the given header and payload text with RS256, for tests
     /// that need tokens no well-behaved encoder would produce (other algorithms:
-    /// [`crate::forge`]).
+    /// [`crate::SigningKey`] and [`crate::forge`]).
     pub fn sign_raw(&self, header_json: &str, payload_json: &str) -> String {
         forge::forge(header_json, payload_json, forge::Signer::Rs256(self))
     }

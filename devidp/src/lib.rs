@@ -3,15 +3,20 @@
 //! Stands in for an Auth0 tenant on a laptop and in end-to-end tests:
 //!
 //! * `POST /oauth/token` — the client-credentials grant, with client
-//!   credentials in a JSON or form body or in HTTP Basic auth; issues RS256
-//!   access tokens with Auth0's claims (`sub = CLIENT_ID@clients`, `gty`,
-//!   `azp`, `scope`, `permissions`).
-//! * `GET /.well-known/jwks.json` and `GET /.well-known/openid-configuration`,
-//!   which tests can make misbehave with [`Fault`].
+//!   credentials in a JSON or form body or in HTTP Basic auth; issues access
+//!   tokens with Auth0's claims (`sub = CLIENT_ID@clients`, `gty`, `azp`,
+//!   `scope`, `permissions`), signed with the algorithm of the API they are for
+//!   ([`ApiConfig`]: RS256 by default, PS256, ES256, ES384, ES512, EdDSA, or
+//!   HS256 with the API's secret).
+//! * `GET /.well-known/jwks.json` (one current key per asymmetric algorithm in
+//!   use, and rotated keys until retired) and
+//!   `GET /.well-known/openid-configuration`, which tests can make misbehave
+//!   with [`Fault`].
 //!
 //! [`Idp::start`] runs the server on a background thread; the returned handle
 //! also mints tokens directly, rotates keys and counts well-known requests;
-//! [`forge`] makes the tokens no issuer would mint, for attack tests.
+//! [`SigningKey`] signs with any algorithm, and [`forge`] makes the tokens no
+//! issuer would mint, for attack tests.
 //! [`Idp::start_with`] serves HTTPS, optionally asking clients for certificates.
 //!
 //! The HTTP/1.1 and TLS server underneath (hyper and rustls) is public as
