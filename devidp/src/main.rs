@@ -90,6 +90,11 @@ fn run(args: Args) -> Result<(), String> {
         config.issuer.clone_from(&args.issuer);
     }
     let client_ids: Vec<String> = config.clients.iter().map(|c| c.client_id.clone()).collect();
+    let apis: Vec<String> = config
+        .apis
+        .iter()
+        .map(|a| format!("{} ({})", a.identifier, a.signing_algorithm))
+        .collect();
     let log = Arc::new(|entry: &AccessLog| {
         let status = entry.status.map_or("closed".to_owned(), |s| s.to_string());
         println!("{} {} {status}", entry.method, entry.path);
@@ -107,6 +112,9 @@ fn run(args: Args) -> Result<(), String> {
         idp.issuer(),
         client_ids.join(",")
     );
+    if !apis.is_empty() {
+        println!("devidp APIs: {}; any other audience RS256", apis.join(", "));
+    }
     stop.wait();
     drop(idp);
     println!("devidp stopped");

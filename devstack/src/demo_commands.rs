@@ -166,6 +166,8 @@ pub fn demo_commands(ports: &StackPorts) -> String {
 The stack is up:
   Envoy + filter   http://127.0.0.1:{envoy}  (admin http://127.0.0.1:{admin})
   dev IdP          http://127.0.0.1:{idp}  (issuer http://127.0.0.1:{idp}/)
+                   APIs https://api.example.com (RS256, served on /api/)
+                   and https://es256.example.com (ES256, served on /es256/)
   echo upstream    http://127.0.0.1:{upstream}
 
 Try it from another terminal:
@@ -203,6 +205,8 @@ mod tests {
             "curl -i http://127.0.0.1:10000/es256/messages -H \"authorization: Bearer $ES256_TOKEN\"",
             "http://127.0.0.1:9901",
             "http://127.0.0.1:8082",
+            "APIs https://api.example.com (RS256, served on /api/)",
+            "and https://es256.example.com (ES256, served on /es256/)",
             "Ctrl-C stops everything",
         ] {
             assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
