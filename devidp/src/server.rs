@@ -685,7 +685,7 @@ mod tests {
         }
         assert_eq!(
             idp.rotate(SigningAlgorithm::Hs256).unwrap_err(),
-            "no API signs with HS256 here, so it has no key to rotate"
+            "HS256 signs with each API's signing_secret, which only the config changes"
         );
     }
 

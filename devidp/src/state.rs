@@ -1,10 +1,9 @@
 //! What the server threads share: config, signing keys, fault, counters.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
-
-use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
@@ -117,6 +116,11 @@ impl IdpState {
     /// published. Refused for an algorithm no API signs with, and for HS256 (whose key is the
     /// configured secret).
     pub fn rotate(&self, algorithm: SigningAlgorithm) -> Result<Arc<SigningKey>, String> {
+        if algorithm.is_symmetric() {
+            return Err(format!(
+                "{algorithm} signs with each API's signing_secret, which only the config changes"
+            ));
+        }
         if self.signing_key(algorithm).is_none() {
             return Err(format!(
                 "no API signs with {algorithm} here, so it has no key to rotate"
