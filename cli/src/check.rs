@@ -128,6 +128,7 @@ pub fn warnings(found: &Found, config: &Config, all: &Inventory) -> Vec<String> 
                 provider.name
             ));
         }
+        warnings.extend(provider.skipped_local_keys.iter().cloned());
         let KeySource::Remote(remote) = &provider.keys else {
             continue;
         };
