@@ -12,7 +12,7 @@ mod support;
 use devstack::bootstrap::static_cluster;
 use devstack::grpc::{
     self, COUNT, EchoReply, EchoRequest, GrpcClient, GrpcUpstream, HEALTH_CHECK,
-    HealthCheckRequest, HealthCheckResponse, RawResponse, REFLECTION, SAY, SERVING,
+    HealthCheckRequest, HealthCheckResponse, REFLECTION, RawResponse, SAY, SERVING,
 };
 use devstack::{Envoy, EnvoyOptions, free_port, http};
 use prost::Message;
@@ -171,7 +171,11 @@ impl Stack {
         let yaml = format!(
             "admin:\n  address: {{socket_address: {{address: 127.0.0.1, port_value: {admin}}}}}\n\
              static_resources:\n  listeners:\n{}{}  clusters:\n{}{}{}",
-            listener("ours", ours, &wasm_filter(&jwt_authz_config(&idp, &down_issuer))),
+            listener(
+                "ours",
+                ours,
+                &wasm_filter(&jwt_authz_config(&idp, &down_issuer))
+            ),
             listener(
                 "native",
                 native,
@@ -260,7 +264,12 @@ fn assert_wire(case: &str, response: &RawResponse, expected: &Refusal) {
         .filter(|n| !matches!(*n, "date" | "server"))
         .collect();
     names.sort_unstable();
-    let mut expected_names = vec!["cache-control", "content-type", "grpc-message", "grpc-status"];
+    let mut expected_names = vec![
+        "cache-control",
+        "content-type",
+        "grpc-message",
+        "grpc-status",
+    ];
     if expected.challenge.is_some() {
         expected_names.push("www-authenticate");
     }
@@ -268,8 +277,16 @@ fn assert_wire(case: &str, response: &RawResponse, expected: &Refusal) {
         expected_names.push("retry-after");
     }
     expected_names.sort_unstable();
-    assert_eq!(names, expected_names, "{case}: headers {:?}", response.headers);
-    assert_eq!(response.header("content-type"), Some("application/grpc"), "{case}");
+    assert_eq!(
+        names, expected_names,
+        "{case}: headers {:?}",
+        response.headers
+    );
+    assert_eq!(
+        response.header("content-type"),
+        Some("application/grpc"),
+        "{case}"
+    );
     assert_eq!(
         response.header("grpc-status"),
         Some((expected.code as i32).to_string().as_str()),
@@ -285,7 +302,11 @@ fn assert_wire(case: &str, response: &RawResponse, expected: &Refusal) {
         expected.challenge.as_deref(),
         "{case}: www-authenticate"
     );
-    assert_eq!(response.header("retry-after"), expected.retry_after, "{case}");
+    assert_eq!(
+        response.header("retry-after"),
+        expected.retry_after,
+        "{case}"
+    );
     assert_eq!(response.header("cache-control"), Some("no-store"), "{case}");
     assert!(response.body.is_empty(), "{case}: body {:?}", response.body);
     assert!(response.trailers.is_none(), "{case}: trailers-only");
@@ -427,10 +448,8 @@ fn grpc_clients_read_every_refusal_as_status_and_message() {
     ];
 
     for (case, path, authorization, expected) in &cases {
-        let mut headers: Vec<(&'static str, &str)> = vec![
-            ("content-type", "application/grpc"),
-            ("te", "trailers"),
-        ];
+        let mut headers: Vec<(&'static str, &str)> =
+            vec![("content-type", "application/grpc"), ("te", "trailers")];
         headers.extend(authorization.iter().map(|a| ("authorization", a.as_str())));
         let raw = client
             .raw(path, &headers, say_body())
@@ -463,9 +482,7 @@ fn grpc_clients_read_every_refusal_as_status_and_message() {
             .iter()
             .map(|a| ("authorization", a.as_str()))
             .collect();
-        let ours = client
-            .say(&metadata, "hi")
-            .expect_err(case);
+        let ours = client.say(&metadata, "hi").expect_err(case);
         let theirs = native.say(&metadata, "hi").expect_err(case);
         assert_eq!(
             (ours.code(), ours.message()),
@@ -484,7 +501,10 @@ fn grpc_clients_read_every_refusal_as_status_and_message() {
         .expect("answer");
     assert_eq!(json.status, 401);
     assert_eq!(json.header("content-type"), Some("application/json"));
-    assert_eq!(json.header("www-authenticate"), Some("Bearer realm=\"api\""));
+    assert_eq!(
+        json.header("www-authenticate"),
+        Some("Bearer realm=\"api\"")
+    );
     assert_eq!(json.header("grpc-status"), None);
     assert_eq!(
         String::from_utf8_lossy(&json.body),
@@ -508,7 +528,11 @@ fn grpc_calls_with_a_valid_token_reach_the_service_with_identity_and_no_token() 
         "identity as metadata: {:?}",
         reply.metadata
     );
-    assert_eq!(reply.metadata.get("authorization"), None, "the token is not forwarded");
+    assert_eq!(
+        reply.metadata.get("authorization"),
+        None,
+        "the token is not forwarded"
+    );
 
     // A public method needs no token.
     let health: HealthCheckResponse = client
@@ -571,7 +595,11 @@ fn grpc_web_clients_read_refusals_as_grpc_status_and_message() {
     for (who, refused) in [("jwt-authz", &ours), ("jwt_authn", &native)] {
         assert_eq!(refused.status, 401, "{who}: {}", refused.text());
         assert_eq!(refused.header("grpc-status"), Some("16"), "{who}");
-        assert_eq!(refused.header("grpc-message"), Some("Jwt is missing"), "{who}");
+        assert_eq!(
+            refused.header("grpc-message"),
+            Some("Jwt is missing"),
+            "{who}"
+        );
         assert_eq!(
             refused.header("content-type"),
             Some("application/grpc-web+proto"),
@@ -579,7 +607,10 @@ fn grpc_web_clients_read_refusals_as_grpc_status_and_message() {
         );
         assert!(refused.body.is_empty(), "{who}: {:?}", refused.text());
     }
-    assert_eq!(ours.header("www-authenticate"), Some("Bearer realm=\"api\""));
+    assert_eq!(
+        ours.header("www-authenticate"),
+        Some("Bearer realm=\"api\"")
+    );
     assert_eq!(ours.header("cache-control"), Some("no-store"));
 
     let token = stack.token(&["echo:read"]);

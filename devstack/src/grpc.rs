@@ -30,12 +30,12 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use http::HeaderMap;
+use http::uri::PathAndQuery;
 use prost::Message;
 use tokio::sync::{mpsc, oneshot};
 use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
 use tonic::body::Body;
 use tonic::client::Grpc as GrpcClientCore;
-use http::uri::PathAndQuery;
 use tonic::server::{Grpc, ServerStreamingService, UnaryService};
 use tonic::transport::{Channel, Endpoint, Server};
 use tonic::{Request, Response, Status};
@@ -200,7 +200,11 @@ impl tower_service::Service<http::Request<Body>> for EchoService {
                         .server_streaming(Count, request)
                         .await
                 }
-                HEALTH_CHECK => Grpc::new(ProstCodec::default()).unary(Health, request).await,
+                HEALTH_CHECK => {
+                    Grpc::new(ProstCodec::default())
+                        .unary(Health, request)
+                        .await
+                }
                 _ => Status::unimplemented(format!("no method {path}")).into_http(),
             };
             Ok(response)
@@ -337,8 +341,12 @@ impl GrpcClient {
             grpc.ready()
                 .await
                 .map_err(|e| Status::unavailable(e.to_string()))?;
-            grpc.unary(request, PathAndQuery::from_static(path), ProstCodec::default())
-                .await
+            grpc.unary(
+                request,
+                PathAndQuery::from_static(path),
+                ProstCodec::default(),
+            )
+            .await
         })
     }
 
@@ -404,7 +412,9 @@ impl GrpcClient {
             request = request.header(*name, *value);
         }
         let request = request
-            .body(Body::new(http_body_util::Full::new(bytes::Bytes::from(body))))
+            .body(Body::new(http_body_util::Full::new(bytes::Bytes::from(
+                body,
+            ))))
             .map_err(|e| format!("bad request: {e}"))?;
         let mut channel = self.channel.clone();
         self.runtime.block_on(async move {
@@ -418,10 +428,7 @@ impl GrpcClient {
                 .await
                 .map_err(|e| format!("no response: {e}"))?;
             let (parts, body) = response.into_parts();
-            let collected = body
-                .collect()
-                .await
-                .map_err(|e| format!("body: {e}"))?;
+            let collected = body.collect().await.map_err(|e| format!("body: {e}"))?;
             let trailers = collected.trailers().cloned();
             Ok(RawResponse {
                 status: parts.status.as_u16(),
@@ -449,7 +456,11 @@ pub fn frame(message: &impl Message) -> Vec<u8> {
     let encoded = message.encode_to_vec();
     let mut framed = Vec::with_capacity(5 + encoded.len());
     framed.push(0);
-    framed.extend_from_slice(&u32::try_from(encoded.len()).unwrap_or(u32::MAX).to_be_bytes());
+    framed.extend_from_slice(
+        &u32::try_from(encoded.len())
+            .unwrap_or(u32::MAX)
+            .to_be_bytes(),
+    );
     framed.extend_from_slice(&encoded);
     framed
 }
@@ -462,7 +473,10 @@ mod tests {
     fn unary_and_streaming_calls_reach_the_server_directly() {
         let server = GrpcUpstream::start("127.0.0.1:0").unwrap();
         let client = GrpcClient::connect(server.addr()).unwrap();
-        let reply = client.say(&[("x-probe", "1")], "hello").unwrap().into_inner();
+        let reply = client
+            .say(&[("x-probe", "1")], "hello")
+            .unwrap()
+            .into_inner();
         assert_eq!(reply.message, "hello");
         assert_eq!(reply.metadata.get("x-probe").map(String::as_str), Some("1"));
         let (_, replies) = client.count(&[], 3).unwrap();
