@@ -37,6 +37,10 @@
     )
 )]
 
+// The test helpers shared with the end-to-end tests name the crate as they do.
+#[cfg(test)]
+extern crate self as jwt_authz;
+
 pub mod authn;
 pub mod config;
 pub mod crypto;

@@ -26,14 +26,15 @@ const MAX_TOKEN_BYTES: usize = 8192;
 
 /// The filter's verdict on `token` with the key set `keys`: `Ok` if it verifies, else why not.
 fn verdict(keys: &Value, token: &str) -> Result<(), String> {
-    let jws = jwt::parse_compact(token, MAX_TOKEN_BYTES, &Algorithm::ALL)
-        .map_err(|e| e.description())?;
+    let jws =
+        jwt::parse_compact(token, MAX_TOKEN_BYTES, &Algorithm::ALL).map_err(|e| e.description())?;
     let origin = if jws.algorithm.is_symmetric() {
         Origin::LocalWithHmac
     } else {
         Origin::Fetched
     };
-    let parsed = jwks::parse_from(keys.to_string().as_bytes(), origin).map_err(|e| format!("{e}"))?;
+    let parsed =
+        jwks::parse_from(keys.to_string().as_bytes(), origin).map_err(|e| format!("{e}"))?;
     let candidates = parsed.keys.candidates(jws.kid.as_deref(), jws.algorithm);
     if candidates.is_empty() {
         return Err(AuthError::UnknownKey.description());
@@ -50,14 +51,46 @@ fn verdict(keys: &Value, token: &str) -> Result<(), String> {
 
 /// Vectors where this filter decides otherwise than Wycheproof, on purpose, and why.
 const DELIBERATE: [(&str, u64, &str); 8] = [
-    ("json_web_signature_test.json", 346, "RFC 7520's Figure 20 signs PS384 with a JWK whose alg is PS256: a JWK's alg limits its key to that algorithm"),
-    ("json_web_signature_test.json", 350, "the same Figure 20 token: refused for the same reason"),
-    ("json_web_signature_test.json", 347, "RFC 7520's Figure 27 JWK names alg \"ES521\", which no RFC defines: a key whose alg is unknown is left out"),
-    ("json_web_signature_test.json", 351, "the same Figure 27 key: left out for the same reason"),
-    ("json_web_signature_test.json", 367, "the token is canonical base64url (no padding is in it, whatever the comment says) and correctly signed: accepted"),
-    ("json_web_signature_test.json", 370, "the same token as tcId 367: accepted"),
-    ("json_web_signature_test.json", 372, "'?' is not a base64url character: refused under the strict profile (the vector says valid)"),
-    ("json_web_signature_test.json", 373, "'?' is not a base64url character: refused under the strict profile (the vector says valid)"),
+    (
+        "json_web_signature_test.json",
+        346,
+        "RFC 7520's Figure 20 signs PS384 with a JWK whose alg is PS256: a JWK's alg limits its key to that algorithm",
+    ),
+    (
+        "json_web_signature_test.json",
+        350,
+        "the same Figure 20 token: refused for the same reason",
+    ),
+    (
+        "json_web_signature_test.json",
+        347,
+        "RFC 7520's Figure 27 JWK names alg \"ES521\", which no RFC defines: a key whose alg is unknown is left out",
+    ),
+    (
+        "json_web_signature_test.json",
+        351,
+        "the same Figure 27 key: left out for the same reason",
+    ),
+    (
+        "json_web_signature_test.json",
+        367,
+        "the token is canonical base64url (no padding is in it, whatever the comment says) and correctly signed: accepted",
+    ),
+    (
+        "json_web_signature_test.json",
+        370,
+        "the same token as tcId 367: accepted",
+    ),
+    (
+        "json_web_signature_test.json",
+        372,
+        "'?' is not a base64url character: refused under the strict profile (the vector says valid)",
+    ),
+    (
+        "json_web_signature_test.json",
+        373,
+        "'?' is not a base64url character: refused under the strict profile (the vector says valid)",
+    ),
 ];
 
 /// Figures for one file.

@@ -120,14 +120,15 @@ pub struct Stack {
 }
 
 impl Stack {
-    /// Starts the IdP on `ports.idp`, the echo server on `ports.upstream`,
-    /// then Envoy on `envoy_yaml` (which must use `ports.envoy` and `ports.admin`).
+    /// Starts the IdP on `ports.idp` with the demo's APIs and clients (`devidp.json`: an RS256
+    /// API and an ES256 API), the echo server on `ports.upstream`, then Envoy on `envoy_yaml`
+    /// (which must use `ports.envoy` and `ports.admin`).
     pub fn start(
         ports: StackPorts,
         envoy_yaml: &str,
         options: &EnvoyOptions,
     ) -> Result<Stack, String> {
-        let idp = Idp::start(&localhost(ports.idp), IdpConfig::default())
+        let idp = Idp::start(&localhost(ports.idp), IdpConfig::demo())
             .map_err(|e| busy_port_message("dev IdP", ports.idp, &e))?;
         let echo = Echo::start(&localhost(ports.upstream))
             .map_err(|e| busy_port_message("echo upstream", ports.upstream, &e))?;

@@ -415,8 +415,8 @@ fn compile_keys(raw: &Object, issuer: Option<&str>) -> Result<Option<KeySource>,
                     jwks::Origin::Local
                 },
             )
-                .map_err(|e| error(local.at("inline_string"), e.to_string()))?
-                .keys,
+            .map_err(|e| error(local.at("inline_string"), e.to_string()))?
+            .keys,
         ),
         (None, None, None) => {
             return Err(error(
@@ -1063,8 +1063,14 @@ pub(crate) mod tests {
     #[test]
     fn none_unknown_names_and_hmac_with_remote_keys_are_refused() {
         for (alg, message) in [
-            ("none", "\"none\" is never allowed: every token must be signed"),
-            ("None", "\"none\" is never allowed: every token must be signed"),
+            (
+                "none",
+                "\"none\" is never allowed: every token must be signed",
+            ),
+            (
+                "None",
+                "\"none\" is never allowed: every token must be signed",
+            ),
             (
                 "HS256",
                 "HS256 needs local_jwks: an HMAC secret is never fetched over the network",
@@ -1092,7 +1098,8 @@ pub(crate) mod tests {
     #[test]
     fn hmac_secrets_are_taken_only_when_the_provider_names_hs() {
         use crate::jose::algorithm::KeyKind;
-        let secret = serde_json::json!({"keys": [crate::jose::test_signers::jwk(KeyKind::Hmac, "s")]});
+        let secret =
+            serde_json::json!({"keys": [crate::jose::test_signers::jwk(KeyKind::Hmac, "s")]});
         let config = Config::from_json(local_jwks(&secret, r#"["HS256"]"#).as_bytes()).unwrap();
         let KeySource::Local(keys) = &config.providers[0].keys else {
             panic!("local keys")

@@ -138,7 +138,9 @@ mod tests {
         for algorithm in Algorithm::ALL {
             assert_eq!(Algorithm::from_name(algorithm.name()), Some(algorithm));
         }
-        for name in ["none", "NONE", "rs256", "RS1", "ES256K", "Ed448", "RSA-OAEP", ""] {
+        for name in [
+            "none", "NONE", "rs256", "RS1", "ES256K", "Ed448", "RSA-OAEP", "",
+        ] {
             assert_eq!(Algorithm::from_name(name), None, "{name}");
         }
     }

@@ -54,7 +54,10 @@ pub enum KeyMaterial {
 impl Key {
     /// Whether this key may verify a token signed with `algorithm`.
     pub fn verifies(&self, algorithm: Algorithm) -> bool {
-        if self.algorithm.is_some_and(|pinned| !pinned.admits(algorithm)) {
+        if self
+            .algorithm
+            .is_some_and(|pinned| !pinned.admits(algorithm))
+        {
             return false;
         }
         self.material.verifies(algorithm)
@@ -408,8 +411,8 @@ fn rsa_key(jwk: &Jwk) -> Result<rsa::PublicKey, String> {
 /// RFC 7518 §6.2.1: `crv`, and `x` and `y` of exactly the curve's length, on the curve.
 fn ec_key(jwk: &Jwk) -> Result<ecdsa::PublicKey, String> {
     let name = jwk.required("crv")?;
-    let curve =
-        ecdsa::Curve::from_jwk_name(name).ok_or_else(|| format!("crv {name:?} is not supported"))?;
+    let curve = ecdsa::Curve::from_jwk_name(name)
+        .ok_or_else(|| format!("crv {name:?} is not supported"))?;
     let (x, y) = (jwk.bytes("x")?, jwk.bytes("y")?);
     ecdsa::PublicKey::from_coordinates(curve, &x, &y).map_err(|err| err.to_string())
 }
@@ -743,8 +746,16 @@ mod tests {
                 "RS256",
                 "alg RS256 does not fit a P-384 key",
             ),
-            (KeyKind::Ed25519, "ES256", "alg ES256 does not fit an Ed25519 key"),
-            (KeyKind::Hmac, "RS256", "alg RS256 does not fit an HMAC secret"),
+            (
+                KeyKind::Ed25519,
+                "ES256",
+                "alg ES256 does not fit an Ed25519 key",
+            ),
+            (
+                KeyKind::Hmac,
+                "RS256",
+                "alg RS256 does not fit an HMAC secret",
+            ),
             (KeyKind::Rsa, "none", "alg \"none\" is not supported"),
         ] {
             let mut jwk = test_signers::jwk(kind, "k");
@@ -814,7 +825,10 @@ mod tests {
                 "Ed25519 public key of 1 bytes, not 32",
             ]
         );
-        assert_eq!(parsed.keys.candidates(Some("good"), Algorithm::ES256).len(), 1);
+        assert_eq!(
+            parsed.keys.candidates(Some("good"), Algorithm::ES256).len(),
+            1
+        );
     }
 
     #[test]
@@ -831,7 +845,10 @@ mod tests {
         let mut off = y.clone();
         off[31] ^= 1;
         assert_eq!(with(&x, &off), "point is not on the curve P-256");
-        assert_eq!(with(&[0; 32], &[0; 32]), "point is the identity (x = y = 0), not a key");
+        assert_eq!(
+            with(&[0; 32], &[0; 32]),
+            "point is the identity (x = y = 0), not a key"
+        );
         assert_eq!(with(&x[1..], &y), "x is 31 bytes, P-256 needs 32");
         let mut private = good.clone();
         private["d"] = json!("AQAB");
@@ -850,7 +867,9 @@ mod tests {
                 jwk
             })
             .collect();
-        let keys = keys_from(Origin::Fetched, json!({"keys": many})).unwrap().keys;
+        let keys = keys_from(Origin::Fetched, json!({"keys": many}))
+            .unwrap()
+            .keys;
         assert_eq!(
             keys.candidates(None, Algorithm::EdDSA).len(),
             MAX_KIDLESS_CANDIDATES

@@ -5,5 +5,6 @@ pub mod claims;
 pub mod jwks;
 pub mod jwt;
 #[cfg(test)]
+#[path = "../../tests/support/signers.rs"]
 pub mod test_signers;
 pub mod verify;

@@ -76,7 +76,9 @@ mod tests {
 
     fn key(kind: KeyKind, kid: &str) -> Key {
         let parsed = jwks::parse_from(
-            json!({"keys": [test_signers::jwk(kind, kid)]}).to_string().as_bytes(),
+            json!({"keys": [test_signers::jwk(kind, kid)]})
+                .to_string()
+                .as_bytes(),
             Origin::LocalWithHmac,
         );
         let keys = parsed.unwrap().keys;
@@ -192,7 +194,10 @@ mod tests {
     fn a_token_verifies_with_any_of_its_candidates() {
         let token = test_signers::token(Algorithm::ES256, None, &json!({"sub": "x"}));
         let jws = crate::jose::jwt::parse(&token, 8192, &[Algorithm::ES256]).unwrap();
-        let (other, own) = (key(KeyKind::Ec(Curve::P384), "o"), key(KeyKind::Ec(Curve::P256), "k"));
+        let (other, own) = (
+            key(KeyKind::Ec(Curve::P384), "o"),
+            key(KeyKind::Ec(Curve::P256), "k"),
+        );
         assert_eq!(verify(&jws, &[&other, &own]), Ok(()));
         assert_eq!(verify(&jws, &[&other]), Err(AuthError::BadSignature));
         assert_eq!(verify(&jws, &[]), Err(AuthError::BadSignature));
