@@ -251,7 +251,13 @@ impl Config {
                     }) => format!("jwks by discovery from cluster {cluster}"),
                     KeySource::Local(set) => format!("{} inline keys", set.len()),
                 };
-                format!("{} (issuer {}, {keys})", p.name, p.issuer)
+                let algorithms = if p.algorithms == Algorithm::asymmetric() {
+                    "any asymmetric algorithm".to_string()
+                } else {
+                    let names: Vec<&str> = p.algorithms.iter().map(|a| a.name()).collect();
+                    names.join(" ")
+                };
+                format!("{} (issuer {}, {algorithms}, {keys})", p.name, p.issuer)
             })
             .collect();
         format!(
