@@ -5,7 +5,7 @@
 //! it is generic over: one copy of the code serves the three curves.
 
 use super::Curve;
-use super::field::Field;
+use super::field::{Field, Prime};
 use super::limbs::{Limbs, from_hex};
 use super::scalar::Order;
 
@@ -54,8 +54,8 @@ impl Curve {
 
 static P256: CurveParams = CurveParams {
     field: Field::new(
+        Prime::P256,
         from_hex("ffffffff00000001000000000000000000000000ffffffffffffffffffffffff"),
-        &[(256, false), (224, true), (192, false), (96, false)],
         Curve::P256.coordinate_len(),
     ),
     order: Order::new(from_hex(
@@ -70,11 +70,11 @@ static P256: CurveParams = CurveParams {
 
 static P384: CurveParams = CurveParams {
     field: Field::new(
+        Prime::P384,
         from_hex(concat!(
             "ffffffffffffffffffffffffffffffffffffffffffffffff",
             "fffffffffffffffeffffffff0000000000000000ffffffff"
         )),
-        &[(384, false), (128, true), (96, true), (32, false)],
         Curve::P384.coordinate_len(),
     ),
     order: Order::new(from_hex(concat!(
@@ -99,11 +99,11 @@ static P384: CurveParams = CurveParams {
 
 static P521: CurveParams = CurveParams {
     field: Field::new(
+        Prime::P521,
         from_hex(concat!(
             "01ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
             "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
         )),
-        &[(521, false)],
         Curve::P521.coordinate_len(),
     ),
     order: Order::new(from_hex(concat!(

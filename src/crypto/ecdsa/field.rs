@@ -21,8 +21,8 @@ pub(super) struct Field {
     p: Limbs,
     /// Limbs in use.
     len: usize,
-    /// `p + 1` as a sum of signed powers of two, each at least `2^29`: `(exponent, negative)`.
-    p_plus_one: &'static [(u32, bool)],
+    /// Which of the three primes, for the operations compiled once for each.
+    prime: Prime,
     /// `R mod p`: one in Montgomery form.
     r: Limbs,
     /// `R^2 mod p`: Montgomery form in one multiplication.
@@ -32,13 +32,13 @@ pub(super) struct Field {
 }
 
 impl Field {
-    /// The field of the prime `p = sum(p_plus_one) - 1`, its elements `bytes` long in JOSE.
-    pub(super) const fn new(p: Limbs, p_plus_one: &'static [(u32, bool)], bytes: usize) -> Field {
+    /// The field of `prime`, which is `p`, its elements `bytes` long in JOSE.
+    pub(super) const fn new(prime: Prime, p: Limbs, bytes: usize) -> Field {
         let len = limbs::montgomery_len(&p);
         Field {
             p,
             len,
-            p_plus_one,
+            prime,
             r: limbs::r_power_mod(&p, len, 1),
             r2: limbs::r_power_mod(&p, len, 2),
             bytes,
@@ -94,30 +94,82 @@ impl Field {
     /// adds `m (p + 1)` to the later columns. The result `(x + M p) / R` is below `2p`
     /// (`x < p^2`, `M < R`, `p < R`), and one subtraction reduces it.
     #[inline(always)]
-    fn reduce(&'static self, mut columns: Columns) -> Fe {
+    fn reduce(&self, prime: Prime, mut columns: Columns) -> Limbs {
+        let len = prime.len();
         let mut carry = 0i64;
-        for c in 0..self.len {
+        for c in 0..len {
             let value = (columns.get(c).copied().unwrap_or(0) as i64).wrapping_add(carry);
             let m = value & i64::from(LIMB_MASK);
             carry = value >> LIMB_BITS;
-            for &(exponent, negative) in self.p_plus_one {
+            for &(exponent, negative) in prime.p_plus_one() {
                 let shifted = m << (exponent % LIMB_BITS);
                 let term = if negative { -shifted } else { shifted };
-                limbs::add_to_column(
-                    &mut columns,
-                    c + (exponent / LIMB_BITS) as usize,
-                    term as u64,
-                );
+                let column = c + (exponent / LIMB_BITS) as usize;
+                limbs::add_to_column(&mut columns, column, term as u64);
             }
         }
         let mut out = [0; limbs::MAX_LIMBS];
-        let high_columns = columns.iter().skip(self.len);
-        for (limb, &column) in out.iter_mut().take(self.len).zip(high_columns) {
+        let high_columns = columns.iter().skip(len);
+        for (limb, &column) in out.iter_mut().take(len).zip(high_columns) {
             let value = (column as i64).wrapping_add(carry);
             *limb = value as u32 & LIMB_MASK;
             carry = value >> LIMB_BITS;
         }
-        self.of_montgomery_limbs(out).reduced_once()
+        self.reduced_once(len, out)
+    }
+
+    /// `value - p` if `value >= p`, for `value < 2p`.
+    #[inline(always)]
+    fn reduced_once(&self, len: usize, value: Limbs) -> Limbs {
+        if limbs::less_than(&value, &self.p, len) {
+            value
+        } else {
+            limbs::sub(&value, &self.p, len).0
+        }
+    }
+}
+
+/// One of the three primes. Products, squares, sums and differences (nearly all of a
+/// verification's time) are compiled once for each, with its limb count and `p + 1` as
+/// constants: their loops unroll and their intermediate numbers stay in locals instead of
+/// being copied through memory (in V8 a copy of a P-521-sized number is a call). The rest
+/// of the code is shared by the three curves.
+#[derive(Clone, Copy)]
+pub(super) enum Prime {
+    P256,
+    P384,
+    P521,
+}
+
+impl Prime {
+    /// Limbs of the prime's numbers: `R = 2^(29 len)` is above `2p`.
+    #[inline(always)]
+    const fn len(self) -> usize {
+        match self {
+            Prime::P256 => 9,
+            Prime::P384 => 14,
+            Prime::P521 => 18,
+        }
+    }
+
+    /// `p + 1` as a sum of signed powers of two, each at least `2^29`: `(exponent, negative)`.
+    #[inline(always)]
+    const fn p_plus_one(self) -> &'static [(u32, bool)] {
+        match self {
+            Prime::P256 => &[(256, false), (224, true), (192, false), (96, false)],
+            Prime::P384 => &[(384, false), (128, true), (96, true), (32, false)],
+            Prime::P521 => &[(521, false)],
+        }
+    }
+}
+
+/// `op` compiled for each prime, with the prime a constant.
+#[inline(always)]
+fn for_prime(prime: Prime, op: impl Fn(Prime) -> Limbs) -> Limbs {
+    match prime {
+        Prime::P256 => op(Prime::P256),
+        Prime::P384 => op(Prime::P384),
+        Prime::P521 => op(Prime::P521),
     }
 }
 
@@ -173,8 +225,11 @@ impl Fe {
     // the module small, and their calls cost little beside their work.
     #[inline(never)]
     pub(super) fn square(self) -> Self {
-        let columns = with_constant_len(self.field.len, |len| limbs::square(&self.limbs, len));
-        self.field.reduce(columns)
+        let field = self.field;
+        let limbs = for_prime(field.prime, |prime| {
+            field.reduce(prime, limbs::square(&self.limbs, prime.len()))
+        });
+        Fe { limbs, field }
     }
 
     /// `2 * self`.
@@ -196,26 +251,19 @@ impl Fe {
         }
         result
     }
-
-    /// `self - p` if `self >= p`, for `self < 2p`.
-    #[inline(always)]
-    fn reduced_once(self) -> Self {
-        let field = self.field;
-        if limbs::less_than(&self.limbs, &field.p, field.len) {
-            self
-        } else {
-            field.of_montgomery_limbs(limbs::sub(&self.limbs, &field.p, field.len).0)
-        }
-    }
 }
 
 impl Add for Fe {
     type Output = Self;
     #[inline(never)]
     fn add(self, other: Self) -> Self {
-        // Below 2p < 2^(29 len): no carry out of the top limb.
-        let (sum, _) = limbs::add(&self.limbs, &other.limbs, self.field.len);
-        self.field.of_montgomery_limbs(sum).reduced_once()
+        let field = self.field;
+        let limbs = for_prime(field.prime, |prime| {
+            // Below 2p < 2^(29 len): no carry out of the top limb.
+            let (sum, _) = limbs::add(&self.limbs, &other.limbs, prime.len());
+            field.reduced_once(prime.len(), sum)
+        });
+        Fe { limbs, field }
     }
 }
 
@@ -224,12 +272,15 @@ impl Sub for Fe {
     #[inline(never)]
     fn sub(self, other: Self) -> Self {
         let field = self.field;
-        let (difference, borrowed) = limbs::sub(&self.limbs, &other.limbs, field.len);
-        if borrowed {
-            field.of_montgomery_limbs(limbs::add(&difference, &field.p, field.len).0)
-        } else {
-            field.of_montgomery_limbs(difference)
-        }
+        let limbs = for_prime(field.prime, |prime| {
+            let (difference, borrowed) = limbs::sub(&self.limbs, &other.limbs, prime.len());
+            if borrowed {
+                limbs::add(&difference, &field.p, prime.len()).0
+            } else {
+                difference
+            }
+        });
+        Fe { limbs, field }
     }
 }
 
@@ -245,21 +296,13 @@ impl Mul for Fe {
     #[inline(never)]
     fn mul(self, other: Self) -> Self {
         let field = self.field;
-        let columns = with_constant_len(field.len, |len| {
-            limbs::product(&self.limbs, &other.limbs, len)
+        let limbs = for_prime(field.prime, |prime| {
+            field.reduce(
+                prime,
+                limbs::product(&self.limbs, &other.limbs, prime.len()),
+            )
         });
-        field.reduce(columns)
-    }
-}
-
-/// `columns(len)` with `len` a constant in each arm, one per curve, so that the compiler
-/// unrolls the products (where the time goes) for each limb count.
-#[inline(always)]
-fn with_constant_len(len: usize, columns: impl Fn(usize) -> Columns) -> Columns {
-    match len {
-        9 => columns(9),
-        14 => columns(14),
-        _ => columns(limbs::MAX_LIMBS),
+        Fe { limbs, field }
     }
 }
 
@@ -284,7 +327,7 @@ mod tests {
         for curve in CURVES {
             let field = field(curve);
             let (mut plus, mut minus) = (BigUint::from(0u8), BigUint::from(0u8));
-            for &(exponent, negative) in field.p_plus_one {
+            for &(exponent, negative) in field.prime.p_plus_one() {
                 assert!(exponent >= LIMB_BITS, "{curve}: a power below 2^29");
                 if negative {
                     minus += &one << exponent as usize;
@@ -297,8 +340,9 @@ mod tests {
         }
         let p521 = to_big(&field(Curve::P521).p);
         assert_eq!(p521, (&one << 521usize) - &one);
-        let lens = CURVES.map(|curve| field(curve).len);
-        assert_eq!(lens, [9, 14, 18]);
+        for curve in CURVES {
+            assert_eq!(field(curve).len, field(curve).prime.len(), "{curve}");
+        }
     }
 
     fn arithmetic_matches(curve: Curve, seed: u64) {
