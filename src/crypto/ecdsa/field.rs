@@ -87,35 +87,42 @@ impl Field {
         self.len
     }
 
-    /// Montgomery reduction of the columns of a product of two elements: `x R^-1 mod p`.
+    /// `a * b` (or `a^2`, with `a = b` and `square`), reduced, on the first `N` limbs (`N` the
+    /// prime's `len`).
     ///
-    /// Column `c < len` plus the carry is `v`; `m = v mod 2^29` makes `v + m p` divisible by
-    /// `2^29` (`p = -1 mod 2^29`), and the carry on is then `v >> 29`; `m p = m (p + 1) - m`
-    /// adds `m (p + 1)` to the later columns. The result `(x + M p) / R` is below `2p`
-    /// (`x < p^2`, `M < R`, `p < R`), and one subtraction reduces it.
+    /// Montgomery reduction of the product's columns: `x R^-1 mod p`. Column `c < N` plus the
+    /// carry is `v`; `m = v mod 2^29` makes `v + m p` divisible by `2^29` (`p = -1 mod 2^29`),
+    /// and the carry on is then `v >> 29`; `m p = m (p + 1) - m` adds `m (p + 1)` to the later
+    /// columns. The result `(x + M p) / R` is below `2p` (`x < p^2`, `M < R`, `p < R`), and
+    /// one subtraction reduces it.
     #[inline(always)]
-    fn reduce(&self, prime: Prime, mut columns: Columns) -> Limbs {
-        let len = prime.len();
+    fn mul_limbs<const N: usize>(&self, prime: Prime, a: &Limbs, b: &Limbs, square: bool) -> Limbs {
+        let (Some(a), Some(b)) = (a.first_chunk::<N>(), b.first_chunk::<N>()) else {
+            return [0; limbs::MAX_LIMBS];
+        };
+        let mut columns = if square {
+            Columns::square(a)
+        } else {
+            Columns::product(a, b)
+        };
         let mut carry = 0i64;
-        for c in 0..len {
-            let value = (columns.get(c).copied().unwrap_or(0) as i64).wrapping_add(carry);
+        for c in 0..N {
+            let value = (columns.get(c) as i64).wrapping_add(carry);
             let m = value & i64::from(LIMB_MASK);
             carry = value >> LIMB_BITS;
             for &(exponent, negative) in prime.p_plus_one() {
                 let shifted = m << (exponent % LIMB_BITS);
                 let term = if negative { -shifted } else { shifted };
-                let column = c + (exponent / LIMB_BITS) as usize;
-                limbs::add_to_column(&mut columns, column, term as u64);
+                columns.add(c + (exponent / LIMB_BITS) as usize, term as u64);
             }
         }
-        let mut out = [0; limbs::MAX_LIMBS];
-        let high_columns = columns.iter().skip(len);
-        for (limb, &column) in out.iter_mut().take(len).zip(high_columns) {
-            let value = (column as i64).wrapping_add(carry);
+        let mut out = [0; N];
+        for (c, limb) in (N..).zip(out.iter_mut()) {
+            let value = (columns.get(c) as i64).wrapping_add(carry);
             *limb = value as u32 & LIMB_MASK;
             carry = value >> LIMB_BITS;
         }
-        self.reduced_once(len, out)
+        self.reduced_once(N, limbs::widen(&out))
     }
 
     /// `value - p` if `value >= p`, for `value < 2p`.
@@ -159,6 +166,21 @@ impl Prime {
             Prime::P256 => &[(256, false), (224, true), (192, false), (96, false)],
             Prime::P384 => &[(384, false), (128, true), (96, true), (32, false)],
             Prime::P521 => &[(521, false)],
+        }
+    }
+}
+
+impl Field {
+    /// [`mul_limbs`](Self::mul_limbs) for this field's prime.
+    #[inline(always)]
+    fn mul_limbs_of_prime(&self, a: &Limbs, b: &Limbs, square: bool) -> Limbs {
+        const P256: usize = Prime::P256.len();
+        const P384: usize = Prime::P384.len();
+        const P521: usize = Prime::P521.len();
+        match self.prime {
+            Prime::P256 => self.mul_limbs::<P256>(Prime::P256, a, b, square),
+            Prime::P384 => self.mul_limbs::<P384>(Prime::P384, a, b, square),
+            Prime::P521 => self.mul_limbs::<P521>(Prime::P521, a, b, square),
         }
     }
 }
@@ -225,11 +247,13 @@ impl Fe {
     // the module small, and their calls cost little beside their work.
     #[inline(never)]
     pub(super) fn square(self) -> Self {
-        let field = self.field;
-        let limbs = for_prime(field.prime, |prime| {
-            field.reduce(prime, limbs::square(&self.limbs, prime.len()))
-        });
-        Fe { limbs, field }
+        let limbs = self
+            .field
+            .mul_limbs_of_prime(&self.limbs, &self.limbs, true);
+        Fe {
+            limbs,
+            field: self.field,
+        }
     }
 
     /// `2 * self`.
@@ -295,14 +319,13 @@ impl Mul for Fe {
     type Output = Self;
     #[inline(never)]
     fn mul(self, other: Self) -> Self {
-        let field = self.field;
-        let limbs = for_prime(field.prime, |prime| {
-            field.reduce(
-                prime,
-                limbs::product(&self.limbs, &other.limbs, prime.len()),
-            )
-        });
-        Fe { limbs, field }
+        let limbs = self
+            .field
+            .mul_limbs_of_prime(&self.limbs, &other.limbs, false);
+        Fe {
+            limbs,
+            field: self.field,
+        }
     }
 }
 

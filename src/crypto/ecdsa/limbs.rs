@@ -19,46 +19,82 @@ pub(super) const MAX_LIMBS: usize = 18;
 /// A number of up to [`MAX_LIMBS`] limbs.
 pub(super) type Limbs = [u32; MAX_LIMBS];
 
-/// The column sums of a product (column `c` sums the products of limbs `i` and `j` with
-/// `i + j = c`).
-pub(super) type Columns = [u64; 2 * MAX_LIMBS];
-
-/// The column sums of `a * b`, both of `len` limbs.
-#[inline(always)]
-pub(super) fn product(a: &Limbs, b: &Limbs, len: usize) -> Columns {
-    let mut columns = [0; 2 * MAX_LIMBS];
-    for (i, &x) in a.iter().enumerate().take(len) {
-        for (column, &y) in columns.iter_mut().skip(i).zip(b.iter().take(len)) {
-            *column += u64::from(x) * u64::from(y);
-        }
-    }
-    columns
+/// The `2N - 1` column sums of a product of two `N`-limb numbers (column `c` sums the products
+/// of limbs `i` and `j` with `i + j = c`), split in halves because `[u64; 2 * N]` cannot be
+/// named for a generic `N`. Column `2N - 1` is always zero.
+///
+/// Generic over `N` where the rest of the code is not: products are where the time goes, and
+/// with `N` a constant their loops unroll and their columns stay in locals.
+pub(super) struct Columns<const N: usize> {
+    low: [u64; N],
+    high: [u64; N],
 }
 
-/// The column sums of `a * a`: each cross product `a[i] * a[j]` (i < j) computed once and
-/// doubled.
-#[inline(always)]
-pub(super) fn square(a: &Limbs, len: usize) -> Columns {
-    let mut columns = [0; 2 * MAX_LIMBS];
-    for (i, &x) in a.iter().enumerate().take(len) {
-        let doubled = 2 * u64::from(x);
-        let later_limbs = a.iter().take(len).skip(i + 1);
-        for (column, &y) in columns.iter_mut().skip(2 * i + 1).zip(later_limbs) {
-            *column += doubled * u64::from(y);
+impl<const N: usize> Columns<N> {
+    /// The column sums of `a * b`.
+    #[inline(always)]
+    pub(super) fn product(a: &[u32; N], b: &[u32; N]) -> Columns<N> {
+        let mut columns = Columns {
+            low: [0; N],
+            high: [0; N],
+        };
+        for (i, &x) in a.iter().enumerate() {
+            for (j, &y) in b.iter().enumerate() {
+                columns.add(i + j, u64::from(x) * u64::from(y));
+            }
         }
-        if let Some(column) = columns.get_mut(2 * i) {
-            *column += u64::from(x) * u64::from(x);
+        columns
+    }
+
+    /// The column sums of `a * a`: each cross product `a[i] * a[j]` (i < j) computed once and
+    /// doubled.
+    #[inline(always)]
+    pub(super) fn square(a: &[u32; N]) -> Columns<N> {
+        let mut columns = Columns {
+            low: [0; N],
+            high: [0; N],
+        };
+        for (i, &x) in a.iter().enumerate() {
+            let doubled = 2 * u64::from(x);
+            for (j, &y) in a.iter().enumerate().skip(i + 1) {
+                columns.add(i + j, doubled * u64::from(y));
+            }
+            columns.add(2 * i, u64::from(x) * u64::from(x));
+        }
+        columns
+    }
+
+    /// Adds `value` (wrapping) to column `c`; nothing beyond the last column.
+    #[inline(always)]
+    pub(super) fn add(&mut self, c: usize, value: u64) {
+        let column = if c < N {
+            self.low.get_mut(c)
+        } else {
+            self.high.get_mut(c - N)
+        };
+        if let Some(column) = column {
+            *column = column.wrapping_add(value);
         }
     }
-    columns
+
+    /// Column `c` (0 beyond the last).
+    #[inline(always)]
+    pub(super) fn get(&self, c: usize) -> u64 {
+        let column = if c < N {
+            self.low.get(c)
+        } else {
+            self.high.get(c - N)
+        };
+        column.copied().unwrap_or(0)
+    }
 }
 
-/// Adds `value` (wrapping) to column `c`; nothing beyond the last column.
+/// `N` limbs as a number, the limbs above zero.
 #[inline(always)]
-pub(super) fn add_to_column(columns: &mut Columns, c: usize, value: u64) {
-    if let Some(column) = columns.get_mut(c) {
-        *column = column.wrapping_add(value);
-    }
+pub(super) fn widen<const N: usize>(a: &[u32; N]) -> Limbs {
+    let mut wide = [0; MAX_LIMBS];
+    wide.iter_mut().zip(a).for_each(|(w, &x)| *w = x);
+    wide
 }
 
 /// `a < b`, comparing their first `len` limbs.
@@ -390,16 +426,15 @@ mod tests {
     fn products_and_squares_sum_their_columns() {
         let a = from_big(&BigUint::parse_bytes(b"1234567890abcdef1234567890abcdef", 16).unwrap());
         let b = from_big(&BigUint::parse_bytes(b"fedcba0987654321fedcba", 16).unwrap());
-        let value = |columns: &Columns| {
-            columns
-                .iter()
-                .rev()
-                .fold(BigUint::from(0u8), |value, &column| {
-                    (value << LIMB_BITS as usize) + column
-                })
+        let value = |columns: &Columns<5>| {
+            (0..10).rev().fold(BigUint::from(0u8), |value, c| {
+                (value << LIMB_BITS as usize) + columns.get(c)
+            })
         };
-        assert_eq!(value(&product(&a, &b, 5)), to_big(&a) * to_big(&b));
-        assert_eq!(value(&square(&a, 5)), to_big(&a) * to_big(&a));
+        let (a5, b5) = (a.first_chunk::<5>().unwrap(), b.first_chunk::<5>().unwrap());
+        assert_eq!(value(&Columns::product(a5, b5)), to_big(&a) * to_big(&b));
+        assert_eq!(value(&Columns::square(a5)), to_big(&a) * to_big(&a));
+        assert_eq!(widen(a5), a);
     }
 
     #[test]

@@ -3,15 +3,16 @@
 //! products per verification go through Montgomery multiplication and back, and the one
 //! inversion is a binary extended Euclid, in variable time (`s` is public).
 
-use super::limbs::{self, Columns, LIMB_BITS, LIMB_MASK, Limbs};
+use super::limbs::{self, Columns, LIMB_BITS, LIMB_MASK, Limbs, MAX_LIMBS};
 
 /// The constants of one group order.
 pub(super) struct Order {
     /// The order `n`.
     n: Limbs,
-    /// Limbs in use: `R = 2^(29 len)`.
+    /// Limbs in use.
     len: usize,
-    /// `R^2 mod n`.
+    /// `R^2 mod n`, `R = 2^(29 MAX_LIMBS)`: products mod `n` run on P-521's width for every
+    /// curve, one copy of the code for two products per verification.
     r2: Limbs,
     /// `-n^-1 mod 2^29`.
     neg_inverse: u32,
@@ -25,7 +26,7 @@ impl Order {
         Order {
             n,
             len,
-            r2: limbs::r_power_mod(&n, len, 2),
+            r2: limbs::r_power_mod(&n, MAX_LIMBS, 2),
             neg_inverse: limbs::neg_inverse(&n),
             bits: limbs::bit_length(&n),
         }
@@ -95,35 +96,30 @@ impl Order {
     }
 
     /// Montgomery reduction modulo `n` of the columns of a product of two numbers below `n`:
-    /// `x R^-1 mod n`. For column `c < len`, `m = v (-n^-1) mod 2^29` makes `v + m n_0`
-    /// divisible by `2^29`, and `m n_j` goes to column `c + j`. Columns stay below
-    /// `2 len 2^58 < 2^64`.
-    fn reduce(&self, mut columns: Columns) -> Limbs {
+    /// `x R^-1 mod n`. For column `c < MAX_LIMBS`, `m = v (-n^-1) mod 2^29` makes
+    /// `v + m n_0` divisible by `2^29`, and `m n_j` goes to column `c + j`. Columns stay below
+    /// `2 MAX_LIMBS 2^58 < 2^64`.
+    fn reduce(&self, mut columns: Columns<MAX_LIMBS>) -> Limbs {
         let mut carry = 0u64;
-        for c in 0..self.len {
-            let value = columns.get(c).copied().unwrap_or(0).wrapping_add(carry);
+        for c in 0..MAX_LIMBS {
+            let value = columns.get(c).wrapping_add(carry);
             let m = (value as u32).wrapping_mul(self.neg_inverse) & LIMB_MASK;
-            let mut limbs_of_n = self
-                .n
-                .iter()
-                .take(self.len)
-                .map(|&l| u64::from(m) * u64::from(l));
+            let mut limbs_of_n = self.n.iter().map(|&limb| u64::from(m) * u64::from(limb));
             let low = limbs_of_n.next().unwrap_or(0);
             carry = (value + low) >> LIMB_BITS;
             for (j, term) in (1..).zip(limbs_of_n) {
-                limbs::add_to_column(&mut columns, c + j, term);
+                columns.add(c + j, term);
             }
         }
-        let mut out = [0; limbs::MAX_LIMBS];
-        let high_columns = columns.iter().skip(self.len);
-        for (limb, &column) in out.iter_mut().take(self.len).zip(high_columns) {
-            let value = column + carry;
+        let mut out = [0; MAX_LIMBS];
+        for (c, limb) in (MAX_LIMBS..).zip(out.iter_mut()) {
+            let value = columns.get(c) + carry;
             *limb = value as u32 & LIMB_MASK;
             carry = value >> LIMB_BITS;
         }
-        // Below 2n (and below R, as 2n < R for these orders): one subtraction.
-        if carry != 0 || !limbs::less_than(&out, &self.n, self.len) {
-            out = limbs::sub(&out, &self.n, self.len).0;
+        // Below 2n (and below R, as 2n < R): one subtraction.
+        if carry != 0 || !limbs::less_than(&out, &self.n, MAX_LIMBS) {
+            out = limbs::sub(&out, &self.n, MAX_LIMBS).0;
         }
         out
     }
@@ -161,8 +157,8 @@ impl Scalar {
     /// `self * other mod n`: Montgomery products by `other` and by `R^2` (`a b R^-1 R^2 R^-1`).
     pub(super) fn mul(&self, other: &Self) -> Self {
         let order = self.order;
-        let product = order.reduce(limbs::product(&self.limbs, &other.limbs, order.len));
-        let limbs = order.reduce(limbs::product(&product, &order.r2, order.len));
+        let product = order.reduce(Columns::product(&self.limbs, &other.limbs));
+        let limbs = order.reduce(Columns::product(&product, &order.r2));
         Scalar { limbs, order }
     }
 
