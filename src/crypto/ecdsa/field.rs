@@ -311,7 +311,14 @@ impl Sub for Fe {
 impl Neg for Fe {
     type Output = Self;
     fn neg(self) -> Self {
-        self.field.zero() - self
+        if self.is_zero() {
+            return self;
+        }
+        let field = self.field;
+        let limbs = for_prime(field.prime, |prime| {
+            limbs::sub(&field.p, &self.limbs, prime.len()).0
+        });
+        Fe { limbs, field }
     }
 }
 

@@ -92,9 +92,8 @@ impl<const N: usize> Columns<N> {
 /// `N` limbs as a number, the limbs above zero.
 #[inline(always)]
 pub(super) fn widen<const N: usize>(a: &[u32; N]) -> Limbs {
-    let mut wide = [0; MAX_LIMBS];
-    wide.iter_mut().zip(a).for_each(|(w, &x)| *w = x);
-    wide
+    // Limb by limb rather than zeros then a copy: in V8 a filled or copied block is a call.
+    std::array::from_fn(|i| a.get(i).copied().unwrap_or(0))
 }
 
 /// `a < b`, comparing their first `len` limbs.

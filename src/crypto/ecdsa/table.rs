@@ -79,11 +79,7 @@ impl Table {
             .get(2 * len * index..2 * len * (index + 1))?;
         let (x, y) = limbs.split_at(len);
         let coordinate = |stored: &[u32]| {
-            let mut value: Limbs = [0; limbs::MAX_LIMBS];
-            value
-                .iter_mut()
-                .zip(stored)
-                .for_each(|(limb, &s)| *limb = s);
+            let value: Limbs = std::array::from_fn(|i| stored.get(i).copied().unwrap_or(0));
             field.of_montgomery_limbs(value)
         };
         Some(Affine {
