@@ -106,41 +106,53 @@ pub(super) fn less_than(a: &Limbs, b: &Limbs, len: usize) -> bool {
         .is_some_and(|(x, y)| x < y)
 }
 
-/// `a + b` over `len` limbs, and whether it carried out of the top one.
-pub(super) fn add(a: &Limbs, b: &Limbs, len: usize) -> (Limbs, bool) {
-    let mut sum = *a;
+// In place where it can be: in V8 copying a whole number is a call (`memory.copy`).
+
+/// `a += b` over `len` limbs; whether it carried out of the top one.
+pub(super) fn add_assign(a: &mut Limbs, b: &Limbs, len: usize) -> bool {
     let mut carry = 0;
-    for (x, &y) in sum.iter_mut().zip(b).take(len) {
+    for (x, &y) in a.iter_mut().zip(b).take(len) {
         let total = *x + y + carry;
         *x = total & LIMB_MASK;
         carry = total >> LIMB_BITS;
     }
-    (sum, carry != 0)
+    carry != 0
 }
 
-/// `a - b` modulo `2^(29 len)`, and whether it borrowed (`a < b`).
-pub(super) fn sub(a: &Limbs, b: &Limbs, len: usize) -> (Limbs, bool) {
-    let mut difference = *a;
+/// `a -= b` modulo `2^(29 len)`; whether it borrowed (`a < b`).
+pub(super) fn sub_assign(a: &mut Limbs, b: &Limbs, len: usize) -> bool {
     let mut borrow = 0;
-    for (x, &y) in difference.iter_mut().zip(b).take(len) {
+    for (x, &y) in a.iter_mut().zip(b).take(len) {
         let total = x.wrapping_sub(y).wrapping_sub(borrow);
         *x = total & LIMB_MASK;
         // Limbs are below 2^29: the difference wrapped exactly when its top bit is set.
         borrow = total >> 31;
     }
-    (difference, borrow != 0)
+    borrow != 0
 }
 
-/// `a / 2` over `len` limbs, with `top` as the bit above them.
-pub(super) fn half(a: &Limbs, top: bool, len: usize) -> Limbs {
-    let mut halved = *a;
+/// `a /= 2` over `len` limbs, with `top` as the bit above them.
+pub(super) fn half_assign(a: &mut Limbs, top: bool, len: usize) {
     let mut above = u32::from(top);
-    for x in halved.iter_mut().take(len).rev() {
+    for x in a.iter_mut().take(len).rev() {
         let low = *x & 1;
         *x = (*x >> 1) | (above << (LIMB_BITS - 1));
         above = low;
     }
-    halved
+}
+
+/// `a + b` over `len` limbs, and whether it carried out of the top one.
+pub(super) fn add(a: &Limbs, b: &Limbs, len: usize) -> (Limbs, bool) {
+    let mut sum = *a;
+    let carried = add_assign(&mut sum, b, len);
+    (sum, carried)
+}
+
+/// `a - b` modulo `2^(29 len)`, and whether it borrowed (`a < b`).
+pub(super) fn sub(a: &Limbs, b: &Limbs, len: usize) -> (Limbs, bool) {
+    let mut difference = *a;
+    let borrowed = sub_assign(&mut difference, b, len);
+    (difference, borrowed)
 }
 
 pub(super) fn is_zero(a: &Limbs) -> bool {
@@ -455,12 +467,13 @@ mod tests {
     #[test]
     fn halving_shifts_in_the_bit_above() {
         let value = from_be_bytes(&[0x12, 0x34, 0x56, 0x79], 2).unwrap();
-        assert_eq!(
-            to_big(&half(&value, false, 2)),
-            BigUint::from(0x1234_5679u32 >> 1)
-        );
+        let mut halved = value;
+        half_assign(&mut halved, false, 2);
+        assert_eq!(to_big(&halved), BigUint::from(0x1234_5679u32 >> 1));
+        let mut halved = value;
+        half_assign(&mut halved, true, 2);
         let top = BigUint::from(1u8) << (2 * LIMB_BITS as usize - 1);
-        assert_eq!(to_big(&half(&value, true, 2)), top + (0x1234_5679u32 >> 1));
+        assert_eq!(to_big(&halved), top + (0x1234_5679u32 >> 1));
     }
 
     #[test]

@@ -75,23 +75,16 @@ impl Order {
         }
     }
 
-    /// `x / 2 mod n` for `x < n`: `x` or `x + n` (below `2n`, which fits) halved.
-    fn half_mod(&self, x: &Limbs) -> Limbs {
-        if x[0] & 1 == 0 {
-            limbs::half(x, false, self.len)
-        } else {
-            let (sum, carry) = limbs::add(x, &self.n, self.len);
-            limbs::half(&sum, carry, self.len)
-        }
+    /// `x = x / 2 mod n` for `x < n`: `x` or `x + n` (below `2n`, which fits) halved.
+    fn half_mod_assign(&self, x: &mut Limbs) {
+        let carried = x[0] & 1 == 1 && limbs::add_assign(x, &self.n, self.len);
+        limbs::half_assign(x, carried, self.len);
     }
 
-    /// `a - b mod n` for `a, b < n`.
-    fn sub_mod(&self, a: &Limbs, b: &Limbs) -> Limbs {
-        let (difference, borrowed) = limbs::sub(a, b, self.len);
-        if borrowed {
-            limbs::add(&difference, &self.n, self.len).0
-        } else {
-            difference
+    /// `a = a - b mod n` for `a, b < n`.
+    fn sub_mod_assign(&self, a: &mut Limbs, b: &Limbs) {
+        if limbs::sub_assign(a, b, self.len) {
+            limbs::add_assign(a, &self.n, self.len);
         }
     }
 
@@ -175,12 +168,12 @@ impl Scalar {
                 return None;
             }
             while u[0] & 1 == 0 {
-                u = limbs::half(&u, false, len);
-                x1 = order.half_mod(&x1);
+                limbs::half_assign(&mut u, false, len);
+                order.half_mod_assign(&mut x1);
             }
             while v[0] & 1 == 0 {
-                v = limbs::half(&v, false, len);
-                x2 = order.half_mod(&x2);
+                limbs::half_assign(&mut v, false, len);
+                order.half_mod_assign(&mut x2);
             }
             if u == one {
                 return Some(Scalar { limbs: x1, order });
@@ -189,11 +182,11 @@ impl Scalar {
                 return Some(Scalar { limbs: x2, order });
             }
             if limbs::less_than(&u, &v, len) {
-                v = limbs::sub(&v, &u, len).0;
-                x2 = order.sub_mod(&x2, &x1);
+                limbs::sub_assign(&mut v, &u, len);
+                order.sub_mod_assign(&mut x2, &x1);
             } else {
-                u = limbs::sub(&u, &v, len).0;
-                x1 = order.sub_mod(&x1, &x2);
+                limbs::sub_assign(&mut u, &v, len);
+                order.sub_mod_assign(&mut x1, &x2);
             }
         }
     }
