@@ -311,14 +311,7 @@ impl Sub for Fe {
 impl Neg for Fe {
     type Output = Self;
     fn neg(self) -> Self {
-        if self.is_zero() {
-            return self;
-        }
-        let field = self.field;
-        let limbs = for_prime(field.prime, |prime| {
-            limbs::sub(&field.p, &self.limbs, prime.len()).0
-        });
-        Fe { limbs, field }
+        self.field.zero() - self
     }
 }
 
