@@ -13,8 +13,9 @@
 //! (nearly all of the time) are compiled once per prime, with the limb count a constant:
 //! their loops unroll and their numbers stay in locals, where a loop over a variable count or
 //! a copy of a whole number through memory (a call in V8) would make a verification up to
-//! twice as slow. So the module carries about 40 KB of ECDSA rather than the 65 KB of code
-//! generic over the curve, at the same speed; tables keep only their curve's limbs.
+//! twice as slow. So ECDSA adds 39.7 KB to the optimised module rather than the 65.0 KB of
+//! code generic over the curve (2026-12-03), for verifications in V8 within 10% of that
+//! code's (P-256 +8%, P-384 +7%, P-521 the same); tables keep only their curve's limbs.
 //!
 //! | file | job |
 //! |------|-----|
