@@ -12,7 +12,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jwt_authz::authn::{self, Decision, Request};
 use jwt_authz::config::Config;
-use jwt_authz::jose::jwks::{self, KeySet};
+use jwt_authz::jose::jwks::{self, KeyMaterial, KeySet, Origin};
 use jwt_authz::jose::jwt::{self, Algorithm};
 use jwt_authz::jose::verify;
 use jwt_authz::json;
@@ -289,9 +289,16 @@ fn decide_headers<'c>(
     decision
 }
 
-/// Parses the key set and runs an RS256 check with every usable key it names.
+/// Parses the key set as fetched and as local keys (with and without HMAC), and runs a check
+/// of every algorithm with every usable key it names, the signature sized for the key.
 fn check_key_set(document: &[u8]) {
-    let parsed = match jwks::parse(document) {
+    for origin in [Origin::Fetched, Origin::Local, Origin::LocalWithHmac] {
+        check_key_set_from(document, origin);
+    }
+}
+
+fn check_key_set_from(document: &[u8], origin: Origin) {
+    let parsed = match jwks::parse_from(document, origin) {
         Ok(parsed) => parsed,
         Err(error) => {
             let _ = error.to_string();
@@ -299,6 +306,15 @@ fn check_key_set(document: &[u8]) {
         }
     };
     assert!(!parsed.keys.is_empty(), "a parsed key set has a key");
+    if origin == Origin::Fetched {
+        assert!(
+            Algorithm::ALL
+                .iter()
+                .filter(|a| a.is_symmetric())
+                .all(|a| !parsed.keys.verifies(*a)),
+            "a fetched key set never yields an HMAC key"
+        );
+    }
     for skipped in &parsed.skipped {
         let _ = skipped.to_string();
     }
@@ -312,12 +328,27 @@ fn check_key_set(document: &[u8]) {
         .collect();
     let (message, signature) = seed_signature();
     for kid in &kids {
-        let Some(key) = parsed.keys.find(kid.as_deref(), Algorithm::RS256) else {
-            continue;
-        };
-        let mut sized = signature.clone();
-        sized.resize(key.modulus_bytes, 0x5a);
-        let _ = verify::verify_rs256(message.as_bytes(), &sized, key);
+        for algorithm in Algorithm::ALL {
+            for key in parsed.keys.candidates(kid.as_deref(), algorithm) {
+                assert!(
+                    key.verifies(algorithm),
+                    "a candidate verifies its algorithm"
+                );
+                let mut sized = signature.clone();
+                sized.resize(signature_len(key, algorithm), 0x5a);
+                let _ = verify::verify_signature(algorithm, message.as_bytes(), &sized, key);
+            }
+        }
+    }
+}
+
+/// The length a signature by `algorithm` with `key` has.
+fn signature_len(key: &jwks::Key, algorithm: Algorithm) -> usize {
+    match &key.material {
+        KeyMaterial::Rsa(rsa) => rsa.modulus_bytes(),
+        KeyMaterial::Ec(ec) => ec.curve().signature_len(),
+        KeyMaterial::Ed25519(_) => 64,
+        KeyMaterial::Hmac(_) => algorithm.hash().output_len(),
     }
 }
 

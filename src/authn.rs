@@ -266,7 +266,7 @@ impl<'c, 'r> Session<'c, 'r, '_> {
                         .keyring
                         .lookup(index, jws.kid.as_deref(), jws.algorithm, self.now)
                     {
-                        Lookup::Found(key) => verify::verify(&jws, key),
+                        Lookup::Found(keys) => verify::verify(&jws, &keys),
                         Lookup::Wait => return Step::Wait(index),
                         Lookup::NotFound => Err(AuthError::UnknownKey),
                         Lookup::Unavailable => Err(AuthError::KeysUnavailable),

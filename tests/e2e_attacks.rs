@@ -409,10 +409,12 @@ fn library_answer(header_value: &str) -> Reply {
     }];
     let error = match extract::find_token(PATH, &headers, &locations) {
         Ok(None) => AuthError::Missing,
-        Ok(Some(found)) => match jwt::parse(&found.token, MAX_TOKEN_BYTES, &[Algorithm::RS256]) {
-            Err(error) => error,
-            Ok(_) => panic!("a Wycheproof vector parsed as a token with claims"),
-        },
+        Ok(Some(found)) => {
+            match jwt::parse(&found.token, MAX_TOKEN_BYTES, &Algorithm::asymmetric()) {
+                Err(error) => error,
+                Ok(_) => panic!("a Wycheproof vector parsed as a token with claims"),
+            }
+        }
         Err(error) => error,
     };
     reply_for(&error)

@@ -13,10 +13,14 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn client_token(idp: SocketAddr, client_id: &str, secret: &str) -> String {
+    client_token_for(idp, client_id, secret, "https://api.example.com")
+}
+
+fn client_token_for(idp: SocketAddr, client_id: &str, secret: &str, audience: &str) -> String {
     let body = json!({
         "client_id": client_id,
         "client_secret": secret,
-        "audience": "https://api.example.com",
+        "audience": audience,
         "grant_type": "client_credentials"
     })
     .to_string();
@@ -135,6 +139,46 @@ fn demo_configuration_behaves_as_the_printed_commands_say() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     assert!(counted(), "{scope_denial} not in /stats/prometheus");
+
+    // The second API signs with ES256: its tokens pass its own route only, and the RS256
+    // API's tokens do not pass it.
+    let es256 = client_token_for(
+        idp,
+        "demo-client",
+        "demo-secret",
+        "https://es256.example.com",
+    );
+    let header = es256.split('.').next().expect("header");
+    let header = String::from_utf8(
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header)
+            .expect("base64url"),
+    )
+    .expect("UTF-8");
+    assert!(header.contains("\"alg\":\"ES256\""), "{header}");
+    let es256_api = get("/es256/messages", Some(&es256));
+    assert_eq!(es256_api.status, 200, "{}", es256_api.text());
+    assert_eq!(
+        es256_api.json().expect("echo answers JSON")["headers"]["x-user-id"],
+        "demo-client@clients"
+    );
+    let reason = |response: &http::Response| {
+        let header = response.header("www-authenticate").unwrap_or_default();
+        header.contains("Jwt algorithm is not allowed")
+    };
+    let rs256_at_es256 = get("/es256/messages", Some(&token));
+    assert_eq!(rs256_at_es256.status, 401);
+    assert!(
+        reason(&rs256_at_es256),
+        "{:?}",
+        rs256_at_es256.header("www-authenticate")
+    );
+    let es256_at_rs256 = get("/api/private", Some(&es256));
+    assert_eq!(es256_at_rs256.status, 401);
+    assert!(
+        reason(&es256_at_rs256),
+        "{:?}",
+        es256_at_rs256.header("www-authenticate")
+    );
 
     let wrong_secret = http::request(idp, "POST", "/oauth/token", &[("content-type", "application/x-www-form-urlencoded")], Some(b"grant_type=client_credentials&client_id=demo-client&client_secret=nope&audience=https%3A%2F%2Fapi.example.com"))
         .expect("token endpoint answers");

@@ -138,9 +138,9 @@ fn every_kind_of_bad_refresh_keeps_the_last_good_keys_and_reads_at_most_the_cap(
             "malformed keys",
             body(
                 "application/json",
-                br#"{"keys": [{"kty": "RSA", "kid": "short", "n": "AQAB", "e": "AQAB"}, {"kty": "RSA", "kid": "no-n", "e": "AQAB"}, {"kty": "EC", "kid": "ec"}]}"#,
+                br#"{"keys": [{"kty": "RSA", "kid": "short", "n": "AQAB", "e": "AQAB"}, {"kty": "RSA", "kid": "no-n", "e": "AQAB"}, {"kty": "EC", "kid": "ec", "crv": "secp256k1"}, {"kty": "oct", "kid": "hs", "k": "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0cw"}]}"#,
             ),
-            r#"JWKS has no usable RS256 key: key 0 (kid "short") skipped: modulus of 17 bits is outside 2048..=8192; key 1 (kid "no-n") skipped: n is missing; key 2 (kid "ec") skipped: kty "EC" is not supported"#,
+            r#"JWKS has no usable key: key 0 (kid "short") skipped: modulus of 17 bits is outside 2048..=8192; key 1 (kid "no-n") skipped: n is missing; key 2 (kid "ec") skipped: crv "secp256k1" is not supported; key 3 (kid "hs") skipped: oct (HMAC) key in a fetched key set: shared secrets are never taken from the network"#,
         ),
         (
             "65 keys",

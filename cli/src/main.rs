@@ -19,13 +19,15 @@ Usage:
       valid (with --strict: and nothing was warned about), 1 otherwise.
 
   jwt-authz render [--auth0-domain DOMAIN] [--audience AUDIENCE] [--scope SCOPE]...
-                   [--upstream HOST:PORT] [--listen HOST:PORT] [--admin HOST:PORT]
+                   [--algorithm RS256|PS256] [--upstream HOST:PORT] [--listen HOST:PORT] [--admin HOST:PORT]
                    [--module PATH] [--env-file FILE] [-o FILE]
       Prints a complete Envoy bootstrap protecting HOST:PORT (default 127.0.0.1:8000) with
       tokens of the Auth0 tenant DOMAIN for the API AUDIENCE (and every --scope). DOMAIN and
       AUDIENCE default to AUTH0_DOMAIN and AUTH0_API_AUDIENCE from the environment, else
       from the .env file (default ./.env, if present): the environment wins, as with the
-      dotenv libraries of Auth0's quickstarts. Envoy listens on --listen (default
+      dotenv libraries of Auth0's quickstarts. --algorithm is the API's signing algorithm
+      in Auth0 (default RS256, else AUTH0_ALGORITHM; HS256 APIs cannot be rendered: their
+      secret is never fetched). Envoy listens on --listen (default
       0.0.0.0:10000), admin on --admin (default 127.0.0.1:9901), and loads the module from
       --module (default dist/jwt_authz.wasm, relative to where Envoy runs).
 
@@ -158,6 +160,7 @@ fn run_render(args: &[String]) -> Result<ExitCode, String> {
             "--auth0-domain",
             "--audience",
             "--scope",
+            "--algorithm",
             "--upstream",
             "--listen",
             "--admin",
@@ -188,6 +191,11 @@ fn run_render(args: &[String]) -> Result<ExitCode, String> {
         .map(str::to_string)
         .or_else(|| from_env(&["AUTH0_API_AUDIENCE", "AUTH0_AUDIENCE"]))
         .ok_or("no audience: give --audience (your API's Identifier), or set AUTH0_API_AUDIENCE in the environment or in .env")?;
+    let algorithm = flags
+        .last("--algorithm")
+        .map(str::to_string)
+        .or_else(|| from_env(&["AUTH0_ALGORITHM"]))
+        .map_or_else(|| Ok("RS256".to_string()), |a| render::auth0_algorithm(&a))?;
     let address = |flag: &str, default: &str| {
         HostPort::parse(flags.last(flag).unwrap_or(default)).map_err(|e| format!("{flag}: {e}"))
     };
@@ -195,6 +203,7 @@ fn run_render(args: &[String]) -> Result<ExitCode, String> {
         domain: render::normalize_domain(&domain)?,
         audience,
         scopes: flags.all("--scope"),
+        algorithm,
         upstream: address("--upstream", "127.0.0.1:8000")?,
         listen: address("--listen", "0.0.0.0:10000")?,
         admin: address("--admin", "127.0.0.1:9901")?,

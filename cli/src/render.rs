@@ -14,6 +14,8 @@ pub struct Tenant {
     pub audience: String,
     /// Scopes every request must be granted (none: any valid token).
     pub scopes: Vec<String>,
+    /// The API's signing algorithm, as set in the Auth0 dashboard: `RS256` or `PS256`.
+    pub algorithm: String,
     /// Where the protected API listens.
     pub upstream: HostPort,
     /// Where Envoy listens for clients.
@@ -75,6 +77,17 @@ pub fn normalize_domain(text: &str) -> Result<String, String> {
     }
 }
 
+/// The signing algorithm of an Auth0 API (its settings offer RS256, PS256 and HS256), as
+/// `algorithms` for the provider. HS256 signs with a secret shared with every client of the
+/// API, which the filter never takes from the network.
+pub fn auth0_algorithm(text: &str) -> Result<String, String> {
+    match text.trim() {
+        "RS256" | "PS256" => Ok(text.trim().to_string()),
+        "HS256" => Err("an HS256 API signs with a shared secret, which jwt-authz never fetches from the tenant: switch the API to RS256 or PS256 (Auth0 dashboard: APIs > Settings > Signing Algorithm), or configure local_jwks by hand".into()),
+        other => Err(format!("{other:?} is not a signing algorithm an Auth0 API offers: RS256 (the default) or PS256")),
+    }
+}
+
 /// The plugin configuration for `tenant`: one provider, every path protected.
 pub fn plugin_config(tenant: &Tenant) -> serde_json::Value {
     let mut rule = json!({"match": {"prefix": "/"}, "requires": {"provider_name": "auth0"}});
@@ -86,6 +99,7 @@ pub fn plugin_config(tenant: &Tenant) -> serde_json::Value {
             "auth0": {
                 "issuer": format!("https://{}/", tenant.domain),
                 "audiences": [tenant.audience],
+                "algorithms": [tenant.algorithm],
                 "oidc_discovery": {"cluster": "auth0", "timeout": "5s", "cache_duration": "600s"}
             }
         },
@@ -222,6 +236,7 @@ mod tests {
             domain: "tenant.us.auth0.com".into(),
             audience: "https://api.example.com".into(),
             scopes: vec!["read:messages".into()],
+            algorithm: "RS256".into(),
             upstream: HostPort::parse("127.0.0.1:8000").unwrap(),
             listen: HostPort::parse("0.0.0.0:10000").unwrap(),
             admin: HostPort::parse("127.0.0.1:9901").unwrap(),
@@ -248,6 +263,29 @@ mod tests {
         ] {
             assert!(normalize_domain(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_api_algorithm_is_rs256_or_ps256() {
+        assert_eq!(auth0_algorithm("PS256").unwrap(), "PS256");
+        assert_eq!(auth0_algorithm(" RS256 ").unwrap(), "RS256");
+        assert!(
+            auth0_algorithm("HS256")
+                .unwrap_err()
+                .starts_with("an HS256 API signs with a shared secret")
+        );
+        assert_eq!(
+            auth0_algorithm("ES256").unwrap_err(),
+            "\"ES256\" is not a signing algorithm an Auth0 API offers: RS256 (the default) or PS256"
+        );
+        let mut ps = tenant();
+        ps.algorithm = "PS256".into();
+        let config = plugin_config(&ps);
+        let compiled = jwt_authz::config::Config::from_json(config.to_string().as_bytes()).unwrap();
+        assert_eq!(
+            compiled.providers[0].algorithms,
+            vec![jwt_authz::jose::jwt::Algorithm::PS256]
+        );
     }
 
     #[test]

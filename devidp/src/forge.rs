@@ -11,6 +11,7 @@ use rsa::{pkcs1v15, pss};
 use sha2::{Sha256, Sha384};
 
 use crate::keys::KeyPair;
+use crate::signing_key::SigningKey;
 
 /// How the third part of a forged token is made.
 #[derive(Debug, Clone, Copy)]
@@ -23,6 +24,11 @@ pub enum Signer<'k> {
     Ps256(&'k KeyPair),
     /// HMAC with SHA-256 keyed with these bytes (HS256), such as a public key's PEM text.
     Hs256(&'k [u8]),
+    /// The key's own algorithm, in its JOSE form: any [`SigningKey`].
+    Key(&'k SigningKey),
+    /// An ECDSA key's signature in ASN.1 DER instead of JOSE's `r || s` (a non-ECDSA key signs
+    /// nothing).
+    Der(&'k SigningKey),
     /// No signature: `header.payload.`, what `alg: none` looks like.
     Unsigned,
 }
@@ -50,6 +56,8 @@ impl Signer<'_> {
                 mac.update(signing_input);
                 mac.finalize().into_bytes().to_vec()
             }
+            Signer::Key(key) => key.sign(signing_input),
+            Signer::Der(key) => key.sign_der(signing_input).unwrap_or_default(),
             Signer::Unsigned => Vec::new(),
         }
     }
@@ -141,6 +149,24 @@ mod tests {
             key().sign_raw(header, "{}"),
             "PKCS#1 v1.5 is deterministic"
         );
+    }
+
+    #[test]
+    fn any_signing_key_forges_in_its_algorithm_and_ecdsa_also_in_der() {
+        use crate::SigningAlgorithm;
+        let ec = SigningKey::generate(SigningAlgorithm::Es384, "k").unwrap();
+        let (_, jose) = parts(&forge("{}", "{}", Signer::Key(&ec)));
+        let (_, der) = parts(&forge("{}", "{}", Signer::Der(&ec)));
+        assert_eq!(jose.len(), 96);
+        assert_eq!(der[0], 0x30);
+        assert_ne!(der.len(), 96);
+        let rsa = SigningKey::from_rsa(std::sync::Arc::new(key().clone()), SigningAlgorithm::Rs256)
+            .unwrap();
+        assert_eq!(
+            forge("{}", "{}", Signer::Key(&rsa)),
+            forge("{}", "{}", Signer::Rs256(key()))
+        );
+        assert!(forge("{}", "{}", Signer::Der(&rsa)).ends_with('.'));
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! RSA signing keys: generation, their public JWK/PEM forms, and RS256 signing.
+//! RSA signing keys: generation, their public JWK/PEM forms, and RS256 signing. (Every
+//! algorithm, PS256 with these keys included: [`crate::SigningKey`].)
 
 use std::fmt;
 
@@ -65,6 +66,12 @@ impl KeyPair {
         &self.kid
     }
 
+    /// The same key under another kid.
+    pub(crate) fn with_kid(mut self, kid: &str) -> KeyPair {
+        kid.clone_into(&mut self.kid);
+        self
+    }
+
     /// `{"kty":"RSA","use":"sig","alg":"RS256","kid","n","e"}`, base64url without padding.
     pub fn public_jwk(&self) -> Value {
         json!({
@@ -94,7 +101,7 @@ impl KeyPair {
 
     /// Signs exactly the given header and payload text with RS256, for tests
     /// that need tokens no well-behaved encoder would produce (other algorithms:
-    /// [`crate::forge`]).
+    /// [`crate::SigningKey`] and [`crate::forge`]).
     pub fn sign_raw(&self, header_json: &str, payload_json: &str) -> String {
         forge::forge(header_json, payload_json, forge::Signer::Rs256(self))
     }

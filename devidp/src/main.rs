@@ -18,8 +18,9 @@ Options:
   --listen ADDR      address to listen on (default 127.0.0.1:8081)
   --issuer URL       issuer for tokens and discovery (default http://ADDR/,
                      https://ADDR/ with TLS)
-  --config FILE      JSON config with clients and grants (default: built-in,
-                     the same as devidp.json)
+  --config FILE      JSON config with APIs, clients and grants (default:
+                     built-in, the same as devidp.json: an RS256 API and an
+                     ES256 API)
   --tls-cert FILE    serve HTTPS with this PEM certificate chain
   --tls-key FILE     and this PEM private key
   --client-ca FILE   ask clients for a certificate issued by these PEM CA
@@ -83,12 +84,17 @@ fn read(path: &Path) -> Result<Vec<u8>, String> {
 fn run(args: Args) -> Result<(), String> {
     let mut config = match &args.config {
         Some(path) => IdpConfig::from_json_file(path)?,
-        None => IdpConfig::default(),
+        None => IdpConfig::demo(),
     };
     if args.issuer.is_some() {
         config.issuer.clone_from(&args.issuer);
     }
     let client_ids: Vec<String> = config.clients.iter().map(|c| c.client_id.clone()).collect();
+    let apis: Vec<String> = config
+        .apis
+        .iter()
+        .map(|a| format!("{} ({})", a.identifier, a.signing_algorithm))
+        .collect();
     let log = Arc::new(|entry: &AccessLog| {
         let status = entry.status.map_or("closed".to_owned(), |s| s.to_string());
         println!("{} {} {status}", entry.method, entry.path);
@@ -106,6 +112,9 @@ fn run(args: Args) -> Result<(), String> {
         idp.issuer(),
         client_ids.join(",")
     );
+    if !apis.is_empty() {
+        println!("devidp APIs: {}; any other audience RS256", apis.join(", "));
+    }
     stop.wait();
     drop(idp);
     println!("devidp stopped");

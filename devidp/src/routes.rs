@@ -43,8 +43,8 @@ fn token(state: &IdpState, request: &HttpRequest, now: u64) -> HttpResponse {
         &request.body,
     )
     .and_then(|params| {
-        let key = state.current_key();
-        client_credentials(&state.config, &state.issuer, &key, &params, now)
+        let key_for = |audience: &str| state.signing_key_for(audience);
+        client_credentials(&state.config, &state.issuer, key_for, &params, now)
     });
     match result {
         Ok(token) => HttpResponse::json(200, &token.to_json()),

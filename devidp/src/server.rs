@@ -8,11 +8,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
+use crate::algorithm::SigningAlgorithm;
 use crate::config::IdpConfig;
 use crate::fault::Fault;
 use crate::http::{self, AccessLogger, HttpRequest, HttpServer, ServerOptions};
 use crate::keys::KeyPair;
 use crate::routes;
+use crate::signing_key::SigningKey;
 use crate::state::IdpState;
 use crate::token::access_token_claims;
 
@@ -50,11 +52,10 @@ impl Idp {
         config
             .validate()
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        let key = KeyPair::generate_with_thumbprint_kid().map_err(io::Error::other)?;
         let listener = TcpListener::bind(listen)?;
         let addr = listener.local_addr()?;
         let issuer = issuer_for(config.issuer.as_deref(), options.scheme(), addr);
-        let state = Arc::new(IdpState::new(config, issuer, key));
+        let state = Arc::new(IdpState::new(config, issuer).map_err(io::Error::other)?);
         let handler_state = Arc::clone(&state);
         let handler =
             move |request: &HttpRequest| routes::route(&handler_state, request, unix_now());
@@ -93,9 +94,37 @@ impl Idp {
         &self.state.config
     }
 
-    /// The key new tokens are signed with.
+    /// The RS256 key new tokens are signed with (for every audience whose API does not say
+    /// otherwise).
+    ///
+    /// # Panics
+    /// Never: every IdP has an RS256 key.
     pub fn current_key(&self) -> Arc<KeyPair> {
-        self.state.current_key()
+        match self.state.current_key() {
+            Some(key) => key,
+            None => panic!("devidp bug: no RS256 key"),
+        }
+    }
+
+    /// The current key of an asymmetric algorithm some API signs with (RS256 always).
+    pub fn signing_key(&self, algorithm: SigningAlgorithm) -> Option<Arc<SigningKey>> {
+        self.state.signing_key(algorithm)
+    }
+
+    /// The key the token endpoint signs tokens for `audience` with right now.
+    ///
+    /// # Panics
+    /// Never for a validated config: an HS256 API always has its secret.
+    pub fn signing_key_for(&self, audience: &str) -> Arc<SigningKey> {
+        match self.state.signing_key_for(audience) {
+            Ok(key) => key,
+            Err(e) => panic!("devidp bug: {e}"),
+        }
+    }
+
+    /// The asymmetric algorithms with a key in the JWKS, RS256 first.
+    pub fn algorithms(&self) -> Vec<SigningAlgorithm> {
+        self.state.algorithms()
     }
 
     /// The JWKS document as served (ignoring faults).
@@ -133,22 +162,33 @@ impl Idp {
         )
     }
 
-    /// Signs with a new key from now on; old keys stay in the JWKS. Returns the new kid.
+    /// Signs with new keys from now on, one per algorithm in use; old keys stay in the JWKS.
+    /// Returns the new RS256 kid. Instant: the new keys were generated beforehand.
     ///
     /// # Panics
     /// If the OS random number generator fails; this is a test helper.
     pub fn rotate_key(&self) -> String {
-        match KeyPair::generate_with_thumbprint_kid() {
-            Ok(key) => {
-                let kid = key.kid().to_owned();
-                self.state.add_signing_key(key);
-                kid
+        let mut rs256_kid = String::new();
+        for algorithm in self.algorithms() {
+            match self.state.rotate(algorithm) {
+                Ok(key) if algorithm == SigningAlgorithm::Rs256 => {
+                    key.kid().clone_into(&mut rs256_kid)
+                }
+                Ok(_) => {}
+                Err(e) => panic!("cannot rotate the {algorithm} key: {e}"),
             }
-            Err(e) => panic!("cannot generate a new signing key: {e}"),
         }
+        rs256_kid
     }
 
-    /// Leaves only the current signing key in the JWKS.
+    /// Signs with a new key of `algorithm` from now on; its old keys stay in the JWKS.
+    /// Refused for an algorithm no API signs with, and for HS256 (whose key is the API's
+    /// configured secret).
+    pub fn rotate(&self, algorithm: SigningAlgorithm) -> Result<Arc<SigningKey>, String> {
+        self.state.rotate(algorithm)
+    }
+
+    /// Leaves only the current signing keys (one per algorithm) in the JWKS.
     pub fn retire_old_keys(&self) {
         self.state.retire_old_keys();
     }
@@ -489,6 +529,186 @@ mod tests {
         let (_, jwks) = get_json(&idp, "/.well-known/jwks.json");
         assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
         assert_eq!(jwks["keys"][0]["kid"], new_kid.as_str());
+    }
+
+    const HS256_SECRET: &str = "an HS256 secret of 32 bytes or more";
+
+    /// One API per algorithm, `https://{alg}`, all granted to one client.
+    fn every_algorithm_config() -> IdpConfig {
+        let apis = SigningAlgorithm::ALL
+            .iter()
+            .map(|a| {
+                json!({
+                    "identifier": format!("https://{a}"),
+                    "signing_algorithm": a.name(),
+                    "signing_secret": a.is_symmetric().then_some(HS256_SECRET),
+                })
+            })
+            .map(|mut api| {
+                if api["signing_secret"].is_null() {
+                    api.as_object_mut().unwrap().remove("signing_secret");
+                }
+                api
+            })
+            .collect::<Vec<_>>();
+        let grants: Vec<Value> = SigningAlgorithm::ALL
+            .iter()
+            .map(|a| json!({"audience": format!("https://{a}"), "scopes": ["read"]}))
+            .collect();
+        let config = json!({
+            "apis": apis,
+            "clients": [{"client_id": "c", "client_secret": "s", "grants": grants}],
+        });
+        IdpConfig::from_json_str(&config.to_string()).unwrap()
+    }
+
+    fn token_for(idp: &Idp, audience: &str) -> String {
+        let body = format!(
+            r#"{{"grant_type":"client_credentials","client_id":"c","client_secret":"s","audience":"{audience}"}}"#
+        );
+        let (status, json) = post(idp, "application/json", "", &body);
+        assert_eq!(status, 200, "{json}");
+        json["access_token"].as_str().unwrap().to_owned()
+    }
+
+    fn header_of(token: &str) -> Value {
+        let segment = token.split('.').next().unwrap();
+        serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(segment)
+                .unwrap(),
+        )
+        .unwrap()
+    }
+
+    /// Verifies `token` with the JWKS entry of its kid (or, for HS256, the configured secret)
+    /// by an independent verifier.
+    fn verify_served(jwks: &Value, token: &str) -> Result<Value, String> {
+        let header = header_of(token);
+        let alg = header["alg"].as_str().unwrap();
+        let jwk = match header.get("kid") {
+            Some(kid) => jwks["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|k| k["kid"] == *kid)
+                .cloned()
+                .ok_or(format!("kid {kid} is not in the JWKS"))?,
+            None => {
+                json!({"kty": "oct", "k": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(HS256_SECRET)})
+            }
+        };
+        crate::independent_verifier::verify(&jwk, alg, token)
+    }
+
+    #[test]
+    fn each_api_gets_tokens_of_its_algorithm_that_verify_with_the_served_jwks() {
+        let idp = Idp::start("127.0.0.1:0", every_algorithm_config()).unwrap();
+        let (status, jwks) = get_json(&idp, "/.well-known/jwks.json");
+        assert_eq!(status, 200);
+        for algorithm in SigningAlgorithm::ALL {
+            let audience = format!("https://{algorithm}");
+            let token = token_for(&idp, &audience);
+            let header = header_of(&token);
+            assert_eq!(header["alg"], algorithm.name());
+            assert_eq!(
+                header.get("kid").is_none(),
+                algorithm.is_symmetric(),
+                "{header}"
+            );
+            let claims = verify_served(&jwks, &token).unwrap();
+            assert_eq!(claims["aud"], audience.as_str());
+            assert_eq!(claims["sub"], "c@clients");
+        }
+    }
+
+    #[test]
+    fn the_jwks_has_one_key_per_asymmetric_algorithm_and_no_secret() {
+        let idp = Idp::start("127.0.0.1:0", every_algorithm_config()).unwrap();
+        let (_, jwks) = get_json(&idp, "/.well-known/jwks.json");
+        let keys = jwks["keys"].as_array().unwrap();
+        let algs: Vec<&str> = keys.iter().map(|k| k["alg"].as_str().unwrap()).collect();
+        assert_eq!(algs, ["RS256", "PS256", "ES256", "ES384", "ES512", "EdDSA"]);
+        let ktys: Vec<&str> = keys.iter().map(|k| k["kty"].as_str().unwrap()).collect();
+        assert_eq!(ktys, ["RSA", "RSA", "EC", "EC", "EC", "OKP"]);
+        assert!(
+            keys.iter()
+                .all(|k| k.get("k").is_none() && k.get("d").is_none())
+        );
+        assert!(
+            !jwks
+                .to_string()
+                .contains(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(HS256_SECRET))
+        );
+        assert_eq!(idp.algorithms().len(), 6);
+    }
+
+    #[test]
+    fn a_default_config_serves_one_rs256_key() {
+        let idp = start();
+        assert_eq!(idp.algorithms(), [SigningAlgorithm::Rs256]);
+        assert_eq!(idp.jwks()["keys"].as_array().unwrap().len(), 1);
+        assert!(idp.signing_key(SigningAlgorithm::Es256).is_none());
+        assert_eq!(
+            idp.rotate(SigningAlgorithm::Es256).unwrap_err(),
+            "no API signs with ES256 here, so it has no key to rotate"
+        );
+    }
+
+    #[test]
+    fn every_key_type_rotates_and_its_old_key_stays_until_retired() {
+        let idp = Idp::start("127.0.0.1:0", every_algorithm_config()).unwrap();
+        for algorithm in idp.algorithms() {
+            let audience = format!("https://{algorithm}");
+            let old = idp.signing_key(algorithm).unwrap();
+            let old_token = token_for(&idp, &audience);
+            let new = idp.rotate(algorithm).unwrap();
+            assert_ne!(new.kid(), old.kid(), "{algorithm}");
+            assert_eq!(new.algorithm(), algorithm);
+            assert_eq!(idp.signing_key(algorithm).unwrap().kid(), new.kid());
+            let new_token = token_for(&idp, &audience);
+            assert_eq!(header_of(&new_token)["kid"], new.kid());
+            let (_, jwks) = get_json(&idp, "/.well-known/jwks.json");
+            assert_eq!(jwks["keys"][0]["kid"], new.kid(), "newest first");
+            verify_served(&jwks, &old_token).unwrap();
+            verify_served(&jwks, &new_token).unwrap();
+
+            idp.retire_old_keys();
+            let (_, jwks) = get_json(&idp, "/.well-known/jwks.json");
+            assert_eq!(jwks["keys"].as_array().unwrap().len(), 6, "{algorithm}");
+            assert!(
+                verify_served(&jwks, &old_token)
+                    .unwrap_err()
+                    .contains("is not in the JWKS")
+            );
+            verify_served(&jwks, &new_token).unwrap();
+        }
+        assert_eq!(
+            idp.rotate(SigningAlgorithm::Hs256).unwrap_err(),
+            "HS256 signs with each API's signing_secret, which only the config changes"
+        );
+    }
+
+    #[test]
+    fn rotate_key_rotates_every_algorithm_at_once() {
+        let idp = Idp::start("127.0.0.1:0", IdpConfig::demo()).unwrap();
+        let before: Vec<String> = idp.jwks()["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(before.len(), 2);
+        let rs256_kid = idp.rotate_key();
+        assert_eq!(idp.current_key().kid(), rs256_kid);
+        let keys = idp.jwks()["keys"].as_array().unwrap().clone();
+        assert_eq!(keys.len(), 4);
+        for old in &before {
+            assert!(keys[..2].iter().all(|k| k["kid"] != old.as_str()));
+        }
+        let es256 = idp.signing_key_for(crate::config::DEMO_ES256_AUDIENCE);
+        assert_eq!(es256.algorithm(), SigningAlgorithm::Es256);
+        assert!(!before.iter().any(|kid| kid == es256.kid()));
     }
 
     #[test]

@@ -1,26 +1,40 @@
 //! What the server threads share: config, signing keys, fault, counters.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::algorithm::SigningAlgorithm;
 use crate::config::IdpConfig;
 use crate::fault::Fault;
 use crate::keys::KeyPair;
+use crate::signing_key::SigningKey;
+use crate::spare_keys::SpareKeys;
 
-/// The signing key plus every key still published in the JWKS.
+/// The signing key of each asymmetric algorithm plus every key still published in the JWKS.
 struct KeyRing {
-    current: Arc<KeyPair>,
-    /// Newest first; always contains `current`.
-    published: Vec<Arc<KeyPair>>,
+    /// One per algorithm in use, in [`IdpConfig::asymmetric_algorithms`] order (RS256 first).
+    current: Vec<Arc<SigningKey>>,
+    /// Newest first; always contains every current key.
+    published: Vec<Arc<SigningKey>>,
+}
+
+impl KeyRing {
+    fn current(&self, algorithm: SigningAlgorithm) -> Option<&Arc<SigningKey>> {
+        self.current.iter().find(|k| k.algorithm() == algorithm)
+    }
 }
 
 pub(crate) struct IdpState {
     pub config: IdpConfig,
     pub issuer: String,
     keys: RwLock<KeyRing>,
+    /// The HS256 key of each API that signs with one, by identifier; never published.
+    secrets: HashMap<String, Arc<SigningKey>>,
+    spares: Arc<SpareKeys>,
     fault: Mutex<Fault>,
     /// Overrides `fault` for the discovery endpoint alone.
     discovery_fault: Mutex<Option<Fault>>,
@@ -32,47 +46,108 @@ pub(crate) struct IdpState {
 // A panic while holding a lock can't leave these values half-written (each
 // update is a single assignment), so a poisoned lock is still safe to use.
 impl IdpState {
-    pub fn new(config: IdpConfig, issuer: String, key: KeyPair) -> Self {
-        let key = Arc::new(key);
-        IdpState {
+    /// Generates a key for each asymmetric algorithm `config` uses (and, in the background, the
+    /// next one of each), and takes the HS256 keys from its APIs' secrets.
+    pub fn new(config: IdpConfig, issuer: String) -> Result<Self, String> {
+        let algorithms = config.asymmetric_algorithms();
+        let current = algorithms
+            .iter()
+            .map(|algorithm| SigningKey::generate_with_thumbprint_kid(*algorithm).map(Arc::new))
+            .collect::<Result<Vec<_>, String>>()?;
+        let mut secrets = HashMap::new();
+        for api in &config.apis {
+            if let Some(secret) = &api.signing_secret {
+                let key = SigningKey::hmac("", secret.as_bytes())
+                    .map_err(|e| format!("api {:?}: {e}", api.identifier))?;
+                secrets.insert(api.identifier.clone(), Arc::new(key));
+            }
+        }
+        Ok(IdpState {
+            spares: SpareKeys::for_algorithms(&algorithms),
             config,
             issuer,
             keys: RwLock::new(KeyRing {
-                current: Arc::clone(&key),
-                published: vec![key],
+                published: current.clone(),
+                current,
             }),
+            secrets,
             fault: Mutex::new(Fault::None),
             discovery_fault: Mutex::new(None),
             jwks_requests: AtomicUsize::new(0),
             discovery_requests: AtomicUsize::new(0),
             stopping: AtomicBool::new(false),
-        }
+        })
     }
 
-    pub fn current_key(&self) -> Arc<KeyPair> {
-        let ring = self.keys.read().unwrap_or_else(PoisonError::into_inner);
-        Arc::clone(&ring.current)
+    /// The current RS256 key, which every IdP has.
+    pub fn current_key(&self) -> Option<Arc<KeyPair>> {
+        let key = self.signing_key(SigningAlgorithm::Rs256)?;
+        key.key_pair().cloned()
     }
 
-    /// `{"keys":[...]}` with every published key, the signing key first.
+    /// The current key of an asymmetric algorithm in use.
+    pub fn signing_key(&self, algorithm: SigningAlgorithm) -> Option<Arc<SigningKey>> {
+        self.ring().current(algorithm).cloned()
+    }
+
+    /// The key tokens for `audience` are signed with: its API's algorithm, else RS256.
+    pub fn signing_key_for(&self, audience: &str) -> Result<Arc<SigningKey>, String> {
+        let algorithm = self.config.signing_algorithm_for(audience);
+        let key = if algorithm.is_symmetric() {
+            self.secrets.get(audience).cloned()
+        } else {
+            self.signing_key(algorithm)
+        };
+        key.ok_or_else(|| format!("no {algorithm} key for audience {audience}"))
+    }
+
+    /// `{"keys":[...]}` with every published key, newest first.
     pub fn jwks(&self) -> Value {
-        let ring = self.keys.read().unwrap_or_else(PoisonError::into_inner);
-        let keys: Vec<Value> = ring.published.iter().map(|k| k.public_jwk()).collect();
+        let keys: Vec<Value> = self
+            .ring()
+            .published
+            .iter()
+            .filter_map(|k| k.public_jwk())
+            .collect();
         json!({ "keys": keys })
     }
 
-    /// Makes `key` the signing key while keeping older keys published.
-    pub fn add_signing_key(&self, key: KeyPair) {
-        let key = Arc::new(key);
+    /// Makes a new key (ready beforehand) the signing key of `algorithm`, keeping older keys
+    /// published. Refused for an algorithm no API signs with, and for HS256 (whose key is the
+    /// configured secret).
+    pub fn rotate(&self, algorithm: SigningAlgorithm) -> Result<Arc<SigningKey>, String> {
+        if algorithm.is_symmetric() {
+            return Err(format!(
+                "{algorithm} signs with each API's signing_secret, which only the config changes"
+            ));
+        }
+        if self.signing_key(algorithm).is_none() {
+            return Err(format!(
+                "no API signs with {algorithm} here, so it has no key to rotate"
+            ));
+        }
+        let key = Arc::new(self.spares.take(algorithm)?);
         let mut ring = self.keys.write().unwrap_or_else(PoisonError::into_inner);
         ring.published.insert(0, Arc::clone(&key));
-        ring.current = key;
+        if let Some(slot) = ring.current.iter_mut().find(|k| k.algorithm() == algorithm) {
+            *slot = Arc::clone(&key);
+        }
+        Ok(key)
     }
 
-    /// Stops publishing every key but the signing key.
+    /// The asymmetric algorithms with a key, RS256 first.
+    pub fn algorithms(&self) -> Vec<SigningAlgorithm> {
+        self.ring().current.iter().map(|k| k.algorithm()).collect()
+    }
+
+    /// Stops publishing every key but the signing keys.
     pub fn retire_old_keys(&self) {
         let mut ring = self.keys.write().unwrap_or_else(PoisonError::into_inner);
-        ring.published = vec![Arc::clone(&ring.current)];
+        ring.published = ring.current.clone();
+    }
+
+    fn ring(&self) -> std::sync::RwLockReadGuard<'_, KeyRing> {
+        self.keys.read().unwrap_or_else(PoisonError::into_inner)
     }
 
     pub fn fault(&self) -> Fault {

@@ -1,11 +1,13 @@
 //! The client-credentials grant: decides whether a token request succeeds and
 //! what the access token says. Pure apart from signing; the caller passes `now`.
 
+use std::sync::Arc;
+
 use serde_json::{Value, json};
 
 use crate::config::IdpConfig;
-use crate::keys::KeyPair;
 use crate::oauth_error::OAuthError;
+use crate::signing_key::SigningKey;
 use crate::token_request::TokenParams;
 
 /// A successful token response.
@@ -29,11 +31,12 @@ impl TokenResponse {
     }
 }
 
-/// Runs the client-credentials grant and signs the access token with `key`.
+/// Runs the client-credentials grant and signs the access token with `key_for(audience)`,
+/// the key of the API the token is for.
 pub fn client_credentials(
     config: &IdpConfig,
     issuer: &str,
-    key: &KeyPair,
+    key_for: impl FnOnce(&str) -> Result<Arc<SigningKey>, String>,
     params: &TokenParams,
     now: u64,
 ) -> Result<TokenResponse, OAuthError> {
@@ -62,7 +65,9 @@ pub fn client_credentials(
         now,
         config.token_lifetime_secs,
     );
-    let access_token = key.mint(&claims).map_err(OAuthError::server_error)?;
+    let access_token = key_for(audience)
+        .and_then(|key| key.mint(&claims))
+        .map_err(OAuthError::server_error)?;
     Ok(TokenResponse {
         access_token,
         expires_in: config.token_lifetime_secs,
@@ -164,6 +169,7 @@ fn secrets_match(given: &str, expected: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::algorithm::SigningAlgorithm;
     use crate::config::DEFAULT_AUDIENCE;
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -172,9 +178,17 @@ mod tests {
     const ISSUER: &str = "https://idp.test/";
     const NOW: u64 = 1_700_000_000;
 
-    fn key() -> &'static KeyPair {
-        static KEY: OnceLock<KeyPair> = OnceLock::new();
-        KEY.get_or_init(|| KeyPair::generate("k1").unwrap())
+    fn key() -> &'static Arc<SigningKey> {
+        static KEY: OnceLock<Arc<SigningKey>> = OnceLock::new();
+        KEY.get_or_init(|| Arc::new(SigningKey::generate(SigningAlgorithm::Es256, "k1").unwrap()))
+    }
+
+    fn key_for(audience: &str) -> Result<Arc<SigningKey>, String> {
+        assert_eq!(
+            audience, DEFAULT_AUDIENCE,
+            "the key of the requested audience"
+        );
+        Ok(Arc::clone(key()))
     }
 
     fn params(client_id: &str, secret: &str, scope: Option<&str>) -> TokenParams {
@@ -188,7 +202,7 @@ mod tests {
     }
 
     fn run(params: &TokenParams) -> Result<TokenResponse, OAuthError> {
-        client_credentials(&IdpConfig::default(), ISSUER, key(), params, NOW)
+        client_credentials(&IdpConfig::default(), ISSUER, key_for, params, NOW)
     }
 
     fn error_of(params: &TokenParams) -> (u16, &'static str, String) {
@@ -227,6 +241,32 @@ mod tests {
                 "scope": "read:messages write:messages",
                 "permissions": ["read:messages", "write:messages"],
             })
+        );
+    }
+
+    #[test]
+    fn the_token_is_signed_with_the_key_of_its_audience() {
+        let response = run(&params("demo-client", "demo-secret", None)).unwrap();
+        let header = response.access_token.split('.').next().unwrap();
+        let header: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+        assert_eq!(header, json!({"alg": "ES256", "typ": "JWT", "kid": "k1"}));
+    }
+
+    #[test]
+    fn a_key_that_cannot_be_had_is_a_server_error() {
+        let p = params("demo-client", "demo-secret", None);
+        let err = client_credentials(
+            &IdpConfig::default(),
+            ISSUER,
+            |_| Err("no key".to_owned()),
+            &p,
+            NOW,
+        )
+        .unwrap_err();
+        assert_eq!(
+            (err.status, err.error, err.description.as_str()),
+            (500, "server_error", "no key")
         );
     }
 
@@ -334,7 +374,7 @@ mod tests {
             ..IdpConfig::default()
         };
         let p = params("demo-client", "demo-secret", None);
-        let response = client_credentials(&config, ISSUER, key(), &p, 1000).unwrap();
+        let response = client_credentials(&config, ISSUER, key_for, &p, 1000).unwrap();
         assert_eq!(response.expires_in, 60);
         let claims = payload(&response.access_token);
         assert_eq!(

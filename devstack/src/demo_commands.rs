@@ -2,6 +2,8 @@
 //! [`session_text`] for the demo ports (a test compares them), and `tests/e2e_demo.rs` runs
 //! every step against a stack and checks the status each step announces.
 
+use devidp::{DEFAULT_AUDIENCE, DEMO_ES256_AUDIENCE};
+
 use crate::stack::StackPorts;
 
 /// One step of the session.
@@ -25,19 +27,22 @@ pub struct Step {
 pub fn demo_session(ports: &StackPorts) -> Vec<Step> {
     let envoy = format!("http://127.0.0.1:{}", ports.envoy);
     let idp = format!("http://127.0.0.1:{}", ports.idp);
-    let token_for = |client: &str, secret: &str| {
+    let token_for = |client: &str, secret: &str, audience: &str| {
         format!(
             "curl -s -X POST {idp}/oauth/token -H 'content-type: application/json' \
              -d '{{\"grant_type\":\"client_credentials\",\"client_id\":\"{client}\",\
-             \"client_secret\":\"{secret}\",\"audience\":\"https://api.example.com\"}}' \
+             \"client_secret\":\"{secret}\",\"audience\":\"{audience}\"}}' \
              | sed -n 's/.*\"access_token\" *: *\"\\([^\"]*\\)\".*/\\1/p'"
         )
     };
     vec![
         Step {
             title: "Get a token for demo-client (scopes read:messages write:messages)",
-            detail: &[],
-            command: format!("TOKEN=$({})", token_for("demo-client", "demo-secret")),
+            detail: &["for the API https://api.example.com, which signs its tokens with RS256"],
+            command: format!(
+                "TOKEN=$({})",
+                token_for("demo-client", "demo-secret", DEFAULT_AUDIENCE)
+            ),
             status: None,
             shows: None,
         },
@@ -72,7 +77,7 @@ pub fn demo_session(ports: &StackPorts) -> Vec<Step> {
             detail: &[],
             command: format!(
                 "LIMITED=$({})",
-                token_for("limited-client", "limited-secret")
+                token_for("limited-client", "limited-secret", DEFAULT_AUDIENCE)
             ),
             status: None,
             shows: None,
@@ -92,6 +97,68 @@ pub fn demo_session(ports: &StackPorts) -> Vec<Step> {
             shows: None,
         },
         Step {
+            title: "A gRPC call (demo.echo.v1.Echo/Say over HTTP/2) without a token",
+            detail: &[
+                "gRPC clients read grpc-status (16: UNAUTHENTICATED) and grpc-message, not the",
+                "HTTP status: curl shows them among the headers",
+            ],
+            command: format!(
+                "curl -si --http2-prior-knowledge {envoy}/demo.echo.v1.Echo/Say -H 'content-type: application/grpc' -H 'te: trailers' --data-binary ''"
+            ),
+            status: None,
+            shows: Some("grpc-message: Jwt is missing"),
+        },
+        Step {
+            title: "The same call with limited-client's token (no read:messages)",
+            detail: &["grpc-status 7: PERMISSION_DENIED"],
+            command: format!(
+                "curl -si --http2-prior-knowledge {envoy}/demo.echo.v1.Echo/Say -H 'content-type: application/grpc' -H 'te: trailers' -H \"authorization: Bearer $LIMITED\" --data-binary ''"
+            ),
+            status: None,
+            shows: Some("grpc-message: Jwt lacks required scope: read:messages"),
+        },
+        Step {
+            title: "... and with demo-client's: the service answers",
+            detail: &[
+                "The request is the protobuf EchoRequest{message: \"hello\"}, framed; the reply lists",
+                "the metadata the service received: x-user-id demo-client@clients, no token",
+            ],
+            command: format!(
+                "printf '\\0\\0\\0\\0\\7\\n\\5hello' | curl -si --http2-prior-knowledge {envoy}/demo.echo.v1.Echo/Say -H 'content-type: application/grpc' -H 'te: trailers' -H \"authorization: Bearer $TOKEN\" --data-binary @- --output -"
+            ),
+            status: None,
+            shows: Some("demo-client@clients"),
+        },
+        Step {
+            title: "A token for the second API, https://es256.example.com, which signs with ES256",
+            detail: &[
+                "Each API of the dev IdP has its signing algorithm, as in Auth0; the JWKS holds",
+                "one key per algorithm (curl the IdP's /.well-known/jwks.json to see both)",
+            ],
+            command: format!(
+                "ES256_TOKEN=$({})",
+                token_for("demo-client", "demo-secret", DEMO_ES256_AUDIENCE)
+            ),
+            status: None,
+            shows: None,
+        },
+        Step {
+            title: "The ES256 API (/es256/) with its token",
+            detail: &[],
+            command: format!(
+                "curl -i {envoy}/es256/messages -H \"authorization: Bearer $ES256_TOKEN\""
+            ),
+            status: Some(200),
+            shows: Some("\"x-user-id\":\"demo-client@clients\""),
+        },
+        Step {
+            title: "... which refuses the RS256 API's token",
+            detail: &["(its provider in envoy/envoy.yaml has \"algorithms\": [\"ES256\"])"],
+            command: format!("curl -i {envoy}/es256/messages -H \"authorization: Bearer $TOKEN\""),
+            status: Some(401),
+            shows: Some("Jwt algorithm is not allowed"),
+        },
+        Step {
             title: "Counters by provider and reason, as Prometheus scrapes them",
             detail: &[],
             command: format!(
@@ -99,7 +166,7 @@ pub fn demo_session(ports: &StackPorts) -> Vec<Step> {
                 ports.admin
             ),
             status: None,
-            shows: Some("jwt_authz_provider_denied{provider=\"devidp\",reason=\"scope\"} 1"),
+            shows: Some("jwt_authz_provider_denied{provider=\"devidp\",reason=\"scope\"} 2"),
         },
     ]
 }
@@ -132,7 +199,10 @@ pub fn demo_commands(ports: &StackPorts) -> String {
 The stack is up:
   Envoy + filter   http://127.0.0.1:{envoy}  (admin http://127.0.0.1:{admin})
   dev IdP          http://127.0.0.1:{idp}  (issuer http://127.0.0.1:{idp}/)
+                   APIs https://api.example.com (RS256, served on /api/)
+                   and https://es256.example.com (ES256, served on /es256/)
   echo upstream    http://127.0.0.1:{upstream}
+  gRPC upstream    127.0.0.1:{grpc}  (demo.echo.v1.Echo; gRPC calls reach it through Envoy)
 
 Try it from another terminal:
 
@@ -143,6 +213,7 @@ Ctrl-C stops everything.
         admin = ports.admin,
         idp = ports.idp,
         upstream = ports.upstream,
+        grpc = ports.grpc,
         session = session_text(&demo_session(ports)),
     )
 }
@@ -165,8 +236,12 @@ mod tests {
             "curl -s http://127.0.0.1:9901/stats/prometheus | grep '^jwt_authz'",
             "curl -i http://127.0.0.1:10000/api/messages -H \"authorization: Bearer $LIMITED\"",
             "curl -i http://127.0.0.1:10000/api/messages -H \"authorization: Bearer $TOKEN\"",
+            "\"audience\":\"https://es256.example.com\"",
+            "curl -i http://127.0.0.1:10000/es256/messages -H \"authorization: Bearer $ES256_TOKEN\"",
             "http://127.0.0.1:9901",
             "http://127.0.0.1:8082",
+            "APIs https://api.example.com (RS256, served on /api/)",
+            "and https://es256.example.com (ES256, served on /es256/)",
             "Ctrl-C stops everything",
         ] {
             assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
@@ -180,6 +255,7 @@ mod tests {
             admin: 20001,
             idp: 20002,
             upstream: 20003,
+            grpc: 20004,
         };
         let text = demo_commands(&ports);
         assert!(text.contains("http://127.0.0.1:20002/oauth/token"));
@@ -197,13 +273,13 @@ mod tests {
             eprintln!("skipping: curl is not installed");
             return;
         }
-        let idp = devidp::Idp::start("127.0.0.1:0", devidp::IdpConfig::default()).unwrap();
+        let idp = devidp::Idp::start("127.0.0.1:0", devidp::IdpConfig::demo()).unwrap();
         let ports = StackPorts {
             idp: idp.addr().port(),
             ..StackPorts::demo()
         };
         let text = demo_commands(&ports);
-        for variable in ["TOKEN", "LIMITED"] {
+        for variable in ["TOKEN", "LIMITED", "ES256_TOKEN"] {
             let line = text
                 .lines()
                 .find(|l| l.starts_with(&format!("{variable}=$(")))

@@ -71,6 +71,9 @@ pub struct Provider {
     pub identity: IdentityHeaders,
     /// Slots of the verified-token cache (`jwt_cache_config.jwt_cache_size`); 0 disables it.
     pub token_cache_size: usize,
+    /// The keys of `local_jwks` that were left out, and why (logged at start, warned by
+    /// `jwt-authz check`); the rest of the set works.
+    pub skipped_local_keys: Vec<String>,
 }
 
 /// Where a provider's verification keys come from.
@@ -251,7 +254,13 @@ impl Config {
                     }) => format!("jwks by discovery from cluster {cluster}"),
                     KeySource::Local(set) => format!("{} inline keys", set.len()),
                 };
-                format!("{} (issuer {}, {keys})", p.name, p.issuer)
+                let algorithms = if p.algorithms == Algorithm::asymmetric() {
+                    "any asymmetric algorithm".to_string()
+                } else {
+                    let names: Vec<&str> = p.algorithms.iter().map(|a| a.name()).collect();
+                    names.join(" ")
+                };
+                format!("{} (issuer {}, {algorithms}, {keys})", p.name, p.issuer)
             })
             .collect();
         format!(
@@ -281,6 +290,10 @@ fn compile_provider(entry: &Element, name: String) -> Result<Provider, Vec<Confi
     let issuer = keep(&mut errors, compile_issuer(&raw));
     let audiences = keep(&mut errors, compile_audiences(&raw));
     let keys = keep(&mut errors, compile_keys(&raw, issuer.as_deref())).flatten();
+    let (keys, skipped_local_keys) = match keys {
+        Some((keys, skipped)) => (Some(keys), skipped),
+        None => (None, vec![]),
+    };
     let locations = keep(&mut errors, compile_locations(&raw));
     // With its token locations refused, identity is still checked, but for clashes with them.
     let identity = keep(
@@ -324,6 +337,7 @@ fn compile_provider(entry: &Element, name: String) -> Result<Provider, Vec<Confi
         // Every `None` above left an error; this only keeps the refusal from being silent.
         return Err(vec![error(path, "refused")]);
     };
+    check_local_keys_fit(&raw, &keys, &algorithms).map_err(|e| vec![e])?;
     Ok(Provider {
         name,
         issuer,
@@ -336,6 +350,7 @@ fn compile_provider(entry: &Element, name: String) -> Result<Provider, Vec<Confi
         max_token_bytes,
         identity,
         token_cache_size,
+        skipped_local_keys,
     })
 }
 
@@ -395,21 +410,37 @@ fn compile_audiences(raw: &Object) -> Result<Vec<String>, ConfigError> {
 
 /// Where the keys come from. `None` (and no error) when discovery would derive its address
 /// from an issuer that was itself refused: that refusal already says what to fix.
-fn compile_keys(raw: &Object, issuer: Option<&str>) -> Result<Option<KeySource>, ConfigError> {
+fn compile_keys(
+    raw: &Object,
+    issuer: Option<&str>,
+) -> Result<Option<(KeySource, Vec<String>)>, ConfigError> {
     let remote = raw.object("remote_jwks")?;
     let discovery = raw.object("oidc_discovery")?;
     let local = raw.object("local_jwks")?;
     let keys = match (remote, discovery, local) {
-        (Some(remote), None, None) => KeySource::Remote(compile_remote_jwks(&remote)?),
+        (Some(remote), None, None) => (KeySource::Remote(compile_remote_jwks(&remote)?), vec![]),
         (None, Some(discovery), None) => match compile_discovery(issuer, &discovery)? {
-            Some(remote) => KeySource::Remote(remote),
+            Some(remote) => (KeySource::Remote(remote), vec![]),
             None => return Ok(None),
         },
-        (None, None, Some(local)) => KeySource::Local(
-            jwks::parse(local.required_string("inline_string")?.as_bytes())
-                .map_err(|e| error(local.at("inline_string"), e.to_string()))?
-                .keys,
-        ),
+        (None, None, Some(local)) => {
+            let parsed = jwks::parse_from(
+                local.required_string("inline_string")?.as_bytes(),
+                if names_hmac(raw) {
+                    jwks::Origin::LocalWithHmac
+                } else {
+                    jwks::Origin::Local
+                },
+            )
+            .map_err(|e| error(local.at("inline_string"), e.to_string()))?;
+            let at = local.at("inline_string");
+            let skipped = parsed
+                .skipped
+                .iter()
+                .map(|s| format!("{at}: {s}"))
+                .collect();
+            (KeySource::Local(parsed.keys), skipped)
+        }
         (None, None, None) => {
             return Err(error(
                 raw.path(),
@@ -426,9 +457,11 @@ fn compile_keys(raw: &Object, issuer: Option<&str>) -> Result<Option<KeySource>,
     Ok(Some(keys))
 }
 
+/// The provider's `algorithms`; omitted, every asymmetric one (its keys then decide). `none`
+/// is never allowed, and HMAC only with local keys.
 fn compile_algorithms(raw: &Object) -> Result<Vec<Algorithm>, ConfigError> {
     if !raw.has("algorithms") {
-        return Ok(vec![Algorithm::RS256]);
+        return Ok(Algorithm::asymmetric());
     }
     let names = raw.strings("algorithms")?;
     if names.is_empty() {
@@ -437,21 +470,69 @@ fn compile_algorithms(raw: &Object) -> Result<Vec<Algorithm>, ConfigError> {
             "must list at least one algorithm",
         ));
     }
+    let local = raw.has("local_jwks");
     names
         .iter()
         .enumerate()
         .map(|(i, name)| {
-            Algorithm::from_name(name).ok_or_else(|| {
+            let path = format!("{}[{i}]", raw.at("algorithms"));
+            if name.eq_ignore_ascii_case("none") {
+                return Err(error(
+                    path,
+                    "\"none\" is never allowed: every token must be signed",
+                ));
+            }
+            let algorithm = Algorithm::from_name(name).ok_or_else(|| {
                 error(
-                    format!("{}[{i}]", raw.at("algorithms")),
+                    &path,
                     format!(
-                        "unsupported algorithm {name:?}: supported are {:?}",
-                        Algorithm::NAMES
+                        "unsupported algorithm {name:?}: supported are {}",
+                        Algorithm::NAMES.join(", ")
                     ),
                 )
-            })
+            })?;
+            if algorithm.is_symmetric() && !local {
+                return Err(error(
+                    path,
+                    format!(
+                        "{algorithm} needs local_jwks: an HMAC secret is never fetched over the network"
+                    ),
+                ));
+            }
+            Ok(algorithm)
         })
         .collect()
+}
+
+/// Whether `algorithms` names an HS algorithm explicitly: only then may local keys hold HMAC
+/// secrets.
+fn names_hmac(raw: &Object) -> bool {
+    raw.strings("algorithms").is_ok_and(|names| {
+        names
+            .iter()
+            .any(|n| Algorithm::from_name(n).is_some_and(Algorithm::is_symmetric))
+    })
+}
+
+/// Local keys must verify at least one of the provider's algorithms, or no token ever passes.
+fn check_local_keys_fit(
+    raw: &Object,
+    keys: &KeySource,
+    algorithms: &[Algorithm],
+) -> Result<(), ConfigError> {
+    match keys {
+        KeySource::Local(set) if !algorithms.iter().any(|a| set.verifies(*a)) => {
+            let names: Vec<&str> = algorithms.iter().map(|a| a.name()).collect();
+            Err(error(
+                format!("{}.inline_string", raw.at("local_jwks")),
+                format!(
+                    "no key verifies any of the provider's algorithms ({})",
+                    names.join(", ")
+                ),
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn compile_max_token_bytes(raw: &Object) -> Result<usize, ConfigError> {
@@ -823,7 +904,7 @@ pub(crate) mod tests {
         let p = &config.providers[0];
         assert_eq!(p.issuer, "https://tenant.us.auth0.com/");
         assert_eq!(p.max_token_bytes, 8192);
-        assert_eq!(p.algorithms, vec![Algorithm::RS256]);
+        assert_eq!(p.algorithms, Algorithm::asymmetric());
         let KeySource::Remote(remote) = &p.keys else {
             panic!("remote expected")
         };
@@ -877,7 +958,7 @@ pub(crate) mod tests {
                 "providers.many.oidc_discovery.cluster: must not be empty",
                 "providers.many.from_params[0]: \"a=b\" is not a valid query parameter name",
                 "providers.many.claim_to_headers[0]: missing field `claim_name`",
-                "providers.many.algorithms[0]: unsupported algorithm \"HS256\": supported are [\"RS256\"]",
+                "providers.many.algorithms[0]: HS256 needs local_jwks: an HMAC secret is never fetched over the network",
                 "providers.many.max_token_bytes: must be between 1 and 65536",
                 "providers.many.clock_skew_seconds: must be a non-negative integer, not a number",
                 "providers.many.jwt_cache_config.jwt_cache_size: must be a non-negative integer, not a number",
@@ -1003,13 +1084,83 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn hmac_and_none_are_not_allowed_algorithms() {
-        for alg in ["HS256", "none"] {
+    fn none_unknown_names_and_hmac_with_remote_keys_are_refused() {
+        for (alg, message) in [
+            (
+                "none",
+                "\"none\" is never allowed: every token must be signed",
+            ),
+            (
+                "None",
+                "\"none\" is never allowed: every token must be signed",
+            ),
+            (
+                "HS256",
+                "HS256 needs local_jwks: an HMAC secret is never fetched over the network",
+            ),
+            (
+                "ES256K",
+                "unsupported algorithm \"ES256K\": supported are RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA, Ed25519, HS256, HS384, HS512",
+            ),
+        ] {
             let e = refused(&with_provider(&format!(
                 "{REMOTE}, \"algorithms\": [\"{alg}\"]"
             )));
             assert_eq!(e.path, "providers.p.algorithms[0]");
+            assert_eq!(e.message, message);
         }
+    }
+
+    fn local_jwks(jwks: &serde_json::Value, algorithms: &str) -> String {
+        let inline = serde_json::to_string(&jwks.to_string()).unwrap();
+        with_provider(&format!(
+            "\"local_jwks\": {{\"inline_string\": {inline}}}, \"algorithms\": {algorithms}"
+        ))
+    }
+
+    #[test]
+    fn hmac_secrets_are_taken_only_when_the_provider_names_hs() {
+        use crate::jose::algorithm::KeyKind;
+        let secret =
+            serde_json::json!({"keys": [crate::jose::test_signers::jwk(KeyKind::Hmac, "s")]});
+        let config = Config::from_json(local_jwks(&secret, r#"["HS256"]"#).as_bytes()).unwrap();
+        let KeySource::Local(keys) = &config.providers[0].keys else {
+            panic!("local keys")
+        };
+        assert!(keys.verifies(Algorithm::HS256));
+        let e = refused(&local_jwks(&secret, r#"["ES256"]"#));
+        assert_eq!(e.path, "providers.p.local_jwks.inline_string");
+        assert_eq!(
+            e.message,
+            "JWKS has no usable key: key 0 (kid \"s\") skipped: oct (HMAC) key, but the provider's algorithms name no HS algorithm"
+        );
+    }
+
+    #[test]
+    fn local_keys_left_out_are_named_with_their_reason() {
+        use crate::jose::algorithm::KeyKind;
+        let good = crate::jose::test_signers::jwk(KeyKind::Ed25519, "good");
+        let jwks = serde_json::json!({"keys": [good, {"kty": "EC", "kid": "k1", "crv": "secp256k1", "x": "AA", "y": "AA"}]});
+        let config = Config::from_json(local_jwks(&jwks, r#"["EdDSA"]"#).as_bytes()).unwrap();
+        assert_eq!(
+            config.providers[0].skipped_local_keys,
+            vec![
+                "providers.p.local_jwks.inline_string: key 1 (kid \"k1\") skipped: crv \"secp256k1\" is not supported"
+            ]
+        );
+    }
+
+    #[test]
+    fn local_keys_must_verify_one_of_the_algorithms() {
+        use crate::jose::algorithm::KeyKind;
+        let ec = serde_json::json!({"keys": [crate::jose::test_signers::jwk(KeyKind::Ec(crate::crypto::ecdsa::Curve::P256), "e")]});
+        let e = refused(&local_jwks(&ec, r#"["RS256", "ES384"]"#));
+        assert_eq!(e.path, "providers.p.local_jwks.inline_string");
+        assert_eq!(
+            e.message,
+            "no key verifies any of the provider's algorithms (RS256, ES384)"
+        );
+        assert!(Config::from_json(local_jwks(&ec, r#"["ES256"]"#).as_bytes()).is_ok());
     }
 
     #[test]

@@ -9,25 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
-/// Signature algorithms this filter can verify.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Algorithm {
-    /// RSASSA-PKCS1-v1_5 with SHA-256 (what Auth0 signs access tokens with).
-    RS256,
-}
-
-impl Algorithm {
-    /// The `alg` names this filter knows.
-    pub const NAMES: [&'static str; 1] = ["RS256"];
-
-    /// The algorithm for an `alg` value; names are case-sensitive (RFC 7515 §4.1.1).
-    pub fn from_name(name: &str) -> Option<Algorithm> {
-        match name {
-            "RS256" => Some(Algorithm::RS256),
-            _ => None,
-        }
-    }
-}
+pub use crate::jose::algorithm::Algorithm;
 
 /// A parsed token. The signature has not been checked yet.
 #[derive(Debug, Clone, PartialEq)]

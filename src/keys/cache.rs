@@ -19,7 +19,8 @@ const LOST_FETCH_GRACE: Duration = Duration::from_secs(1);
 /// What a request learns when it asks for a key.
 #[derive(Debug)]
 pub enum Lookup<'k> {
-    Found(&'k Key),
+    /// The keys to try (never empty): see [`KeySet::candidates`].
+    Found(Vec<&'k Key>),
     /// The key set has no such key and a refetch is not allowed yet.
     NotFound,
     /// A fetch is in flight or due: wait for it, then ask again.
@@ -71,15 +72,15 @@ impl KeyCache {
         let in_flight = self.in_flight_since.is_some();
         let may_refetch = kid.is_some() && self.may_refetch(now);
         match &self.keys {
-            Some(keys) => match keys.find(kid, algorithm) {
-                Some(key) => Lookup::Found(key),
+            Some(keys) => match keys.candidates(kid, algorithm) {
+                found if !found.is_empty() => Lookup::Found(found),
                 // Rotation: a new kid may be in the next document.
-                None if in_flight => Lookup::Wait,
-                None if may_refetch => {
+                _ if in_flight => Lookup::Wait,
+                _ if may_refetch => {
                     self.wanted = true;
                     Lookup::Wait
                 }
-                None => Lookup::NotFound,
+                _ => Lookup::NotFound,
             },
             None if in_flight => Lookup::Wait,
             None if now >= self.retry_at => {

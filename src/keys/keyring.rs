@@ -58,9 +58,10 @@ impl Keyring {
         now: Duration,
     ) -> Lookup<'_> {
         match self.providers.get_mut(provider).map(|p| &mut p.source) {
-            Some(Source::Local(set)) => set
-                .find(kid, algorithm)
-                .map_or(Lookup::NotFound, Lookup::Found),
+            Some(Source::Local(set)) => match set.candidates(kid, algorithm) {
+                found if found.is_empty() => Lookup::NotFound,
+                found => Lookup::Found(found),
+            },
             Some(Source::Remote(cache)) => cache.lookup(kid, algorithm, now),
             None => Lookup::NotFound,
         }

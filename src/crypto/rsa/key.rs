@@ -97,7 +97,7 @@ impl PublicKey {
 
 /// One seeded 2048-bit key from the `rsa` crate, shared by the tests of every RSA scheme.
 #[cfg(test)]
-pub(super) mod test_key {
+pub(crate) mod test_key {
     use super::PublicKey;
     use ::rsa::RsaPrivateKey;
     use ::rsa::traits::PublicKeyParts;
