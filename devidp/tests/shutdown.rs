@@ -30,7 +30,14 @@ fn stops_after_the_request_in_flight(mut idp: DevServer, signal: &str) {
     eprintln!("SIG{signal}: {status}, {took:?} after the request in flight was answered");
     assert!(status.success(), "{status}");
     assert!(took < STOP_BUDGET / 2, "{took:?}");
-    assert_eq!(idp.printed(), ["POST /oauth/token 200", "devidp stopped"]);
+    assert_eq!(
+        idp.printed(),
+        [
+            "devidp APIs: https://api.example.com (RS256), https://es256.example.com (ES256); any other audience RS256",
+            "POST /oauth/token 200",
+            "devidp stopped"
+        ]
+    );
 }
 
 /// Sends `signal` to an idle server.
