@@ -49,6 +49,7 @@ pub mod json;
 pub mod keys;
 pub mod metrics;
 pub mod policy;
+pub mod proof;
 pub mod request;
 
 #[cfg(target_arch = "wasm32")]
