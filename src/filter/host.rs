@@ -5,6 +5,7 @@ use super::abi;
 use crate::authn::Allowed;
 use crate::error::AuthError;
 use crate::keys::uri::Endpoint;
+use crate::proof::replay::{self, Admission, ProofId};
 use crate::request::headers;
 use proxy_wasm::types::{BufferType, LogLevel, MapType};
 use std::time::Duration;
@@ -71,15 +72,15 @@ fn replace_header(name: &str, value: &str) -> bool {
     abi::replace_header(MapType::HttpRequestHeaders, name, value).is_ok()
 }
 
-/// Answers the current stream locally with the refusal.
-pub fn send_denial(error: &AuthError, realm: &str) {
-    let challenge = error.www_authenticate(realm);
+/// Answers the current stream locally with the refusal and its `WWW-Authenticate`
+/// challenges (one header each).
+pub fn send_denial(error: &AuthError, challenges: &[String]) {
     let retry_after = error.retry_after().map(|s| s.to_string());
     let mut headers = vec![
         ("content-type", "application/json"),
         ("cache-control", "no-store"),
     ];
-    if let Some(challenge) = challenge.as_deref() {
+    for challenge in challenges {
         headers.push(("www-authenticate", challenge));
     }
     if let Some(retry_after) = retry_after.as_deref() {
@@ -171,6 +172,29 @@ pub fn shared_update(key: &str, update: impl Fn(Option<&[u8]>) -> Vec<u8>) -> Op
         let value = update(current.as_deref().filter(|v| !v.is_empty()));
         match abi::set_shared_data(key, &value, cas) {
             Ok(()) => return Some(value),
+            Err(status) if status == proxy_wasm::types::Status::CasMismatch as u32 => continue,
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+/// Records a DPoP proof as used in its shard of shared data (compare-and-swap, trying again
+/// when another VM wrote in between): whether it was fresh, replayed, or its shard full;
+/// `None` if the host would not say.
+pub fn shared_admit(proof: &ProofId, now: Duration) -> Option<Admission> {
+    const ATTEMPTS: usize = 8;
+    let key = proof.shard_key();
+    shared_create(&key);
+    for _ in 0..ATTEMPTS {
+        let (current, cas) = abi::shared_data(&key).ok()?;
+        let current = current.as_deref().filter(|v| !v.is_empty());
+        let value = match replay::admit(current, proof, now.as_secs(), replay::SHARD_CAPACITY) {
+            Admission::Fresh(value) => value,
+            refused => return Some(refused),
+        };
+        match abi::set_shared_data(&key, &value, cas) {
+            Ok(()) => return Some(Admission::Fresh(Vec::new())),
             Err(status) if status == proxy_wasm::types::Status::CasMismatch as u32 => continue,
             Err(_) => return None,
         }
