@@ -16,8 +16,8 @@ usage: bench [options]
   --connections N      HTTP/2 connections, one h2load process each (default 2)
   --streams N          concurrent HTTP/2 streams on each connection (default 64)
   --tokens N           distinct fresh tokens, and as many bad-signature ones (default 20000)
-  --workloads LIST     comma-separated subset of: repeated, repeated-query, fresh, junk, none
-                       (default: all)
+  --workloads LIST     comma-separated subset of: repeated, repeated-query, fresh, junk, none,
+                       grpc (default: all)
   --envoy-cpu LIST     CPUs for Envoy, taskset form (default 0)
   --load-cpu LIST      CPUs for h2load, taskset form (default 1)
   --nice N             niceness for Envoy and h2load, against other work on the machine
@@ -182,7 +182,7 @@ mod tests {
         let error = parse(&["--workloads", "repeated,cached"]).unwrap_err();
         assert!(error.contains("unknown `cached`"), "{error}");
         assert!(
-            error.contains("repeated, repeated-query, fresh, junk, none"),
+            error.contains("repeated, repeated-query, fresh, junk, none, grpc"),
             "{error}"
         );
     }

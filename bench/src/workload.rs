@@ -1,4 +1,4 @@
-//! The four kinds of traffic, and what each listener must answer to them.
+//! The kinds of traffic, and what each listener must answer to them.
 
 use crate::envoy_config::Listener;
 
@@ -14,6 +14,9 @@ pub enum Workload {
     Junk,
     /// No token at all.
     NoToken,
+    /// A gRPC unary call (HTTP/2 `POST`, `content-type: application/grpc`, one framed
+    /// message) with the same valid token as `authorization` metadata on every call.
+    GrpcRepeated,
 }
 
 /// The class of status a request must get, as h2load counts them.
@@ -33,12 +36,13 @@ impl StatusClass {
 }
 
 impl Workload {
-    pub const ALL: [Workload; 5] = [
+    pub const ALL: [Workload; 6] = [
         Workload::Repeated,
         Workload::RepeatedInQuery,
         Workload::Fresh,
         Workload::Junk,
         Workload::NoToken,
+        Workload::GrpcRepeated,
     ];
 
     /// The short name `--workloads` takes.
@@ -49,6 +53,7 @@ impl Workload {
             Workload::Fresh => "fresh",
             Workload::Junk => "junk",
             Workload::NoToken => "none",
+            Workload::GrpcRepeated => "grpc",
         }
     }
 
@@ -59,6 +64,7 @@ impl Workload {
             Workload::Fresh => "fresh token",
             Workload::Junk => "bad signature",
             Workload::NoToken => "no token",
+            Workload::GrpcRepeated => "gRPC unary, repeated",
         }
     }
 
@@ -67,7 +73,10 @@ impl Workload {
     pub fn expected_status(self, listener: Listener) -> u16 {
         let valid = matches!(
             self,
-            Workload::Repeated | Workload::RepeatedInQuery | Workload::Fresh
+            Workload::Repeated
+                | Workload::RepeatedInQuery
+                | Workload::Fresh
+                | Workload::GrpcRepeated
         );
         if valid || !listener.authenticates() {
             200
@@ -87,7 +96,9 @@ impl Workload {
     /// cache can help (one token over and over), the uncached one where none can.
     pub fn native_peer(self) -> Listener {
         match self {
-            Workload::Repeated | Workload::RepeatedInQuery => Listener::NativeCached,
+            Workload::Repeated | Workload::RepeatedInQuery | Workload::GrpcRepeated => {
+                Listener::NativeCached
+            }
             Workload::Fresh | Workload::Junk | Workload::NoToken => Listener::Native,
         }
     }
@@ -105,7 +116,10 @@ mod tests {
                 let passes = !listener.authenticates()
                     || matches!(
                         workload,
-                        Workload::Repeated | Workload::RepeatedInQuery | Workload::Fresh
+                        Workload::Repeated
+                            | Workload::RepeatedInQuery
+                            | Workload::Fresh
+                            | Workload::GrpcRepeated
                     );
                 assert_eq!(
                     expected,
@@ -131,6 +145,7 @@ mod tests {
             Workload::RepeatedInQuery.native_peer(),
             Listener::NativeCached
         );
+        assert_eq!(Workload::GrpcRepeated.native_peer(), Listener::NativeCached);
         assert_eq!(Workload::Fresh.native_peer(), Listener::Native);
         assert_eq!(Workload::Junk.native_peer(), Listener::Native);
     }
