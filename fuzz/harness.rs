@@ -82,6 +82,7 @@ pub fn proof(data: &[u8]) {
         access_token: "token",
         now: NOW,
         clock_skew_seconds: 60,
+        nonce_key: None,
     };
     let checked = dpop::check(&[("dpop", proof)], &settings, &request);
     if let Ok(passed) = &checked {

@@ -18,6 +18,7 @@ use crate::policy::cors;
 use crate::policy::requirement::{Checks, Failure, Step};
 use crate::policy::rules;
 use crate::proof::dpop::{self, Proof, ProofRequest};
+use crate::proof::nonce;
 use crate::proof::replay::ProofId;
 use crate::proof::sender;
 use crate::request::extract::{self, Found, Removal};
@@ -64,6 +65,25 @@ pub fn challenges(config: &Config, failure: &Failure) -> Vec<String> {
         .and_then(|p| config.providers.get(p))
         .map_or(Schemes::Bearer, |p| p.dpop.schemes());
     failure.error.challenges(&config.realm, schemes)
+}
+
+/// The `DPoP-Nonce` a refusal for a missing or stale nonce carries (RFC 9449 §8): a fresh
+/// one, made at `now` with the process's secret.
+pub fn fresh_nonce(
+    config: &Config,
+    failure: &Failure,
+    keyring: &Keyring,
+    now: Duration,
+) -> Option<String> {
+    if !matches!(
+        failure.error,
+        AuthError::InvalidProof(ProofFault::NoNonce | ProofFault::StaleNonce)
+    ) {
+        return None;
+    }
+    let provider = config.providers.get(failure.provider?)?;
+    let period = provider.dpop.nonce_period_seconds?;
+    Some(nonce::issue(keyring.nonce_key()?, now.as_secs(), period))
 }
 
 /// Decides `request` at time `now` (since the Unix epoch).
@@ -383,6 +403,7 @@ impl<'c, 'r> Session<'c, 'r, '_> {
             access_token: token,
             now: self.now.as_secs(),
             clock_skew_seconds: provider.clock_skew_seconds,
+            nonce_key: self.keyring.nonce_key(),
         };
         dpop::check(request.headers, &provider.dpop, &proof_request)
     }

@@ -91,6 +91,8 @@ refusal_texts! {
         JtiTooLong => "DPoP proof jti is too long",
         AccessTokenHashMismatch => "DPoP proof ath does not match the access token",
         Replayed => "DPoP proof has been used before",
+        NoNonce => "DPoP proof has no nonce",
+        StaleNonce => "DPoP proof nonce is not current",
     }
 }
 
@@ -114,6 +116,7 @@ impl ProofFault {
             Self::NoJti | Self::JtiTooLong => "dpop_jti",
             Self::AccessTokenHashMismatch => "dpop_ath",
             Self::Replayed => "dpop_replay",
+            Self::NoNonce | Self::StaleNonce => "dpop_nonce",
         }
     }
 }
@@ -243,6 +246,7 @@ impl AuthError {
                 "temporarily_unavailable"
             }
             Self::NoMatchingRule => "access_denied",
+            Self::InvalidProof(ProofFault::NoNonce | ProofFault::StaleNonce) => "use_dpop_nonce",
             Self::InvalidProof(_) => "invalid_dpop_proof",
             _ => "invalid_token",
         }

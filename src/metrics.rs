@@ -11,7 +11,7 @@ use crate::authn::Allowed;
 use crate::config::Config;
 
 /// Every denial reason ([`crate::error::AuthError::reason`]), each with its own counter.
-pub const REASONS: [&str; 30] = [
+pub const REASONS: [&str; 31] = [
     "missing",
     "multiple_tokens",
     "unreadable",
@@ -42,6 +42,7 @@ pub const REASONS: [&str; 30] = [
     "dpop_ath",
     "dpop_replay",
     "dpop_replay_store_full",
+    "dpop_nonce",
 ];
 
 /// The counters of one configuration, by host id.

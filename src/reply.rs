@@ -44,12 +44,22 @@ pub struct Reply {
 /// The reply refusing a request of `client` with `error`, for a provider taking `Bearer`
 /// tokens only.
 pub fn refusal(error: &AuthError, realm: &str, client: Client) -> Reply {
-    refusal_with(error, &error.challenges(realm, Schemes::Bearer), client)
+    refusal_with(
+        error,
+        &error.challenges(realm, Schemes::Bearer),
+        None,
+        client,
+    )
 }
 
 /// The reply refusing a request of `client` with `error` and its `challenges`, one
-/// `WWW-Authenticate` header each.
-pub fn refusal_with(error: &AuthError, challenges: &[String], client: Client) -> Reply {
+/// `WWW-Authenticate` header each, and a fresh `DPoP-Nonce` when the error asks for one.
+pub fn refusal_with(
+    error: &AuthError,
+    challenges: &[String],
+    dpop_nonce: Option<String>,
+    client: Client,
+) -> Reply {
     let mut headers = Vec::with_capacity(4);
     let body = match client {
         Client::Http => {
@@ -63,6 +73,9 @@ pub fn refusal_with(error: &AuthError, challenges: &[String], client: Client) ->
     headers.push(("cache-control", "no-store".to_string()));
     for challenge in challenges {
         headers.push(("www-authenticate", challenge.clone()));
+    }
+    if let Some(nonce) = dpop_nonce {
+        headers.push(("dpop-nonce", nonce));
     }
     if let Some(seconds) = error.retry_after() {
         headers.push(("retry-after", seconds.to_string()));

@@ -2,7 +2,8 @@
 //! the same proof again is refused on whichever worker its connection lands (each request is a
 //! new connection); each check of RFC 9449 §4.3 failing alone gets its exact status,
 //! challenges and description; a bound token sent as Bearer and a proof for another token are
-//! refused. Tokens and proofs are signed by the seeded test keys; the provider's keys are local.
+//! refused; with server nonces, a proof without one gets a fresh `DPoP-Nonce` and passes with
+//! it on any worker. Tokens and proofs are signed by the seeded test keys; the provider's keys are local.
 
 mod support;
 
@@ -23,18 +24,30 @@ const ORIGIN: &str = "https://api.example.com";
 const PATH: &str = "/api/orders";
 const ALGS: &str = "ES256 EdDSA";
 
+const NONCE_PATH: &str = "/nonce/orders";
+
 fn filter(_: &devidp::Idp) -> Value {
     let jwks = json!({"keys": [signers::jwk(KeyKind::Rsa, "k1")]});
-    json!({
-        "providers": {"idp": {
+    let provider = |dpop: Value| {
+        json!({
             "issuer": ISSUER,
             "audiences": [AUDIENCE],
             "local_jwks": {"inline_string": jwks.to_string()},
             "algorithms": ["RS256"],
-            "dpop": {"mode": "allowed", "algorithms": ["ES256", "EdDSA"], "max_age": "30s",
-                     "public_origin": ORIGIN}
-        }},
-        "rules": [{"match": {"prefix": "/api"}, "requires": {"provider_name": "idp"}}]
+            "dpop": dpop
+        })
+    };
+    json!({
+        "providers": {
+            "idp": provider(json!({"mode": "allowed", "algorithms": ["ES256", "EdDSA"],
+                "max_age": "30s", "public_origin": ORIGIN})),
+            "nonced": provider(json!({"mode": "required", "algorithms": ["ES256"],
+                "public_origin": ORIGIN, "nonce_period": "60s"}))
+        },
+        "rules": [
+            {"match": {"prefix": "/api"}, "requires": {"provider_name": "idp"}},
+            {"match": {"prefix": "/nonce"}, "requires": {"provider_name": "nonced"}}
+        ]
     })
 }
 
@@ -234,6 +247,52 @@ fn dpop_proofs_in_envoy_with_two_workers() {
         "Jwt cnf.jkt does not match the DPoP proof key",
     );
     harness.assert_nothing_forwarded("refusals");
+
+    // Server nonces: asked for, then given; a nonce made by one worker is taken by any.
+    let nonce_claims = |jti: &str| {
+        let mut claims = claims_for(&bound, jti);
+        claims["htu"] = json!(format!("{ORIGIN}{NONCE_PATH}"));
+        claims
+    };
+    let proof = sign(&header(), &nonce_claims("no-nonce"));
+    let asked = harness.get(
+        NONCE_PATH,
+        &[("authorization", &authorization), ("dpop", &proof)],
+    );
+    assert_eq!(asked.status, 401, "no nonce: {}", asked.text());
+    assert_eq!(
+        challenges(&asked),
+        vec!["DPoP realm=\"api\", algs=\"ES256\", error=\"use_dpop_nonce\", error_description=\"DPoP proof has no nonce\"".to_string()]
+    );
+    let nonce = asked
+        .header("dpop-nonce")
+        .expect("a DPoP-Nonce header")
+        .to_string();
+    for attempt in 0..4 {
+        let mut claims = nonce_claims(&format!("with-nonce-{attempt}"));
+        claims["nonce"] = json!(nonce);
+        let proof = sign(&header(), &claims);
+        let ok = harness.get(
+            NONCE_PATH,
+            &[("authorization", &authorization), ("dpop", &proof)],
+        );
+        harness.forwarded(&format!("with the nonce, attempt {attempt}"), &ok);
+    }
+    let mut claims = nonce_claims("forged-nonce");
+    claims["nonce"] = json!(b64([0u8; 40]));
+    let proof = sign(&header(), &claims);
+    let stale = harness.get(
+        NONCE_PATH,
+        &[("authorization", &authorization), ("dpop", &proof)],
+    );
+    assert_eq!(stale.status, 401);
+    assert_eq!(stale.json().unwrap()["error"], "use_dpop_nonce");
+    assert!(
+        stale
+            .header("dpop-nonce")
+            .is_some_and(|n| n.len() == nonce.len()),
+        "a fresh nonce again"
+    );
 
     // Counters reach the admin within a tick.
     assert!(

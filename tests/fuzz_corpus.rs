@@ -435,6 +435,7 @@ fn the_bound_proof_seed_passes_every_check() {
         access_token: "token",
         now: harness::NOW,
         clock_skew_seconds: 60,
+        nonce_key: None,
     };
     let checked = dpop::check(&[("dpop", proof)], &settings, &request).unwrap();
     let claims = jwt_authz::json::parse_object(claims.as_bytes()).unwrap();

@@ -89,11 +89,12 @@ pub static PROVIDER: [Member; 16] = [
     object("dpop", &DPOP),
 ];
 
-pub static DPOP: [Member; 4] = [
+pub static DPOP: [Member; 5] = [
     value("mode"),
     value("algorithms"),
     value("max_age"),
     value("public_origin"),
+    value("nonce_period"),
 ];
 
 pub static REMOTE_JWKS: [Member; 3] = [

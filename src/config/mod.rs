@@ -640,12 +640,27 @@ fn compile_dpop(provider: &Object) -> Result<DpopSettings, ConfigError> {
             }
         }
     };
-    Ok(DpopSettings::new(
-        mode,
-        algorithms,
-        max_age_seconds,
-        public_origin,
-    ))
+    let nonce_period_seconds = match raw.string("nonce_period")? {
+        None => None,
+        Some(text) => {
+            let period = parse_duration(&text).map_err(|m| error(raw.at("nonce_period"), m))?;
+            let bounds = settings::MIN_NONCE_PERIOD_SECONDS..=settings::MAX_NONCE_PERIOD_SECONDS;
+            if period.subsec_nanos() != 0 || !bounds.contains(&period.as_secs()) {
+                return Err(error(
+                    raw.at("nonce_period"),
+                    format!(
+                        "must be whole seconds between {}s and {}s",
+                        settings::MIN_NONCE_PERIOD_SECONDS,
+                        settings::MAX_NONCE_PERIOD_SECONDS
+                    ),
+                ));
+            }
+            Some(period.as_secs())
+        }
+    };
+    let mut dpop = DpopSettings::new(mode, algorithms, max_age_seconds, public_origin);
+    dpop.nonce_period_seconds = nonce_period_seconds;
+    Ok(dpop)
 }
 
 fn compile_max_token_bytes(raw: &Object) -> Result<usize, ConfigError> {

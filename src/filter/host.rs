@@ -74,14 +74,14 @@ fn replace_header(name: &str, value: &str) -> bool {
 }
 
 /// Answers the current stream locally with the refusal and its `WWW-Authenticate`
-/// challenges, in the form its client reads (JSON for HTTP, the description for gRPC:
-/// [`reply`]).
-pub fn send_denial(error: &AuthError, challenges: &[String]) {
+/// challenges (and a fresh DPoP nonce, when it asks for one), in the form its client reads
+/// (JSON for HTTP, the description for gRPC: [`reply`]).
+pub fn send_denial(error: &AuthError, challenges: &[String], dpop_nonce: Option<String>) {
     let content_type = abi::header_value(MapType::HttpRequestHeaders, "content-type")
         .ok()
         .flatten();
     let client = Client::from_content_type(content_type.as_deref());
-    let reply = reply::refusal_with(error, challenges, client);
+    let reply = reply::refusal_with(error, challenges, dpop_nonce, client);
     let headers: Vec<(&str, &str)> = reply
         .headers
         .iter()
@@ -200,6 +200,28 @@ pub fn shared_admit(proof: &ProofId, now: Duration) -> Option<Admission> {
         }
     }
     None
+}
+
+/// The process's DPoP nonce secret: made by the first VM that asks (random bytes from the
+/// host, through std's hasher seeds: WASI `random_get`) and read by the others; `None` if the
+/// host would not keep it.
+pub fn nonce_secret() -> Option<Vec<u8>> {
+    const KEY: &str = "jwt_authz.dpop.nonce_secret";
+    if let Some(secret) = shared_get(KEY).filter(|s| s.len() >= 32) {
+        return Some(secret);
+    }
+    let random = std::hash::RandomState::new();
+    let secret: Vec<u8> = (0u64..4)
+        .flat_map(|i| std::hash::BuildHasher::hash_one(&random, i).to_be_bytes())
+        .collect();
+    // Written only if no VM wrote one meanwhile (compare-and-swap on the empty value).
+    shared_create(KEY);
+    if let Ok((current, cas)) = abi::shared_data(KEY)
+        && current.as_deref().is_none_or(<[u8]>::is_empty)
+    {
+        let _ = abi::set_shared_data(KEY, &secret, cas);
+    }
+    shared_get(KEY).filter(|s| s.len() >= 32)
 }
 
 /// Creates `key` (empty) unless it exists. Done when a VM starts, before any claim, so that

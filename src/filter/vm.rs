@@ -43,7 +43,18 @@ struct Waiter {
 
 impl Vm {
     pub fn new(config: Config) -> Vm {
-        let keyring = Keyring::new(&config);
+        let mut keyring = Keyring::new(&config);
+        let nonces = config
+            .providers
+            .iter()
+            .any(|p| p.dpop.nonce_period_seconds.is_some());
+        match host::nonce_secret() {
+            Some(secret) if nonces => keyring.set_nonce_secret(&secret),
+            None if nonces => log::warn!(
+                "jwt-authz: the host would not keep the DPoP nonce secret: proofs needing a nonce are refused"
+            ),
+            _ => {}
+        }
         let clock = host::now();
         let fetcher = Fetcher::new(&config, clock);
         let counters = Counters::define(&config, host::define_counter);
@@ -127,7 +138,11 @@ impl Vm {
                     request.path_only(),
                     failure.error.description()
                 );
-                host::send_denial(&failure.error, &authn::challenges(&self.config, &failure));
+                host::send_denial(
+                    &failure.error,
+                    &authn::challenges(&self.config, &failure),
+                    authn::fresh_nonce(&self.config, &failure, &self.keyring, now),
+                );
                 Action::Pause
             }
             Decision::Wait(provider) if self.waiting.len() >= MAX_WAITING_STREAMS => {
@@ -165,7 +180,9 @@ impl Vm {
             error: error.clone(),
             provider,
         };
-        host::send_denial(error, &authn::challenges(&self.config, &failure));
+        let now = self.clock.unwrap_or_default();
+        let nonce = authn::fresh_nonce(&self.config, &failure, &self.keyring, now);
+        host::send_denial(error, &authn::challenges(&self.config, &failure), nonce);
     }
 
     /// Whether some provider wants a fetch started now.

@@ -3,6 +3,7 @@
 //! and is matched to the token's `cnf.jkt` by [`super::sender`].
 
 use crate::crypto::Hash;
+use crate::crypto::hmac;
 use crate::error::ProofFault;
 use crate::jose::algorithm::Algorithm;
 use crate::jose::jwks;
@@ -11,7 +12,7 @@ use crate::jose::verify::verify_signature;
 use crate::json::{self, StrictJsonError};
 use crate::proof::replay::ProofId;
 use crate::proof::settings::DpopSettings;
-use crate::proof::{thumbprint, uri};
+use crate::proof::{nonce, thumbprint, uri};
 use crate::request::headers::Header;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -38,6 +39,8 @@ pub struct ProofRequest<'a> {
     pub now: u64,
     /// The provider's clock skew, allowed on both sides of the window.
     pub clock_skew_seconds: u64,
+    /// The process's nonce secret, when the host has given one.
+    pub nonce_key: Option<&'a hmac::Key>,
 }
 
 /// A proof that passed every check: its key and its identity for the replay store.
@@ -141,6 +144,18 @@ pub fn check(
     if claims.get("ath").and_then(Value::as_str) != Some(ath.as_str()) {
         return Err(ProofFault::AccessTokenHashMismatch);
     }
+    if let Some(period) = settings.nonce_period_seconds {
+        let Some(Value::String(given)) = claims.get("nonce") else {
+            return Err(ProofFault::NoNonce);
+        };
+        // Without the secret no nonce can be current: fail closed.
+        let current = request
+            .nonce_key
+            .is_some_and(|key| nonce::is_current(key, given, request.now, period));
+        if !current {
+            return Err(ProofFault::StaleNonce);
+        }
+    }
     // Refused from `expires + 1` on, so kept until then.
     let id = ProofId::new(&thumbprint, jti, expires.saturating_add(1));
     Ok(Proof { thumbprint, id })
@@ -240,6 +255,7 @@ mod tests {
             access_token: TOKEN,
             now: NOW,
             clock_skew_seconds: 10,
+            nonce_key: None,
         };
         check(headers, &settings(), &request)
     }
@@ -357,6 +373,7 @@ mod tests {
             access_token: TOKEN,
             now: NOW,
             clock_skew_seconds: 10,
+            nonce_key: None,
         };
         assert_eq!(
             check(&[("dpop", &proof)], &only_eddsa, &request),
@@ -472,6 +489,7 @@ mod tests {
             access_token: TOKEN,
             now: NOW,
             clock_skew_seconds: 10,
+            nonce_key: None,
         };
         assert_eq!(
             check(&[("dpop", &proof)], &settings(), &request),

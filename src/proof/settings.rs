@@ -29,6 +29,8 @@ pub struct DpopSettings {
     /// The normalised origin clients reach the service at (`https://api.example.com`), when
     /// it is not the request's own `:scheme` and `:authority`.
     pub public_origin: Option<String>,
+    /// Proofs must carry a server nonce, which rotates every this many seconds.
+    pub nonce_period_seconds: Option<u64>,
 }
 
 /// Proofs older than this (after `iat`, before the skew) by default.
@@ -36,6 +38,10 @@ pub const DEFAULT_MAX_AGE_SECONDS: u64 = 60;
 /// The longest `max_age` accepted: proofs are meant to be fresh, and the replay store holds
 /// each one this long.
 pub const MAX_MAX_AGE_SECONDS: u64 = 600;
+/// Bounds of `nonce_period`: rotating faster than clients can retry is no use, and a nonce
+/// that lives long is a weak freshness check.
+pub const MIN_NONCE_PERIOD_SECONDS: u64 = 10;
+pub const MAX_NONCE_PERIOD_SECONDS: u64 = 3600;
 
 impl Default for DpopSettings {
     fn default() -> Self {
@@ -62,6 +68,7 @@ impl DpopSettings {
             algorithms,
             max_age_seconds,
             public_origin,
+            nonce_period_seconds: None,
         }
     }
 

@@ -426,7 +426,7 @@ fn dpop_settings_are_validated_with_their_paths() {
         ),
         (
             json!({"nonce": true}),
-            "providers.idp.dpop.nonce: unknown field `nonce`, expected one of `mode`, `algorithms`, `max_age`, `public_origin`",
+            "providers.idp.dpop.nonce: unknown field `nonce`, expected one of `mode`, `algorithms`, `max_age`, `public_origin`, `nonce_period`",
         ),
     ] {
         let jwks = json!({"keys": [test_signers::jwk(KeyKind::Rsa, "k1")]});
@@ -463,4 +463,86 @@ fn dpop_settings_are_validated_with_their_paths() {
     );
     assert_eq!(dpop.max_age_seconds, 60);
     assert_eq!(dpop.algorithms, Algorithm::asymmetric());
+}
+
+#[test]
+fn a_proof_without_a_current_nonce_gets_a_fresh_one() {
+    let config = config_with(json!({"mode": "required", "algorithms": ["ES256", "EdDSA"],
+        "nonce_period": "60s"}));
+    let token = bound_token();
+    let authorization = format!("DPoP {token}");
+    let mut keyring = Keyring::new(&config);
+    keyring.set_nonce_secret(&[9; 32]);
+    let now = Duration::from_secs(NOW);
+    let decide_with = |claims: &Value, keyring: &mut Keyring| {
+        let proof = sign_proof(claims);
+        let headers = [
+            (":method", "GET"),
+            (":path", "/orders"),
+            (":scheme", "http"),
+            (":authority", "api.example.com"),
+            ("authorization", authorization.as_str()),
+            ("dpop", proof.as_str()),
+        ];
+        authorize(&config, Request::from_headers(&headers), keyring, now)
+    };
+    let fresh = crate::proof::nonce::issue(keyring.nonce_key().unwrap(), NOW, 60);
+    let mut stale_key = Keyring::new(&config);
+    stale_key.set_nonce_secret(&[8; 32]);
+    let stale = crate::proof::nonce::issue(stale_key.nonce_key().unwrap(), NOW, 60);
+    for (nonce, description) in [
+        (None, "DPoP proof has no nonce"),
+        (Some(stale), "DPoP proof nonce is not current"),
+    ] {
+        let mut claims = proof_claims(&token);
+        if let Some(nonce) = nonce {
+            claims["nonce"] = json!(nonce);
+        }
+        let Decision::Deny(failure) = decide_with(&claims, &mut keyring) else {
+            panic!("{description}: allowed");
+        };
+        assert_eq!(failure.error.status(), 401);
+        assert_eq!(
+            authn::challenges(&config, &failure),
+            vec![dpop_challenge("use_dpop_nonce", description)]
+        );
+        assert_eq!(
+            authn::fresh_nonce(&config, &failure, &keyring, now).as_deref(),
+            Some(fresh.as_str()),
+            "{description}"
+        );
+    }
+    let mut claims = proof_claims(&token);
+    claims["nonce"] = json!(fresh);
+    assert!(matches!(
+        decide_with(&claims, &mut keyring),
+        Decision::Allow(_)
+    ));
+    // Without the process's secret no nonce is current, and none is offered.
+    let mut no_secret = Keyring::new(&config);
+    let Decision::Deny(failure) = decide_with(&claims, &mut no_secret) else {
+        panic!("allowed without the secret");
+    };
+    assert_eq!(
+        failure.error.description(),
+        "DPoP proof nonce is not current"
+    );
+    assert_eq!(authn::fresh_nonce(&config, &failure, &no_secret, now), None);
+}
+
+#[test]
+fn nonce_period_is_validated() {
+    for period in ["9s", "3601s", "10.5s", "x"] {
+        let jwks = json!({"keys": [test_signers::jwk(KeyKind::Rsa, "k1")]});
+        let config = json!({
+            "providers": {"idp": {"issuer": ISSUER, "audiences": [AUDIENCE],
+                "local_jwks": {"inline_string": jwks.to_string()},
+                "dpop": {"mode": "required", "nonce_period": period}}},
+            "rules": [{"match": {"prefix": "/"}}]
+        });
+        let error = Config::from_json(config.to_string().as_bytes()).unwrap_err();
+        assert_eq!(error.path, "providers.idp.dpop.nonce_period", "{period}");
+    }
+    let config = config_with(json!({"mode": "allowed", "nonce_period": "30s"}));
+    assert_eq!(config.providers[0].dpop.nonce_period_seconds, Some(30));
 }
