@@ -87,30 +87,6 @@ impl Key {
         }
     }
 
-    /// The HMAC of `message`: for values this filter makes and checks itself (DPoP nonces).
-    pub fn tag(&self, message: &[u8]) -> Vec<u8> {
-        match &self.mac {
-            Prepared::Sha256(mac) => mac
-                .clone()
-                .chain_update(message)
-                .finalize()
-                .into_bytes()
-                .to_vec(),
-            Prepared::Sha384(mac) => mac
-                .clone()
-                .chain_update(message)
-                .finalize()
-                .into_bytes()
-                .to_vec(),
-            Prepared::Sha512(mac) => mac
-                .clone()
-                .chain_update(message)
-                .finalize()
-                .into_bytes()
-                .to_vec(),
-        }
-    }
-
     /// Checks that `tag` is the HMAC of `message`, comparing in constant time.
     pub fn verify(&self, message: &[u8], tag: &[u8]) -> Result<(), SignatureError> {
         if tag.len() != self.hash().output_len() {

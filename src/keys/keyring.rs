@@ -2,10 +2,10 @@
 //! tokens each provider has already verified.
 
 use crate::config::{Config, KeySource};
-use crate::crypto::{Hash, hmac};
 use crate::jose::jwt::Algorithm;
 use crate::keys::cache::{KeyCache, Lookup};
 use crate::keys::token_cache::{Entry, TokenCache};
+use crate::proof::nonce::NonceKey;
 use serde_json::{Map, Value};
 use std::rc::Rc;
 use std::time::Duration;
@@ -19,7 +19,7 @@ pub struct Keyring {
     providers: Vec<ProviderKeys>,
     /// The secret DPoP nonces are made and checked with: one per Envoy process, shared by
     /// its workers. `None` until the host gives it (nonces are then never current).
-    nonce_key: Option<hmac::Key>,
+    nonce_key: Option<NonceKey>,
 }
 
 #[derive(Debug)]
@@ -58,11 +58,11 @@ impl Keyring {
 
     /// Takes the process's DPoP nonce secret (at least 32 bytes).
     pub fn set_nonce_secret(&mut self, secret: &[u8]) {
-        self.nonce_key = hmac::Key::new(Hash::Sha256, secret).ok();
+        self.nonce_key = NonceKey::new(secret);
     }
 
     /// The key DPoP nonces are made and checked with, once the secret is known.
-    pub fn nonce_key(&self) -> Option<&hmac::Key> {
+    pub fn nonce_key(&self) -> Option<&NonceKey> {
         self.nonce_key.as_ref()
     }
 

@@ -3,7 +3,6 @@
 //! and is matched to the token's `cnf.jkt` by [`super::sender`].
 
 use crate::crypto::Hash;
-use crate::crypto::hmac;
 use crate::error::ProofFault;
 use crate::jose::algorithm::Algorithm;
 use crate::jose::jwks;
@@ -40,7 +39,7 @@ pub struct ProofRequest<'a> {
     /// The provider's clock skew, allowed on both sides of the window.
     pub clock_skew_seconds: u64,
     /// The process's nonce secret, when the host has given one.
-    pub nonce_key: Option<&'a hmac::Key>,
+    pub nonce_key: Option<&'a nonce::NonceKey>,
 }
 
 /// A proof that passed every check: its key and its identity for the replay store.

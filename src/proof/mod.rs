@@ -8,7 +8,7 @@
 //! | [`dpop`] | the proof checks of RFC 9449 §4.3, time injected |
 //! | [`thumbprint`] | the RFC 7638 thumbprint of a public JWK (`cnf.jkt`) |
 //! | [`uri`] | `htu` and the request URI compared after RFC 3986 normalisation |
-//! | [`nonce`] | server nonces: a time step and its HMAC under a per-process secret |
+//! | [`nonce`] | server nonces: a time step and its keyed SHA-256 under a per-process secret |
 //! | [`replay`] | proofs seen, in bounded shards the host shares between workers |
 //! | [`sender`] | how a token was sent, its binding and its proof -> accepted or the refusal |
 
