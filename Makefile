@@ -22,7 +22,7 @@ EXPORTS      := src/filter/exports.json
 
 # Fuzzing: cargo-fuzz (from crates.io, installed here) on the nightly toolchain.
 CARGO_FUZZ   := .tools/cargo/bin/cargo-fuzz
-FUZZ_TARGETS := request headers claims jwks config discovery
+FUZZ_TARGETS := request headers claims jwks config discovery proof
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 3
 # A target fails on a crash, on any input taking over 10 s, on an allocation over 256 MiB

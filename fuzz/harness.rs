@@ -20,6 +20,10 @@ use jwt_authz::keys::discovery;
 use jwt_authz::keys::keyring::Keyring;
 use jwt_authz::keys::share;
 use jwt_authz::keys::uri::Endpoint;
+use jwt_authz::proof::binding::{self, Binding};
+use jwt_authz::proof::dpop::{self, ProofRequest};
+use jwt_authz::proof::sender;
+use jwt_authz::proof::settings::{DpopMode, DpopSettings};
 use jwt_authz::request::headers::{self, Header};
 use serde_json::{Value, json};
 use std::rc::Rc;
@@ -62,6 +66,43 @@ pub fn request(data: &[u8]) {
         first, again,
         "the verified-token cache changed the decision"
     );
+}
+
+/// `proof`: a DPoP proof (the first line, as the `DPoP` header's value) through the checks of
+/// RFC 9449 §4.3 for `GET https://api.example.com/orders`, and a token's claims (the rest, JSON)
+/// through its binding. A passing proof has a SHA-256 thumbprint and an expiry within its
+/// window; a token bound to anything never passes without a proof.
+pub fn proof(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let (proof, claims) = text.split_once('\n').unwrap_or((&text, ""));
+    let settings = DpopSettings::new(DpopMode::Allowed, Algorithm::asymmetric(), 60, None);
+    let request = ProofRequest {
+        method: "GET",
+        uri: Some("https://api.example.com/orders"),
+        access_token: "token",
+        now: NOW,
+        clock_skew_seconds: 60,
+        nonce_key: None,
+    };
+    let checked = dpop::check(&[("dpop", proof)], &settings, &request);
+    if let Ok(passed) = &checked {
+        assert_eq!(
+            passed.thumbprint.len(),
+            43,
+            "a SHA-256 thumbprint in base64url"
+        );
+        assert!((NOW..=NOW + 60 + 60 + 1).contains(&passed.id.expires));
+    }
+    let Ok(claims) = json::parse_object(claims.as_bytes()) else {
+        return;
+    };
+    let _ = sender::confirm(&settings, true, &claims, || checked.clone());
+    if binding::of(&claims) != Ok(Binding::Unbound) {
+        let as_bearer = sender::confirm(&settings, false, &claims, || {
+            panic!("a proof checked for a Bearer token")
+        });
+        assert!(as_bearer.is_err(), "a bound token passed as Bearer");
+    }
 }
 
 /// `claims`: a token payload (JSON) that verified, through every rule of the fixed
@@ -277,7 +318,7 @@ fn decide_headers<'c>(
                 Err(e) => panic!("refusal body is not JSON: {e}"),
             };
             assert_eq!(body["error"], error.code());
-            if let Some(challenge) = error.www_authenticate(&config.realm) {
+            for challenge in authn::challenges(config, failure) {
                 assert!(is_header_safe(&challenge), "challenge {challenge:?}");
             }
             if let Some(provider) = failure.provider {

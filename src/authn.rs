@@ -7,7 +7,8 @@
 //! header edits: client copies of identity headers out, verified identity in.
 
 use crate::config::{Config, Provider};
-use crate::error::{AuthError, UnreadablePart};
+use crate::error::ProofFault;
+use crate::error::{AuthError, Schemes, UnreadablePart};
 use crate::jose::claims::{self, ClaimRules};
 use crate::jose::jwt;
 use crate::jose::verify;
@@ -16,6 +17,10 @@ use crate::keys::keyring::Keyring;
 use crate::policy::cors;
 use crate::policy::requirement::{Checks, Failure, Step};
 use crate::policy::rules;
+use crate::proof::dpop::{self, Proof, ProofRequest};
+use crate::proof::nonce;
+use crate::proof::replay::ProofId;
+use crate::proof::sender;
 use crate::request::extract::{self, Found, Removal};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
@@ -47,6 +52,38 @@ pub struct Allowed<'c> {
     pub verified_by: Vec<usize>,
     /// Let through as a CORS preflight, without looking for a token.
     pub cors_preflight: bool,
+    /// The DPoP proofs that passed, with their provider: each must be recorded as used (on
+    /// any worker, once) before the request goes on.
+    pub proofs: Vec<(usize, ProofId)>,
+}
+
+/// The `WWW-Authenticate` challenges of `failure`: one per scheme its provider takes (Bearer
+/// when no provider is known).
+pub fn challenges(config: &Config, failure: &Failure) -> Vec<String> {
+    let schemes = failure
+        .provider
+        .and_then(|p| config.providers.get(p))
+        .map_or(Schemes::Bearer, |p| p.dpop.schemes());
+    failure.error.challenges(&config.realm, schemes)
+}
+
+/// The `DPoP-Nonce` a refusal for a missing or stale nonce carries (RFC 9449 §8): a fresh
+/// one, made at `now` with the process's secret.
+pub fn fresh_nonce(
+    config: &Config,
+    failure: &Failure,
+    keyring: &Keyring,
+    now: Duration,
+) -> Option<String> {
+    if !matches!(
+        failure.error,
+        AuthError::InvalidProof(ProofFault::NoNonce | ProofFault::StaleNonce)
+    ) {
+        return None;
+    }
+    let provider = config.providers.get(failure.provider?)?;
+    let period = provider.dpop.nonce_period_seconds?;
+    Some(nonce::issue(keyring.nonce_key()?, now.as_secs(), period))
 }
 
 /// Decides `request` at time `now` (since the Unix epoch).
@@ -141,6 +178,8 @@ pub struct Verified<'c> {
     /// The payload exactly as it was in the token (base64url).
     payload_b64: Rc<str>,
     removal: Removal<'c>,
+    /// The DPoP proof it came with, if any.
+    proof: Option<ProofId>,
 }
 
 /// The header edits for an allowed request with these verified tokens.
@@ -183,6 +222,13 @@ fn allowed<'c>(config: &'c Config, request: &Request, verified: Vec<Verified<'c>
         }
         allowed.verified_by.push(token.provider);
     }
+    for token in &verified {
+        if let Some(id) = token.proof
+            && !allowed.proofs.iter().any(|(_, seen)| *seen == id)
+        {
+            allowed.proofs.push((token.provider, id));
+        }
+    }
     if !params.is_empty() {
         allowed.set_path = Some(extract::without_params(request.path, &params));
     }
@@ -212,7 +258,7 @@ impl<'c, 'r> Session<'c, 'r, '_> {
 
     /// Checks `found` as a token of provider `index`: from the verified-token cache when it
     /// verified before with the same keys, in full otherwise.
-    fn verify(
+    fn verify_token(
         &mut self,
         index: usize,
         found: Found<'r, 'c>,
@@ -236,6 +282,7 @@ impl<'c, 'r> Session<'c, 'r, '_> {
                     claims: Rc::clone(&entry.claims),
                     payload_b64: Rc::clone(&entry.payload_b64),
                     removal: found.removal,
+                    proof: None,
                 }]),
                 Err(error) => Self::fail(error, Some(index)),
             };
@@ -296,7 +343,69 @@ impl<'c, 'r> Session<'c, 'r, '_> {
             claims,
             payload_b64,
             removal: found.removal,
+            proof: None,
         }])
+    }
+
+    /// Checks `found` as a token of provider `index` ([`Self::verify_token`]), then that its
+    /// sender holds what it is bound to: its DPoP proof, when it needs one.
+    fn verify(
+        &mut self,
+        index: usize,
+        found: Found<'r, 'c>,
+        audiences: Option<&[String]>,
+    ) -> Step<Verified<'c>> {
+        let token = found.token.clone();
+        let sent_as_dpop = found.dpop;
+        let mut verified = match self.verify_token(index, found, audiences) {
+            Step::Pass(verified) => verified,
+            other => return other,
+        };
+        let config = self.config;
+        let Some(provider) = config.providers.get(index) else {
+            return Self::fail(AuthError::NoMatchingRule, None);
+        };
+        let Some(first) = verified.first_mut() else {
+            return Step::Pass(verified);
+        };
+        let claims = Rc::clone(&first.claims);
+        let check = || self.check_proof(provider, &token);
+        match sender::confirm(&provider.dpop, sent_as_dpop, &claims, check) {
+            Ok(proof) => {
+                first.proof = proof.map(|p| p.id);
+                Step::Pass(verified)
+            }
+            Err(error) => Self::fail(error, Some(index)),
+        }
+    }
+
+    /// The request's DPoP proof, for `token` of `provider`.
+    fn check_proof(&self, provider: &Provider, token: &str) -> Result<Proof, ProofFault> {
+        let request = &self.request;
+        let header = |name: &str| {
+            request
+                .headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|&(_, v)| v)
+        };
+        let origin = match &provider.dpop.public_origin {
+            Some(origin) => Some(origin.clone()),
+            None => match (header(":scheme"), header(":authority").or(header("host"))) {
+                (Some(scheme), Some(authority)) => Some(format!("{scheme}://{authority}")),
+                _ => None,
+            },
+        };
+        let uri = origin.and_then(|o| dpop::expected_uri(&o, request.path_only()));
+        let proof_request = ProofRequest {
+            method: request.method,
+            uri: uri.as_deref(),
+            access_token: token,
+            now: self.now.as_secs(),
+            clock_skew_seconds: provider.clock_skew_seconds,
+            nonce_key: self.keyring.nonce_key(),
+        };
+        dpop::check(request.headers, &provider.dpop, &proof_request)
     }
 }
 

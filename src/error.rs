@@ -67,6 +67,101 @@ refusal_texts! {
     }
 }
 
+refusal_texts! {
+    /// How a DPoP proof (RFC 9449 §4.3) fails; each is `invalid_dpop_proof`.
+    ProofFault {
+        Missing => "DPoP proof is missing",
+        Multiple => "Request carries more than one DPoP proof",
+        TooLarge => "DPoP proof exceeds the size limit",
+        NotCompact => "DPoP proof is not a compact JWS of base64url JSON objects",
+        DuplicateMember => "DPoP proof has duplicate JSON member names",
+        WrongType => "DPoP proof typ is not dpop+jwt",
+        AlgorithmNotAllowed => "DPoP proof algorithm is not allowed",
+        UnsupportedCritical => "DPoP proof header has a crit member that is not understood",
+        NoKey => "DPoP proof header has no jwk object",
+        PrivateKey => "DPoP proof jwk holds private key material",
+        UnusableKey => "DPoP proof jwk is not a public key for its alg",
+        BadSignature => "DPoP proof signature does not verify with its jwk",
+        MethodMismatch => "DPoP proof htm does not match the request method",
+        UriMismatch => "DPoP proof htu does not match the request URI",
+        NoIssuedAt => "DPoP proof has no iat number",
+        TooOld => "DPoP proof iat is too old",
+        IssuedInFuture => "DPoP proof iat is in the future",
+        NoJti => "DPoP proof has no jti",
+        JtiTooLong => "DPoP proof jti is too long",
+        AccessTokenHashMismatch => "DPoP proof ath does not match the access token",
+        Replayed => "DPoP proof has been used before",
+        NoNonce => "DPoP proof has no nonce",
+        StaleNonce => "DPoP proof nonce is not current",
+    }
+}
+
+impl ProofFault {
+    /// The reason it is counted under: one per check of RFC 9449 §4.3.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::Missing => "dpop_missing",
+            Self::Multiple
+            | Self::TooLarge
+            | Self::NotCompact
+            | Self::DuplicateMember
+            | Self::WrongType
+            | Self::UnsupportedCritical => "dpop_malformed",
+            Self::AlgorithmNotAllowed => "dpop_algorithm",
+            Self::NoKey | Self::PrivateKey | Self::UnusableKey => "dpop_key",
+            Self::BadSignature => "dpop_signature",
+            Self::MethodMismatch => "dpop_method",
+            Self::UriMismatch => "dpop_uri",
+            Self::NoIssuedAt | Self::TooOld | Self::IssuedInFuture => "dpop_time",
+            Self::NoJti | Self::JtiTooLong => "dpop_jti",
+            Self::AccessTokenHashMismatch => "dpop_ath",
+            Self::Replayed => "dpop_replay",
+            Self::NoNonce | Self::StaleNonce => "dpop_nonce",
+        }
+    }
+}
+
+refusal_texts! {
+    /// How a token bound to a key or a certificate (its `cnf` claim) fails to be accepted;
+    /// each is `invalid_token`.
+    BindingFault {
+        DpopRequired => "Jwt must be sent with the DPoP scheme and a DPoP proof",
+        BoundTokenAsBearer => "Jwt is bound to a key and must be sent with the DPoP scheme",
+        DpopOff => "Jwt is bound to a DPoP key and its provider does not check DPoP: set dpop.mode to allowed or required",
+        CertificateBound => "Jwt is bound to a client certificate, which this provider does not check",
+        UnsupportedConfirmation => "Jwt cnf claim names a binding that is not supported",
+        MalformedConfirmation => "Jwt cnf claim is not an object with a string jkt",
+        NotBound => "Jwt has no cnf.jkt binding it to the DPoP proof key",
+        KeyMismatch => "Jwt cnf.jkt does not match the DPoP proof key",
+    }
+}
+
+impl BindingFault {
+    /// The reason it is counted under.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::DpopRequired => "dpop_required",
+            Self::BoundTokenAsBearer
+            | Self::DpopOff
+            | Self::CertificateBound
+            | Self::UnsupportedConfirmation
+            | Self::MalformedConfirmation => "bound_token",
+            Self::NotBound | Self::KeyMismatch => "dpop_binding",
+        }
+    }
+}
+
+/// The DPoP scheme a provider takes, for its challenge (RFC 9449 §7.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schemes<'a> {
+    /// `Bearer` only.
+    Bearer,
+    /// `Bearer` and `DPoP`, with the proof algorithms.
+    Both(&'a str),
+    /// `DPoP` only, with the proof algorithms.
+    Dpop(&'a str),
+}
+
 /// Why a request was not allowed through.
 ///
 /// The book's responses page lists every refusal, checked against [`AuthError::every_kind`]:
@@ -121,6 +216,13 @@ pub enum AuthError {
     /// The host refused an edit the decision needs (such as removing a client-sent identity
     /// header): the request must not go upstream half-prepared.
     HostFailure,
+    /// The DPoP proof fails a check of RFC 9449 §4.3, or was used before.
+    InvalidProof(ProofFault),
+    /// The token's binding to a key or certificate (`cnf`) is not met by how it was sent.
+    Binding(BindingFault),
+    /// The store of DPoP proofs seen is full: a proof cannot be shown to be fresh, so it is
+    /// refused (fail closed) until older ones expire.
+    ReplayStoreFull,
 }
 
 impl AuthError {
@@ -129,7 +231,7 @@ impl AuthError {
         match self {
             Self::MultipleTokens | Self::Unreadable(_) => 400,
             Self::InsufficientScope { .. } | Self::ClaimMismatch(_) | Self::NoMatchingRule => 403,
-            Self::KeysUnavailable | Self::HostFailure => 503,
+            Self::KeysUnavailable | Self::HostFailure | Self::ReplayStoreFull => 503,
             _ => 401,
         }
     }
@@ -140,8 +242,12 @@ impl AuthError {
             Self::Missing => "missing_token",
             Self::MultipleTokens | Self::Unreadable(_) => "invalid_request",
             Self::InsufficientScope { .. } | Self::ClaimMismatch(_) => "insufficient_scope",
-            Self::KeysUnavailable | Self::HostFailure => "temporarily_unavailable",
+            Self::KeysUnavailable | Self::HostFailure | Self::ReplayStoreFull => {
+                "temporarily_unavailable"
+            }
             Self::NoMatchingRule => "access_denied",
+            Self::InvalidProof(ProofFault::NoNonce | ProofFault::StaleNonce) => "use_dpop_nonce",
+            Self::InvalidProof(_) => "invalid_dpop_proof",
             _ => "invalid_token",
         }
     }
@@ -169,6 +275,9 @@ impl AuthError {
             Self::ClaimMismatch(_) => "claim",
             Self::NoMatchingRule => "no_rule",
             Self::HostFailure => "internal",
+            Self::InvalidProof(fault) => fault.reason(),
+            Self::Binding(fault) => fault.reason(),
+            Self::ReplayStoreFull => "dpop_replay_store_full",
         }
     }
 
@@ -206,21 +315,59 @@ impl AuthError {
             }
             Self::NoMatchingRule => "No rule matches this request".into(),
             Self::HostFailure => "The request could not be prepared for the upstream".into(),
+            Self::InvalidProof(fault) => fault.text().into(),
+            Self::Binding(fault) => fault.text().into(),
+            Self::ReplayStoreFull => "DPoP proofs cannot be checked for replay now".into(),
         }
     }
 
-    /// The `WWW-Authenticate` value (RFC 6750 §3), if this reply carries one.
+    /// The `WWW-Authenticate` value (RFC 6750 §3) for a provider that takes `Bearer` only,
+    /// if this reply carries one.
     pub fn www_authenticate(&self, realm: &str) -> Option<String> {
+        self.challenges(realm, Schemes::Bearer).into_iter().next()
+    }
+
+    /// The `WWW-Authenticate` values of this reply for a provider taking `schemes`: one
+    /// challenge per scheme (RFC 9449 §7.1). The error goes in the challenge of each scheme it
+    /// belongs to: a proof's fault only in `DPoP`'s, where `Bearer` is then bare.
+    pub fn challenges(&self, realm: &str, schemes: Schemes) -> Vec<String> {
+        if matches!(
+            self,
+            Self::NoMatchingRule
+                | Self::KeysUnavailable
+                | Self::HostFailure
+                | Self::ReplayStoreFull
+        ) {
+            return Vec::new();
+        }
+        let params = self.challenge_params();
+        let bearer = |with_error: bool| match (&params, with_error) {
+            (Some(params), true) => format!("Bearer realm=\"{realm}\", {params}"),
+            _ => format!("Bearer realm=\"{realm}\""),
+        };
+        let dpop = |algs: &str| match &params {
+            Some(params) => format!("DPoP realm=\"{realm}\", algs=\"{algs}\", {params}"),
+            None => format!("DPoP realm=\"{realm}\", algs=\"{algs}\""),
+        };
+        let proof_fault = matches!(self, Self::InvalidProof(_));
+        match schemes {
+            Schemes::Bearer => vec![bearer(true)],
+            Schemes::Both(algs) => vec![bearer(!proof_fault), dpop(algs)],
+            Schemes::Dpop(algs) => vec![dpop(algs)],
+        }
+    }
+
+    /// `error`, `error_description` (and `scope`) of a challenge; none for a missing token.
+    fn challenge_params(&self) -> Option<String> {
         match self {
-            Self::Missing => Some(format!("Bearer realm=\"{realm}\"")),
-            Self::NoMatchingRule | Self::KeysUnavailable | Self::HostFailure => None,
+            Self::Missing => None,
             Self::InsufficientScope { scopes, .. } => Some(format!(
-                "Bearer realm=\"{realm}\", error=\"insufficient_scope\", error_description=\"{}\", scope=\"{}\"",
+                "error=\"insufficient_scope\", error_description=\"{}\", scope=\"{}\"",
                 self.description(),
                 scopes.join(" ")
             )),
             _ => Some(format!(
-                "Bearer realm=\"{realm}\", error=\"{}\", error_description=\"{}\"",
+                "error=\"{}\", error_description=\"{}\"",
                 self.code(),
                 self.description()
             )),
@@ -292,6 +439,9 @@ impl AuthError {
             AuthError::NoMatchingRule,
             AuthError::HostFailure,
         ]);
+        every.extend(ProofFault::ALL.iter().map(|&f| AuthError::InvalidProof(f)));
+        every.extend(BindingFault::ALL.iter().map(|&f| AuthError::Binding(f)));
+        every.push(AuthError::ReplayStoreFull);
         every
     }
 }
@@ -404,9 +554,12 @@ mod tests {
                 AuthError::ClaimMismatch(_) => 19,
                 AuthError::NoMatchingRule => 20,
                 AuthError::HostFailure => 21,
+                AuthError::InvalidProof(_) => 22,
+                AuthError::Binding(_) => 23,
+                AuthError::ReplayStoreFull => 24,
             }
         }
-        const VARIANTS: usize = 22;
+        const VARIANTS: usize = 25;
         let mut seen = [false; VARIANTS];
         for e in AuthError::every_kind() {
             seen[ordinal(&e)] = true;

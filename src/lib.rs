@@ -50,6 +50,7 @@ pub mod json;
 pub mod keys;
 pub mod metrics;
 pub mod policy;
+pub mod proof;
 pub mod reply;
 pub mod request;
 

@@ -11,7 +11,7 @@ use crate::authn::Allowed;
 use crate::config::Config;
 
 /// Every denial reason ([`crate::error::AuthError::reason`]), each with its own counter.
-pub const REASONS: [&str; 15] = [
+pub const REASONS: [&str; 31] = [
     "missing",
     "multiple_tokens",
     "unreadable",
@@ -27,6 +27,22 @@ pub const REASONS: [&str; 15] = [
     "claim",
     "no_rule",
     "internal",
+    "dpop_required",
+    "bound_token",
+    "dpop_binding",
+    "dpop_missing",
+    "dpop_malformed",
+    "dpop_algorithm",
+    "dpop_key",
+    "dpop_signature",
+    "dpop_method",
+    "dpop_uri",
+    "dpop_time",
+    "dpop_jti",
+    "dpop_ath",
+    "dpop_replay",
+    "dpop_replay_store_full",
+    "dpop_nonce",
 ];
 
 /// The counters of one configuration, by host id.

@@ -8,7 +8,7 @@
 //! description alone, as native `jwt_authn` sends it; the headers (the challenge above all)
 //! reach the client as response metadata.
 
-use crate::error::AuthError;
+use crate::error::{AuthError, Schemes};
 
 /// Who reads the refusal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,8 +41,25 @@ pub struct Reply {
     pub body: String,
 }
 
-/// The reply refusing a request of `client` with `error`.
+/// The reply refusing a request of `client` with `error`, for a provider taking `Bearer`
+/// tokens only.
 pub fn refusal(error: &AuthError, realm: &str, client: Client) -> Reply {
+    refusal_with(
+        error,
+        &error.challenges(realm, Schemes::Bearer),
+        None,
+        client,
+    )
+}
+
+/// The reply refusing a request of `client` with `error` and its `challenges`, one
+/// `WWW-Authenticate` header each, and a fresh `DPoP-Nonce` when the error asks for one.
+pub fn refusal_with(
+    error: &AuthError,
+    challenges: &[String],
+    dpop_nonce: Option<String>,
+    client: Client,
+) -> Reply {
     let mut headers = Vec::with_capacity(4);
     let body = match client {
         Client::Http => {
@@ -54,8 +71,11 @@ pub fn refusal(error: &AuthError, realm: &str, client: Client) -> Reply {
         Client::Grpc => error.description(),
     };
     headers.push(("cache-control", "no-store".to_string()));
-    if let Some(challenge) = error.www_authenticate(realm) {
-        headers.push(("www-authenticate", challenge));
+    for challenge in challenges {
+        headers.push(("www-authenticate", challenge.clone()));
+    }
+    if let Some(nonce) = dpop_nonce {
+        headers.push(("dpop-nonce", nonce));
     }
     if let Some(seconds) = error.retry_after() {
         headers.push(("retry-after", seconds.to_string()));

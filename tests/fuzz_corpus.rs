@@ -82,6 +82,11 @@ fn config_seeds_pass() {
 }
 
 #[test]
+fn proof_seeds_pass() {
+    replay("proof", harness::proof);
+}
+
+#[test]
 fn discovery_seeds_pass() {
     replay("discovery", harness::discovery);
 }
@@ -411,4 +416,33 @@ fn write_seeds(target: &str, seeds: impl Iterator<Item = (&'static str, Vec<u8>)
         std::fs::write(dir.join(name), bytes).unwrap();
     }
     assert!(TARGETS.contains(&target));
+}
+
+/// The bound ES256 seed is a proof that passes every check, and its token's `cnf.jkt` is its
+/// key: the target reaches the end of the proof path, not only its refusals.
+#[test]
+fn the_bound_proof_seed_passes_every_check() {
+    use jwt_authz::jose::algorithm::Algorithm;
+    use jwt_authz::proof::dpop::{self, ProofRequest};
+    use jwt_authz::proof::settings::{DpopMode, DpopSettings};
+    use jwt_authz::proof::{binding, sender};
+    let seed = include_str!("../fuzz/seeds/proof/es256-bound");
+    let (proof, claims) = seed.split_once('\n').unwrap();
+    let settings = DpopSettings::new(DpopMode::Allowed, Algorithm::asymmetric(), 60, None);
+    let request = ProofRequest {
+        method: "GET",
+        uri: Some("https://api.example.com/orders"),
+        access_token: "token",
+        now: harness::NOW,
+        clock_skew_seconds: 60,
+        nonce_key: None,
+    };
+    let checked = dpop::check(&[("dpop", proof)], &settings, &request).unwrap();
+    let claims = jwt_authz::json::parse_object(claims.as_bytes()).unwrap();
+    assert_eq!(
+        binding::of(&claims),
+        Ok(binding::Binding::Key(&checked.thumbprint))
+    );
+    let confirmed = sender::confirm(&settings, true, &claims, || Ok(checked.clone()));
+    assert_eq!(confirmed, Ok(Some(checked)));
 }

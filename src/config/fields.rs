@@ -70,7 +70,7 @@ pub static CONFIG: [Member; 4] = [
     value("bypass_cors_preflight"),
 ];
 
-pub static PROVIDER: [Member; 15] = [
+pub static PROVIDER: [Member; 16] = [
     value("issuer"),
     value("audiences"),
     object("remote_jwks", &REMOTE_JWKS),
@@ -86,6 +86,15 @@ pub static PROVIDER: [Member; 15] = [
     value("forward_payload_header"),
     value("pad_forward_payload_header"),
     object("jwt_cache_config", &JWT_CACHE_CONFIG),
+    object("dpop", &DPOP),
+];
+
+pub static DPOP: [Member; 5] = [
+    value("mode"),
+    value("algorithms"),
+    value("max_age"),
+    value("public_origin"),
+    value("nonce_period"),
 ];
 
 pub static REMOTE_JWKS: [Member; 3] = [

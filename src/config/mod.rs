@@ -18,7 +18,9 @@ use crate::json;
 use crate::keys::discovery;
 use crate::keys::uri::Endpoint;
 use crate::policy::rules::Rule;
-use crate::request::extract::TokenLocation;
+use crate::proof::settings::{self, DpopMode, DpopSettings};
+use crate::proof::uri;
+use crate::request::extract::{DPOP_PREFIX, TokenLocation};
 use crate::request::identity::{ClaimToHeader, IdentityHeaders};
 use reader::{Element, Object};
 use serde_json::Value;
@@ -71,6 +73,8 @@ pub struct Provider {
     pub identity: IdentityHeaders,
     /// Slots of the verified-token cache (`jwt_cache_config.jwt_cache_size`); 0 disables it.
     pub token_cache_size: usize,
+    /// DPoP-bound tokens and their proofs (`dpop`).
+    pub dpop: DpopSettings,
     /// The keys of `local_jwks` that were left out, and why (logged at start, warned by
     /// `jwt-authz check`); the rest of the set works.
     pub skipped_local_keys: Vec<String>,
@@ -305,6 +309,7 @@ fn compile_provider(entry: &Element, name: String) -> Result<Provider, Vec<Confi
     let clock_skew_seconds = keep(&mut errors, compile_clock_skew(&raw));
     let token_cache_size = keep(&mut errors, compile_token_cache_size(&raw));
     let forward = keep(&mut errors, raw.bool("forward"));
+    let dpop = keep(&mut errors, compile_dpop(&raw));
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -320,6 +325,7 @@ fn compile_provider(entry: &Element, name: String) -> Result<Provider, Vec<Confi
         Some(clock_skew_seconds),
         Some(token_cache_size),
         Some(forward),
+        Some(dpop),
     ) = (
         name,
         issuer,
@@ -332,12 +338,21 @@ fn compile_provider(entry: &Element, name: String) -> Result<Provider, Vec<Confi
         clock_skew_seconds,
         token_cache_size,
         forward,
+        dpop,
     )
     else {
         // Every `None` above left an error; this only keeps the refusal from being silent.
         return Err(vec![error(path, "refused")]);
     };
     check_local_keys_fit(&raw, &keys, &algorithms).map_err(|e| vec![e])?;
+    let mut locations = locations;
+    if dpop.mode != DpopMode::Off {
+        // RFC 9449 §7.1: a DPoP-bound token comes as `Authorization: DPoP <token>`.
+        locations.push(TokenLocation::Header {
+            name: "authorization".into(),
+            value_prefix: DPOP_PREFIX.into(),
+        });
+    }
     Ok(Provider {
         name,
         issuer,
@@ -350,6 +365,7 @@ fn compile_provider(entry: &Element, name: String) -> Result<Provider, Vec<Confi
         max_token_bytes,
         identity,
         token_cache_size,
+        dpop,
         skipped_local_keys,
     })
 }
@@ -533,6 +549,118 @@ fn check_local_keys_fit(
         }
         _ => Ok(()),
     }
+}
+
+/// The provider's `dpop` settings; absent, DPoP is off (and DPoP-bound tokens refused).
+fn compile_dpop(provider: &Object) -> Result<DpopSettings, ConfigError> {
+    let Some(raw) = provider.object("dpop")? else {
+        return Ok(DpopSettings::default());
+    };
+    let mode = match raw.string("mode")?.as_deref() {
+        None | Some("off") => DpopMode::Off,
+        Some("allowed") => DpopMode::Allowed,
+        Some("required") => DpopMode::Required,
+        Some(other) => {
+            return Err(error(
+                raw.at("mode"),
+                format!("{other:?} is not a mode: off, allowed or required"),
+            ));
+        }
+    };
+    let algorithms = if raw.has("algorithms") {
+        let names = raw.strings("algorithms")?;
+        if names.is_empty() {
+            return Err(error(
+                raw.at("algorithms"),
+                "must list at least one algorithm",
+            ));
+        }
+        let mut algorithms = Vec::with_capacity(names.len());
+        for (i, name) in names.iter().enumerate() {
+            let path = format!("{}[{i}]", raw.at("algorithms"));
+            match Algorithm::from_name(name) {
+                Some(a) if a.is_symmetric() => {
+                    return Err(error(
+                        path,
+                        format!(
+                            "{a} cannot sign a proof: a proof is signed with the client's private key and checked with its public jwk"
+                        ),
+                    ));
+                }
+                Some(a) => algorithms.push(a),
+                None => {
+                    let asymmetric: Vec<&str> =
+                        Algorithm::asymmetric().iter().map(|a| a.name()).collect();
+                    return Err(error(
+                        path,
+                        format!(
+                            "unsupported proof algorithm {name:?}: supported are {}",
+                            asymmetric.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        algorithms
+    } else {
+        Algorithm::asymmetric()
+    };
+    let max_age_seconds = match raw.string("max_age")? {
+        None => settings::DEFAULT_MAX_AGE_SECONDS,
+        Some(text) => {
+            let age = parse_duration(&text).map_err(|m| error(raw.at("max_age"), m))?;
+            if age < Duration::from_secs(1)
+                || age > Duration::from_secs(settings::MAX_MAX_AGE_SECONDS)
+            {
+                return Err(error(
+                    raw.at("max_age"),
+                    format!("must be between 1s and {}s", settings::MAX_MAX_AGE_SECONDS),
+                ));
+            }
+            age.as_secs()
+        }
+    };
+    let public_origin = match raw.string("public_origin")? {
+        None => None,
+        Some(origin) => {
+            let normal = uri::normalise(&origin)
+                .filter(|n| n.ends_with('/') && !origin.contains(['?', '#']))
+                .and_then(|n| n.strip_suffix('/').map(str::to_string))
+                .filter(|n| n.matches('/').count() == 2);
+            match normal {
+                Some(normal) => Some(normal),
+                None => {
+                    return Err(error(
+                        raw.at("public_origin"),
+                        format!(
+                            "{origin:?} is not an origin: scheme http or https and a host, with an optional port, and nothing after it (https://api.example.com)"
+                        ),
+                    ));
+                }
+            }
+        }
+    };
+    let nonce_period_seconds = match raw.string("nonce_period")? {
+        None => None,
+        Some(text) => {
+            let period = parse_duration(&text).map_err(|m| error(raw.at("nonce_period"), m))?;
+            let bounds = settings::MIN_NONCE_PERIOD_SECONDS..=settings::MAX_NONCE_PERIOD_SECONDS;
+            if period.subsec_nanos() != 0 || !bounds.contains(&period.as_secs()) {
+                return Err(error(
+                    raw.at("nonce_period"),
+                    format!(
+                        "must be whole seconds between {}s and {}s",
+                        settings::MIN_NONCE_PERIOD_SECONDS,
+                        settings::MAX_NONCE_PERIOD_SECONDS
+                    ),
+                ));
+            }
+            Some(period.as_secs())
+        }
+    };
+    let mut dpop = DpopSettings::new(mode, algorithms, max_age_seconds, public_origin);
+    dpop.nonce_period_seconds = nonce_period_seconds;
+    Ok(dpop)
 }
 
 fn compile_max_token_bytes(raw: &Object) -> Result<usize, ConfigError> {
@@ -952,7 +1080,7 @@ pub(crate) mod tests {
                 "rule: unknown field `rule`, expected one of `providers`, `rules`, `realm`, `bypass_cors_preflight`",
                 "realm: must be non-empty printable ASCII without quotes or backslashes",
                 "providers.bad_timeout.remote_jwks.http_uri.timeout: invalid duration \"5\": expected seconds like \"5s\" or \"1.5s\"",
-                "providers.many.claim_to_header: unknown field `claim_to_header`, expected one of `issuer`, `audiences`, `remote_jwks`, `oidc_discovery`, `local_jwks`, `from_headers`, `from_params`, `forward`, `clock_skew_seconds`, `algorithms`, `max_token_bytes`, `claim_to_headers`, `forward_payload_header`, `pad_forward_payload_header`, `jwt_cache_config`",
+                "providers.many.claim_to_header: unknown field `claim_to_header`, expected one of `issuer`, `audiences`, `remote_jwks`, `oidc_discovery`, `local_jwks`, `from_headers`, `from_params`, `forward`, `clock_skew_seconds`, `algorithms`, `max_token_bytes`, `claim_to_headers`, `forward_payload_header`, `pad_forward_payload_header`, `jwt_cache_config`, `dpop`",
                 "providers.many.issuer: must not be empty",
                 "providers.many.audiences[0]: must not be empty",
                 "providers.many.oidc_discovery.cluster: must not be empty",

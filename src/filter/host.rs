@@ -5,6 +5,7 @@ use super::abi;
 use crate::authn::Allowed;
 use crate::error::AuthError;
 use crate::keys::uri::Endpoint;
+use crate::proof::replay::{self, Admission, ProofId};
 use crate::reply::{self, Client};
 use crate::request::headers;
 use proxy_wasm::types::{BufferType, LogLevel, MapType};
@@ -72,14 +73,15 @@ fn replace_header(name: &str, value: &str) -> bool {
     abi::replace_header(MapType::HttpRequestHeaders, name, value).is_ok()
 }
 
-/// Answers the current stream locally with the refusal, in the form its client reads
+/// Answers the current stream locally with the refusal and its `WWW-Authenticate`
+/// challenges (and a fresh DPoP nonce, when it asks for one), in the form its client reads
 /// (JSON for HTTP, the description for gRPC: [`reply`]).
-pub fn send_denial(error: &AuthError, realm: &str) {
+pub fn send_denial(error: &AuthError, challenges: &[String], dpop_nonce: Option<String>) {
     let content_type = abi::header_value(MapType::HttpRequestHeaders, "content-type")
         .ok()
         .flatten();
     let client = Client::from_content_type(content_type.as_deref());
-    let reply = reply::refusal(error, realm, client);
+    let reply = reply::refusal_with(error, challenges, dpop_nonce, client);
     let headers: Vec<(&str, &str)> = reply
         .headers
         .iter()
@@ -175,6 +177,51 @@ pub fn shared_update(key: &str, update: impl Fn(Option<&[u8]>) -> Vec<u8>) -> Op
         }
     }
     None
+}
+
+/// Records a DPoP proof as used in its shard of shared data (compare-and-swap, trying again
+/// when another VM wrote in between): whether it was fresh, replayed, or its shard full;
+/// `None` if the host would not say.
+pub fn shared_admit(proof: &ProofId, now: Duration) -> Option<Admission> {
+    const ATTEMPTS: usize = 8;
+    let key = proof.shard_key();
+    shared_create(&key);
+    for _ in 0..ATTEMPTS {
+        let (current, cas) = abi::shared_data(&key).ok()?;
+        let current = current.as_deref().filter(|v| !v.is_empty());
+        let value = match replay::admit(current, proof, now.as_secs(), replay::SHARD_CAPACITY) {
+            Admission::Fresh(value) => value,
+            refused => return Some(refused),
+        };
+        match abi::set_shared_data(&key, &value, cas) {
+            Ok(()) => return Some(Admission::Fresh(Vec::new())),
+            Err(status) if status == proxy_wasm::types::Status::CasMismatch as u32 => continue,
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+/// The process's DPoP nonce secret: made by the first VM that asks (random bytes from the
+/// host, through std's hasher seeds: WASI `random_get`) and read by the others; `None` if the
+/// host would not keep it.
+pub fn nonce_secret() -> Option<Vec<u8>> {
+    const KEY: &str = "jwt_authz.dpop.nonce_secret";
+    if let Some(secret) = shared_get(KEY).filter(|s| s.len() >= 32) {
+        return Some(secret);
+    }
+    let random = std::hash::RandomState::new();
+    let secret: Vec<u8> = (0u64..4)
+        .flat_map(|i| std::hash::BuildHasher::hash_one(&random, i).to_be_bytes())
+        .collect();
+    // Written only if no VM wrote one meanwhile (compare-and-swap on the empty value).
+    shared_create(KEY);
+    if let Ok((current, cas)) = abi::shared_data(KEY)
+        && current.as_deref().is_none_or(<[u8]>::is_empty)
+    {
+        let _ = abi::set_shared_data(KEY, &secret, cas);
+    }
+    shared_get(KEY).filter(|s| s.len() >= 32)
 }
 
 /// Creates `key` (empty) unless it exists. Done when a VM starts, before any claim, so that

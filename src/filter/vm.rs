@@ -6,9 +6,11 @@ use super::host;
 use super::tally::Tally;
 use crate::authn::{self, Decision, Request};
 use crate::config::{Config, JwksLocation, KeySource};
-use crate::error::AuthError;
+use crate::error::{AuthError, ProofFault};
 use crate::keys::keyring::Keyring;
 use crate::metrics::Counters;
+use crate::policy::requirement::Failure;
+use crate::proof::replay::{Admission, ProofId};
 use crate::request::headers;
 use proxy_wasm::types::Action;
 use std::time::Duration;
@@ -29,6 +31,8 @@ pub struct Vm {
     /// precision (token times are whole seconds, judged with a skew of a minute by default).
     /// `None` until the host first tells the time: requests are then refused.
     clock: Option<Duration>,
+    /// Whether a full replay store was logged: once per VM, then only counted.
+    replay_store_full_logged: bool,
 }
 
 struct Waiter {
@@ -39,7 +43,18 @@ struct Waiter {
 
 impl Vm {
     pub fn new(config: Config) -> Vm {
-        let keyring = Keyring::new(&config);
+        let mut keyring = Keyring::new(&config);
+        let nonces = config
+            .providers
+            .iter()
+            .any(|p| p.dpop.nonce_period_seconds.is_some());
+        match host::nonce_secret() {
+            Some(secret) if nonces => keyring.set_nonce_secret(&secret),
+            None if nonces => log::warn!(
+                "jwt-authz: the host would not keep the DPoP nonce secret: proofs needing a nonce are refused"
+            ),
+            _ => {}
+        }
         let clock = host::now();
         let fetcher = Fetcher::new(&config, clock);
         let counters = Counters::define(&config, host::define_counter);
@@ -51,6 +66,7 @@ impl Vm {
             tally: Tally::default(),
             waiting: Vec::new(),
             clock,
+            replay_store_full_logged: false,
         }
     }
 
@@ -92,6 +108,12 @@ impl Vm {
         let decision = authn::authorize(&self.config, request, &mut self.keyring, now);
         match decision {
             Decision::Allow(allowed) => {
+                let recorded =
+                    record_proofs(&allowed.proofs, now, &mut self.replay_store_full_logged);
+                if let Err(failure) = recorded {
+                    self.deny(&failure.error, failure.provider);
+                    return Action::Pause;
+                }
                 if host::apply_edits(&allowed) {
                     let tally = &mut self.tally;
                     self.counters
@@ -116,7 +138,11 @@ impl Vm {
                     request.path_only(),
                     failure.error.description()
                 );
-                host::send_denial(&failure.error, &self.config.realm);
+                host::send_denial(
+                    &failure.error,
+                    &authn::challenges(&self.config, &failure),
+                    authn::fresh_nonce(&self.config, &failure, &self.keyring, now),
+                );
                 Action::Pause
             }
             Decision::Wait(provider) if self.waiting.len() >= MAX_WAITING_STREAMS => {
@@ -150,7 +176,13 @@ impl Vm {
         let tally = &mut self.tally;
         self.counters
             .count_denial(error.reason(), provider, &mut |counter| tally.add(counter));
-        host::send_denial(error, &self.config.realm);
+        let failure = Failure {
+            error: error.clone(),
+            provider,
+        };
+        let now = self.clock.unwrap_or_default();
+        let nonce = authn::fresh_nonce(&self.config, &failure, &self.keyring, now);
+        host::send_denial(error, &authn::challenges(&self.config, &failure), nonce);
     }
 
     /// Whether some provider wants a fetch started now.
@@ -244,4 +276,37 @@ impl Vm {
             _ => Duration::ZERO,
         }
     }
+}
+
+/// Records the request's DPoP proofs as used, for every VM of the process: a proof seen
+/// before is a replay; one that cannot be recorded is refused (fail closed).
+fn record_proofs(
+    proofs: &[(usize, ProofId)],
+    now: Duration,
+    full_logged: &mut bool,
+) -> Result<(), Failure> {
+    for &(provider, proof) in proofs {
+        let error = match host::shared_admit(&proof, now) {
+            Some(Admission::Fresh(_)) => continue,
+            Some(Admission::Replayed) => AuthError::InvalidProof(ProofFault::Replayed),
+            Some(Admission::Full) => {
+                if !*full_logged {
+                    *full_logged = true;
+                    log::warn!(
+                        "jwt-authz: the DPoP replay store is full: new proofs are refused until older ones expire (counted as dpop_replay_store_full; logged once)"
+                    );
+                }
+                AuthError::ReplayStoreFull
+            }
+            None => {
+                log::warn!("jwt-authz: the host would not record a DPoP proof; refused");
+                AuthError::HostFailure
+            }
+        };
+        return Err(Failure {
+            error,
+            provider: Some(provider),
+        });
+    }
+    Ok(())
 }

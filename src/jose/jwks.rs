@@ -287,6 +287,12 @@ pub fn parse_from(bytes: &[u8], origin: Origin) -> Result<ParsedJwks, JwksError>
     })
 }
 
+/// One public JWK on its own (a DPoP proof's `jwk` header), checked as a fetched key is:
+/// never a secret, never a private key.
+pub fn public_key(members: &Map<String, Value>) -> Result<Key, String> {
+    parse_key(members, None, Origin::Fetched)
+}
+
 /// Whether a JWK declares no other purpose than signing (`use`, `key_ops`).
 fn meant_for_verifying(entry: &Value) -> bool {
     let usage = entry.get("use").is_none_or(|u| u == "sig");

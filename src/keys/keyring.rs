@@ -5,6 +5,7 @@ use crate::config::{Config, KeySource};
 use crate::jose::jwt::Algorithm;
 use crate::keys::cache::{KeyCache, Lookup};
 use crate::keys::token_cache::{Entry, TokenCache};
+use crate::proof::nonce::NonceKey;
 use serde_json::{Map, Value};
 use std::rc::Rc;
 use std::time::Duration;
@@ -16,6 +17,9 @@ pub const MAX_CACHED_TOKEN_BYTES: usize = 4096;
 #[derive(Debug)]
 pub struct Keyring {
     providers: Vec<ProviderKeys>,
+    /// The secret DPoP nonces are made and checked with: one per Envoy process, shared by
+    /// its workers. `None` until the host gives it (nonces are then never current).
+    nonce_key: Option<NonceKey>,
 }
 
 #[derive(Debug)]
@@ -46,7 +50,20 @@ impl Keyring {
                 ),
             })
             .collect();
-        Keyring { providers }
+        Keyring {
+            providers,
+            nonce_key: None,
+        }
+    }
+
+    /// Takes the process's DPoP nonce secret (at least 32 bytes).
+    pub fn set_nonce_secret(&mut self, secret: &[u8]) {
+        self.nonce_key = NonceKey::new(secret);
+    }
+
+    /// The key DPoP nonces are made and checked with, once the secret is known.
+    pub fn nonce_key(&self) -> Option<&NonceKey> {
+        self.nonce_key.as_ref()
     }
 
     /// The key of `provider` for a token's `kid` and `alg`.

@@ -14,6 +14,9 @@ pub enum TokenLocation {
     Param(String),
 }
 
+/// The prefix of a token sent with the DPoP scheme (RFC 9449 §7.1).
+pub const DPOP_PREFIX: &str = "DPoP ";
+
 /// A token found in the request, and how to remove it again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Found<'r, 'c> {
@@ -21,6 +24,8 @@ pub struct Found<'r, 'c> {
     pub token: Cow<'r, str>,
     /// Names from the configuration.
     pub removal: Removal<'c>,
+    /// Sent as `Authorization: DPoP`: it needs a proof.
+    pub dpop: bool,
 }
 
 /// How the token leaves the request when it is not forwarded.
@@ -61,11 +66,15 @@ pub fn find_token<'r, 'c>(
     locations: &'c [TokenLocation],
 ) -> Result<Option<Found<'r, 'c>>, AuthError> {
     let mut found: Option<Found> = None;
-    let mut record = |token: Cow<'r, str>, removal: Removal<'c>| {
+    let mut record = |token: Cow<'r, str>, removal: Removal<'c>, dpop: bool| {
         if found.is_some() {
             return Err(AuthError::MultipleTokens);
         }
-        found = Some(Found { token, removal });
+        found = Some(Found {
+            token,
+            removal,
+            dpop,
+        });
         Ok(())
     };
     for location in locations {
@@ -93,7 +102,8 @@ pub fn find_token<'r, 'c>(
                     .map(|t| t.trim_matches([' ', '\t']))
                     .filter(|t| !t.is_empty())
                     {
-                        record(Cow::Borrowed(token), Removal::Header(name))?;
+                        let dpop = value_prefix.eq_ignore_ascii_case(DPOP_PREFIX);
+                        record(Cow::Borrowed(token), Removal::Header(name), dpop)?;
                     }
                 }
             }
@@ -108,7 +118,7 @@ pub fn find_token<'r, 'c>(
                         _ => None,
                     });
                 for token in values.filter(|t| !t.is_empty()) {
-                    record(token, Removal::Param(param))?;
+                    record(token, Removal::Param(param), false)?;
                 }
             }
         }
@@ -179,7 +189,8 @@ mod tests {
             found,
             Some(Found {
                 token: "abc.def.ghi".into(),
-                removal: Removal::Header("authorization")
+                removal: Removal::Header("authorization"),
+                dpop: false,
             })
         );
     }

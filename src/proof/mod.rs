@@ -1,0 +1,25 @@
+//! What proves the sender holds the token's key: DPoP proofs (RFC 9449) checked against the
+//! token's `cnf` claim, and the store that lets each proof be used once.
+//!
+//! | module | job |
+//! |--------|-----|
+//! | [`settings`] | a provider's DPoP settings, validated |
+//! | [`binding`] | the token's `cnf` claim: unbound, bound to a key, or to a certificate |
+//! | [`dpop`] | the proof checks of RFC 9449 §4.3, time injected |
+//! | [`thumbprint`] | the RFC 7638 thumbprint of a public JWK (`cnf.jkt`) |
+//! | [`uri`] | `htu` and the request URI compared after RFC 3986 normalisation |
+//! | [`nonce`] | server nonces: a time step and its keyed SHA-256 under a per-process secret |
+//! | [`replay`] | proofs seen, in bounded shards the host shares between workers |
+//! | [`sender`] | how a token was sent, its binding and its proof -> accepted or the refusal |
+
+pub mod binding;
+pub mod dpop;
+pub mod nonce;
+pub mod replay;
+pub mod sender;
+pub mod settings;
+pub mod thumbprint;
+pub mod uri;
+
+#[cfg(test)]
+mod tests;
