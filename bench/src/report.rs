@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use crate::algorithm::Algorithm;
 use crate::envoy_config::Listener;
 use crate::load::LoadResult;
 use crate::workload::Workload;
@@ -200,7 +201,7 @@ impl Results<'_> {
              wasm host calls added µs/req | flagged |\n\
              |---|--:|---|--:|--:|--:|--:|--:|---|\n",
         );
-        let measured = Workload::ALL
+        let measured = Workload::CLASSIC
             .into_iter()
             .filter(|&w| self.cells.iter().any(|c| c.workload == w));
         for workload in measured {
@@ -212,7 +213,8 @@ impl Results<'_> {
                 .added_cpu_us(Listener::Ours, workload)
                 .zip(self.added_cpu_us(peer, workload))
                 .and_then(|(o, n)| ratio(o, n));
-            let flagged: Vec<&str> = Listener::ALL
+            let flagged: Vec<&str> = workload
+                .listeners()
                 .iter()
                 .filter(|&&l| self.cell(l, workload).is_none_or(|c| c.problem().is_some()))
                 .map(|l| l.label())
@@ -233,6 +235,70 @@ impl Results<'_> {
                 } else {
                     "–".to_string()
                 },
+                if flagged.is_empty() {
+                    "none".to_string()
+                } else {
+                    flagged.join(", ")
+                },
+            );
+        }
+        out
+    }
+}
+
+impl Results<'_> {
+    /// Whether any algorithm workload was measured.
+    pub fn has_algorithms(&self) -> bool {
+        self.cells
+            .iter()
+            .any(|c| matches!(c.workload, Workload::Signed(_)))
+    }
+
+    /// jwt-authz against native jwt_authn without cache on a fresh token of each algorithm,
+    /// with the goal of each.
+    pub fn algorithms_table(&self) -> String {
+        let mut out = String::from(
+            "| algorithm | native added µs/req | jwt-authz added µs/req | jwt-authz / native | \
+             same, by Envoy CPU | goal | met | flagged |\n\
+             |---|--:|--:|--:|--:|--:|---|---|\n",
+        );
+        for algorithm in Algorithm::ALL {
+            let workload = Workload::Signed(algorithm);
+            if !self.cells.iter().any(|c| c.workload == workload) {
+                continue;
+            }
+            let ours = self.added_us(Listener::OursAlgorithms, workload);
+            let native = self.added_us(Listener::NativeAlgorithms, workload);
+            let by_rps = ours.zip(native).and_then(|(o, n)| ratio(o, n));
+            let by_cpu = self
+                .added_cpu_us(Listener::OursAlgorithms, workload)
+                .zip(self.added_cpu_us(Listener::NativeAlgorithms, workload))
+                .and_then(|(o, n)| ratio(o, n));
+            let flagged: Vec<&str> = workload
+                .listeners()
+                .iter()
+                .filter(|&&l| self.cell(l, workload).is_none_or(|c| c.problem().is_some()))
+                .map(|l| l.label())
+                .collect();
+            let goal = algorithm.goal();
+            let met = match by_rps {
+                Some(r) if flagged.is_empty() => {
+                    if r <= goal {
+                        "yes"
+                    } else {
+                        "no"
+                    }
+                }
+                _ => "–",
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | ≤ {goal:.1}× | {met} | {} |",
+                algorithm.name(),
+                number(native, 1),
+                number(ours, 1),
+                times(by_rps),
+                times(by_cpu),
                 if flagged.is_empty() {
                     "none".to_string()
                 } else {
@@ -392,7 +458,7 @@ mod tests {
 
     fn results_cells() -> Vec<Cell> {
         let mut cells = Vec::new();
-        for workload in Workload::ALL {
+        for workload in Workload::CLASSIC {
             cells.push(cell(Listener::NoFilter, workload, &[40_000.0], 25.0));
             cells.push(cell(Listener::Native, workload, &[20_000.0], 50.0));
             cells.push(cell(Listener::NativeCached, workload, &[25_000.0], 40.0));
@@ -455,6 +521,39 @@ mod tests {
         let results = Results { cells: &cells };
         assert!(results.detail_table().contains("**FLAGGED**: expected 200"));
         assert!(results.summary_table().contains("| jwt-authz |\n"));
+    }
+
+    #[test]
+    fn the_algorithms_table_compares_with_uncached_native_against_each_goal() {
+        let mut cells = Vec::new();
+        for (algorithm, ours_rps) in [(Algorithm::Rs256, 5_000.0), (Algorithm::Es384, 1_000.0)] {
+            let workload = Workload::Signed(algorithm);
+            cells.push(cell(Listener::NoFilter, workload, &[40_000.0], 25.0));
+            cells.push(cell(
+                Listener::NativeAlgorithms,
+                workload,
+                &[8_000.0],
+                125.0,
+            ));
+            cells.push(cell(Listener::OursAlgorithms, workload, &[ours_rps], 200.0));
+        }
+        let results = Results { cells: &cells };
+        assert!(results.has_algorithms());
+        let table = results.algorithms_table();
+        // RS256: 175 / 100 = 1.75, over its 1.5 goal; ES384: 975 / 100 = 9.75.
+        assert!(
+            table.contains("| RS256 | 100.0 | 175.0 | 1.8× | 1.8× | ≤ 1.5× | no | none |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| ES384 | 100.0 | 975.0 | 9.8× | 1.8× | ≤ 2.0× | no | none |"),
+            "{table}"
+        );
+        assert_eq!(table.lines().count(), 2 + 2, "{table}");
+        // The classic tables leave the algorithm workloads out.
+        assert_eq!(results.summary_table().lines().count(), 2);
+        let classic = results_cells();
+        assert!(!Results { cells: &classic }.has_algorithms());
     }
 
     #[test]

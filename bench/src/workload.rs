@@ -1,5 +1,6 @@
-//! The four kinds of traffic, and what each listener must answer to them.
+//! The kinds of traffic, and what each listener must answer to them.
 
+use crate::algorithm::Algorithm;
 use crate::envoy_config::Listener;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -14,6 +15,9 @@ pub enum Workload {
     Junk,
     /// No token at all.
     NoToken,
+    /// A valid token of this algorithm never seen recently on every request, to the
+    /// listeners configured with a key of every algorithm.
+    Signed(Algorithm),
 }
 
 /// The class of status a request must get, as h2load counts them.
@@ -33,13 +37,22 @@ impl StatusClass {
 }
 
 impl Workload {
-    pub const ALL: [Workload; 5] = [
+    /// The workloads on the RS256 listeners (the dev IdP's keys).
+    pub const CLASSIC: [Workload; 5] = [
         Workload::Repeated,
         Workload::RepeatedInQuery,
         Workload::Fresh,
         Workload::Junk,
         Workload::NoToken,
     ];
+
+    /// Every workload, in the report's order: the classic ones, then one per algorithm.
+    pub fn all() -> Vec<Workload> {
+        Workload::CLASSIC
+            .into_iter()
+            .chain(Algorithm::ALL.map(Workload::Signed))
+            .collect()
+    }
 
     /// The short name `--workloads` takes.
     pub fn name(self) -> &'static str {
@@ -49,6 +62,7 @@ impl Workload {
             Workload::Fresh => "fresh",
             Workload::Junk => "junk",
             Workload::NoToken => "none",
+            Workload::Signed(algorithm) => algorithm.workload_name(),
         }
     }
 
@@ -59,6 +73,7 @@ impl Workload {
             Workload::Fresh => "fresh token",
             Workload::Junk => "bad signature",
             Workload::NoToken => "no token",
+            Workload::Signed(algorithm) => algorithm.label(),
         }
     }
 
@@ -67,7 +82,7 @@ impl Workload {
     pub fn expected_status(self, listener: Listener) -> u16 {
         let valid = matches!(
             self,
-            Workload::Repeated | Workload::RepeatedInQuery | Workload::Fresh
+            Workload::Repeated | Workload::RepeatedInQuery | Workload::Fresh | Workload::Signed(_)
         );
         if valid || !listener.authenticates() {
             200
@@ -89,7 +104,21 @@ impl Workload {
         match self {
             Workload::Repeated | Workload::RepeatedInQuery => Listener::NativeCached,
             Workload::Fresh | Workload::Junk | Workload::NoToken => Listener::Native,
+            Workload::Signed(_) => Listener::NativeAlgorithms,
         }
+    }
+
+    /// The listeners this workload runs on: the baseline, and the filters with its keys.
+    pub fn listeners(self) -> &'static [Listener] {
+        match self {
+            Workload::Signed(_) => &Listener::ALGORITHMS,
+            _ => &Listener::CLASSIC,
+        }
+    }
+
+    /// Whether each request carries a different token, from a pool.
+    pub fn is_fresh(self) -> bool {
+        matches!(self, Workload::Fresh | Workload::Junk | Workload::Signed(_))
     }
 }
 
@@ -99,13 +128,16 @@ mod tests {
 
     #[test]
     fn only_valid_tokens_pass_the_authenticating_listeners() {
-        for listener in Listener::ALL {
-            for workload in Workload::ALL {
+        for workload in Workload::all() {
+            for &listener in workload.listeners() {
                 let expected = workload.expected_status(listener);
                 let passes = !listener.authenticates()
                     || matches!(
                         workload,
-                        Workload::Repeated | Workload::RepeatedInQuery | Workload::Fresh
+                        Workload::Repeated
+                            | Workload::RepeatedInQuery
+                            | Workload::Fresh
+                            | Workload::Signed(_)
                     );
                 assert_eq!(
                     expected,
@@ -133,5 +165,27 @@ mod tests {
         );
         assert_eq!(Workload::Fresh.native_peer(), Listener::Native);
         assert_eq!(Workload::Junk.native_peer(), Listener::Native);
+        let es384 = Workload::Signed(Algorithm::Es384);
+        assert_eq!(es384.native_peer(), Listener::NativeAlgorithms);
+    }
+
+    #[test]
+    fn algorithm_workloads_run_on_the_baseline_and_the_listeners_with_every_key() {
+        let hs256 = Workload::Signed(Algorithm::Hs256);
+        assert_eq!(
+            hs256.listeners(),
+            [
+                Listener::NoFilter,
+                Listener::NativeAlgorithms,
+                Listener::OursAlgorithms
+            ]
+        );
+        assert_eq!(hs256.expected_status(Listener::OursAlgorithms), 200);
+        assert!(hs256.is_fresh() && Workload::Junk.is_fresh());
+        assert!(!Workload::Repeated.is_fresh());
+        assert_eq!(Workload::Fresh.listeners(), Listener::CLASSIC);
+        assert_eq!(Workload::all().len(), 5 + 11);
+        assert_eq!(hs256.name(), "hs256");
+        assert_eq!(hs256.label(), "fresh HS256");
     }
 }
