@@ -17,7 +17,8 @@ usage: bench [options]
   --connections N      HTTP/2 connections, one h2load process each (default 2)
   --streams N          concurrent HTTP/2 streams on each connection (default 64)
   --tokens N           distinct fresh tokens, and as many bad-signature ones (default 20000)
-  --algorithm-tokens N distinct fresh tokens per algorithm workload (default 10000)
+  --algorithm-tokens N distinct fresh tokens per algorithm workload (default 1000; neither
+                       filter caches there)
   --workloads LIST     comma-separated subset of: repeated, repeated-query, fresh, junk, none,
                        rs256, rs384, rs512, ps256, ps384, ps512, es256, es384, es512, eddsa,
                        hs256; `classic` names the first five, `algorithms` the others
@@ -64,7 +65,7 @@ impl Default for Options {
             connections: 2,
             streams: 64,
             tokens: 20_000,
-            algorithm_tokens: 10_000,
+            algorithm_tokens: 1_000,
             envoy_cpu: "0".to_string(),
             load_cpu: "1".to_string(),
             nice: -10,
@@ -84,7 +85,7 @@ impl Options {
                 options.rounds = 1;
                 options.duration = Duration::from_secs(1);
                 options.tokens = 2_000;
-                options.algorithm_tokens = 2_000;
+                options.algorithm_tokens = 200;
                 options.warm_up_pass = false;
                 continue;
             }
@@ -186,7 +187,7 @@ mod tests {
         assert!(options.noop_module.ends_with("dist/noop_filter.wasm"));
         assert!(options.write.is_none());
         assert_eq!(options.workloads, Workload::all());
-        assert_eq!(options.algorithm_tokens, 10_000);
+        assert_eq!(options.algorithm_tokens, 1_000);
     }
 
     #[test]

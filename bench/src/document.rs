@@ -93,7 +93,7 @@ impl Run<'_> {
                 "- Algorithm workloads: {} fresh tokens per algorithm in `?access_token=`, each sent \
                  again only after all the others; keys generated at start (RSA 2048-bit, e = 65537; \
                  P-256, P-384, P-521; Ed25519; a 32-byte HS256 secret), given to both filters as \
-                 `local_jwks`.",
+                 `local_jwks`; neither filter caches verified tokens there.",
                 o.algorithm_tokens
             );
         }

@@ -286,7 +286,9 @@ impl BenchConfig {
     }
 
     /// The algorithm listeners' filter config, the same for both but for jwt-authz's
-    /// `algorithms` on the HMAC provider (which it requires to take a secret): one provider
+    /// `algorithms` on the HMAC provider (which it requires to take a secret) and its
+    /// verified-token cache turned off, as native's is (so every request verifies, whatever
+    /// the size of the token pool): one provider
     /// with a public key of every asymmetric algorithm, one with the HMAC secret on
     /// [`HMAC_PATH`], both with the classic provider's token locations.
     fn algorithms_config(&self, ours: bool) -> Value {
@@ -300,13 +302,17 @@ impl BenchConfig {
             })
         };
         let keys = &self.algorithm_keys;
+        let mut asymmetric = provider(&self.issuer, &keys.asymmetric_jwks);
         let mut hmac = provider(HMAC_ISSUER, &keys.hmac_jwks);
         if ours {
             hmac["algorithms"] = json!(["HS256"]);
+            for provider in [&mut asymmetric, &mut hmac] {
+                provider["jwt_cache_config"] = json!({"jwt_cache_size": 0});
+            }
         }
         json!({
             "providers": {
-                "asymmetric": provider(&self.issuer, &keys.asymmetric_jwks),
+                "asymmetric": asymmetric,
                 "hmac": hmac
             },
             "rules": [
@@ -468,6 +474,11 @@ mod tests {
         assert_eq!(ours["providers"]["hmac"]["algorithms"], json!(["HS256"]));
         assert!(native["providers"]["hmac"].get("algorithms").is_none());
         assert!(ours["providers"]["asymmetric"].get("algorithms").is_none());
+        for name in ["asymmetric", "hmac"] {
+            let off = json!({"jwt_cache_size": 0});
+            assert_eq!(ours["providers"][name]["jwt_cache_config"], off);
+            assert!(native["providers"][name].get("jwt_cache_config").is_none());
+        }
         assert_eq!(native["providers"]["hmac"]["issuer"], HMAC_ISSUER);
         assert_eq!(Listener::NativeAlgorithms.jwks_cluster(), None);
         assert_eq!(Listener::OursAlgorithms.jwks_cluster(), None);

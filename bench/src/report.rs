@@ -255,7 +255,7 @@ impl Results<'_> {
     }
 
     /// jwt-authz against native jwt_authn without cache on a fresh token of each algorithm,
-    /// with the goal of each.
+    /// with the goal of each, met or not by the ratio of added Envoy CPU.
     pub fn algorithms_table(&self) -> String {
         let mut out = String::from(
             "| algorithm | native added µs/req | jwt-authz added µs/req | jwt-authz / native | \
@@ -281,7 +281,8 @@ impl Results<'_> {
                 .map(|l| l.label())
                 .collect();
             let goal = algorithm.goal();
-            let met = match by_rps {
+            // Judged by Envoy CPU, which other work on the machine does not skew.
+            let met = match by_cpu {
                 Some(r) if flagged.is_empty() => {
                     if r <= goal {
                         "yes"
@@ -540,13 +541,14 @@ mod tests {
         let results = Results { cells: &cells };
         assert!(results.has_algorithms());
         let table = results.algorithms_table();
-        // RS256: 175 / 100 = 1.75, over its 1.5 goal; ES384: 975 / 100 = 9.75.
+        // RS256: 175 / 100 = 1.75 by Envoy CPU, over its 1.5 goal; ES384: 9.75 by rate but
+        // 1.75 by CPU, which decides.
         assert!(
             table.contains("| RS256 | 100.0 | 175.0 | 1.8× | 1.8× | ≤ 1.5× | no | none |"),
             "{table}"
         );
         assert!(
-            table.contains("| ES384 | 100.0 | 975.0 | 9.8× | 1.8× | ≤ 2.0× | no | none |"),
+            table.contains("| ES384 | 100.0 | 975.0 | 9.8× | 1.8× | ≤ 2.0× | yes | none |"),
             "{table}"
         );
         assert_eq!(table.lines().count(), 2 + 2, "{table}");
