@@ -16,6 +16,7 @@
 //! | [`keys`] | key sets per provider: fetch state machine ([`keys::cache`]), one fetch per process ([`keys::share`]), OIDC discovery, callout URIs, the verified-token cache |
 //! | [`authn`] | the checks in order -> allow (with header edits), deny or wait for keys |
 //! | [`error`] | every refusal: status, `WWW-Authenticate`, description |
+//! | [`reply`] | a refusal as its client reads it: JSON for HTTP, the description for gRPC |
 //! | [`metrics`] | counter names for allowed and denied requests and JWKS fetches |
 //! | [`json`] | strict JSON: duplicate member names refused (tokens, key sets, configuration) |
 //!
@@ -23,7 +24,7 @@
 //! the token; [`jose::jwt`] parses it and [`keys::keyring`] finds the key ([`jose::jwks`]);
 //! [`jose::verify`] checks the signature with [`crypto`], [`jose::claims`] the time, issuer and
 //! audience; [`policy::access`] the scopes and claims, and [`request::identity`] the headers
-//! for the upstream. [`authn`] runs those steps and [`error`] shapes every refusal.
+//! for the upstream. [`authn`] runs those steps [`error`] names every refusal and [`reply`] shapes it.
 //!
 //! The `filter` module (wasm32 only) is the thin proxy-wasm glue.
 #![cfg_attr(
@@ -49,6 +50,7 @@ pub mod json;
 pub mod keys;
 pub mod metrics;
 pub mod policy;
+pub mod reply;
 pub mod request;
 
 #[cfg(target_arch = "wasm32")]

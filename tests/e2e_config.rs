@@ -110,7 +110,7 @@ fn mistakes() -> Vec<(&'static str, String, &'static str)> {
         ("zero cache duration", remote(json!({"cache_duration": "0s"})), "providers.p.remote_jwks.cache_duration: must be greater than zero"),
         ("refetch too often", remote(json!({"min_refetch_interval": "0.5s"})), "providers.p.remote_jwks.min_refetch_interval: must be at least 1s: unknown kids must not keep the issuer busy"),
         ("unusable inline key", json!({"providers": {"p": {"issuer": "https://i/", "audiences": ["a"], "local_jwks": {"inline_string": "{\"keys\": [{\"kty\": \"RSA\", \"kid\": \"k\", \"n\": \"AQAB\", \"e\": \"AQAB\"}]}"}}}, "rules": [{"match": {"prefix": "/"}}]}).to_string(), "providers.p.local_jwks.inline_string: JWKS has no usable key: key 0 (kid \"k\") skipped: modulus of 17 bits is outside 2048..=8192"),
-        ("HMAC", with_provider(json!({"algorithms": ["HS256"]})), "providers.p.algorithms[0]: unsupported algorithm \"HS256\": supported are [\"RS256\"]"),
+        ("HMAC", with_provider(json!({"algorithms": ["HS256"]})), "providers.p.algorithms[0]: HS256 needs local_jwks: an HMAC secret is never fetched over the network"),
         ("token size", with_provider(json!({"max_token_bytes": 0})), "providers.p.max_token_bytes: must be between 1 and 65536"),
         ("clock skew", with_provider(json!({"clock_skew_seconds": 90000})), "providers.p.clock_skew_seconds: must be at most 86400"),
         ("negative number", with_provider(json!({"clock_skew_seconds": -1})), "providers.p.clock_skew_seconds: must be a non-negative integer, not a number"),

@@ -33,7 +33,7 @@ fn the_start_up_line_names_version_providers_and_rules_on_one_line() {
     let harness = Harness::start(filter_config);
     let line = wait_for_log_line(&harness.envoy, "provider(s)");
     let expected_tail = format!(
-        "): 1 provider(s): idp (issuer {}, jwks from cluster idp); 3 rule(s)",
+        "): 1 provider(s): idp (issuer {}, any asymmetric algorithm, jwks from cluster idp); 3 rule(s)",
         harness.idp.issuer()
     );
     assert!(

@@ -21,7 +21,7 @@ usage: bench [options]
                        filter caches there)
   --workloads LIST     comma-separated subset of: repeated, repeated-query, fresh, junk, none,
                        rs256, rs384, rs512, ps256, ps384, ps512, es256, es384, es512, eddsa,
-                       hs256; `classic` names the first five, `algorithms` the others
+                       hs256, grpc; `classic` names repeated to none and grpc, `algorithms` the others
                        (default: all)
   --envoy-cpu LIST     CPUs for Envoy, taskset form (default 0)
   --load-cpu LIST      CPUs for h2load, taskset form (default 1)
@@ -197,7 +197,7 @@ mod tests {
         let error = parse(&["--workloads", "repeated,cached"]).unwrap_err();
         assert!(error.contains("unknown `cached`"), "{error}");
         assert!(
-            error.contains("repeated, repeated-query, fresh, junk, none, rs256"),
+            error.contains("repeated, repeated-query, fresh, junk, none, grpc, rs256"),
             "{error}"
         );
     }
@@ -216,8 +216,8 @@ mod tests {
             Algorithm::ALL.map(Workload::Signed).to_vec()
         );
         let options = parse(&["--workloads", "classic,hs256"]).unwrap();
-        assert_eq!(options.workloads.len(), 6);
-        assert_eq!(options.workloads[5], Workload::Signed(Algorithm::Hs256));
+        assert_eq!(options.workloads.len(), 7);
+        assert_eq!(options.workloads[6], Workload::Signed(Algorithm::Hs256));
     }
 
     #[test]

@@ -35,6 +35,13 @@ pub enum Target {
     Bearer { uri: String, token: String },
     /// h2load's `-i`: a file of URIs, one per line, used in order and then from the top.
     UriFile(PathBuf),
+    /// A gRPC unary call on every request: `POST` of the framed message in `body` with
+    /// `content-type: application/grpc` and `Authorization: Bearer TOKEN`.
+    Grpc {
+        uri: String,
+        token: String,
+        body: PathBuf,
+    },
 }
 
 impl LoadSpec {
@@ -60,6 +67,15 @@ impl LoadSpec {
                 args.push(uri.clone());
             }
             Target::UriFile(path) => args.push(format!("--input-file={}", path.display())),
+            Target::Grpc { uri, token, body } => {
+                args.extend([
+                    format!("--data={}", body.display()),
+                    "--header=content-type: application/grpc".to_string(),
+                    "--header=te: trailers".to_string(),
+                    format!("--header=authorization: Bearer {token}"),
+                    uri.clone(),
+                ]);
+            }
         }
         args
     }
@@ -337,6 +353,22 @@ req/s           :   34038.99    34038.99    34038.99        0.00   100.00%
         assert_eq!(
             args[args.len() - 2..],
             [
+                "--header=authorization: Bearer a.b.c",
+                "http://127.0.0.1:1/"
+            ]
+        );
+        let grpc = Target::Grpc {
+            uri: "http://127.0.0.1:1/".to_string(),
+            token: "a.b.c".to_string(),
+            body: PathBuf::from("/tmp/call.bin"),
+        };
+        let args = spec.args(&grpc);
+        assert_eq!(
+            args[args.len() - 5..],
+            [
+                "--data=/tmp/call.bin",
+                "--header=content-type: application/grpc",
+                "--header=te: trailers",
                 "--header=authorization: Bearer a.b.c",
                 "http://127.0.0.1:1/"
             ]

@@ -49,7 +49,17 @@ impl Bench<'_> {
 
     /// One request of `workload` to `listener` with a plain HTTP/1.1 client: its status.
     pub fn probe(&mut self, listener: Listener, workload: Workload) -> Result<u16, String> {
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.ports[&listener]));
         let bearer = format!("Bearer {}", self.repeated);
+        if workload == Workload::GrpcRepeated {
+            let headers = [
+                ("content-type", "application/grpc"),
+                ("authorization", bearer.as_str()),
+            ];
+            return devstack::http::request(addr, "POST", "/", &headers, Some(&grpc_call()))
+                .map(|r| r.status)
+                .map_err(|e| e.to_string());
+        }
         let mut headers = Vec::new();
         let path = match workload {
             Workload::Repeated => {
@@ -63,9 +73,8 @@ impl Bench<'_> {
                 pool.advance(1);
                 uri
             }
-            Workload::NoToken => "/".to_string(),
+            Workload::NoToken | Workload::GrpcRepeated => "/".to_string(),
         };
-        let addr = SocketAddr::from(([127, 0, 0, 1], self.ports[&listener]));
         devstack::http::get(addr, &path, &headers)
             .map(|r| r.status)
             .map_err(|e| e.to_string())
@@ -103,6 +112,17 @@ impl Bench<'_> {
                 vec![Target::Uri(token_uri(&base, &self.repeated)); self.connections]
             }
             Workload::NoToken => vec![Target::Uri(base); self.connections],
+            Workload::GrpcRepeated => {
+                let body = self.scratch.join("grpc-call.bin");
+                std::fs::write(&body, grpc_call())
+                    .map_err(|e| format!("cannot write h2load's request body: {e}"))?;
+                let target = Target::Grpc {
+                    uri: base,
+                    token: self.repeated.clone(),
+                    body,
+                };
+                vec![target; self.connections]
+            }
             Workload::Fresh | Workload::Junk | Workload::Signed(_) => {
                 let paths: Vec<PathBuf> = (0..self.connections)
                     .map(|k| self.scratch.join(format!("uris-{k}.txt")))
@@ -150,4 +170,12 @@ impl Bench<'_> {
         let name = format!("http.{}.downstream_rq_total", listener.id());
         Ok(self.envoy.stats()?.get(&name).copied().unwrap_or(0))
     }
+}
+
+/// The request of the gRPC workload: one `demo.echo.v1.EchoRequest`, framed as gRPC sends it.
+fn grpc_call() -> Vec<u8> {
+    devstack::grpc::frame(&devstack::grpc::EchoRequest {
+        message: "bench".to_string(),
+        count: 0,
+    })
 }

@@ -501,8 +501,12 @@ mod tests {
             ),
             "{summary}"
         );
+        assert!(
+            summary.contains("| gRPC unary, repeated | 475.0 | jwt_authn + cache | 15.0 | 31.7× |"),
+            "{summary}"
+        );
         let detail = results.detail_table();
-        assert_eq!(detail.lines().count(), 2 + 30);
+        assert_eq!(detail.lines().count(), 2 + 36);
         assert!(
             detail.contains("| no token | jwt-authz | 2000 | 2000–2000 | 475.0 |"),
             "{detail}"

@@ -15,6 +15,9 @@ pub enum Workload {
     Junk,
     /// No token at all.
     NoToken,
+    /// A gRPC unary call (HTTP/2 `POST`, `content-type: application/grpc`, one framed
+    /// message) with the same valid token as `authorization` metadata on every call.
+    GrpcRepeated,
     /// A valid token of this algorithm never seen recently on every request, to the
     /// listeners configured with a key of every algorithm.
     Signed(Algorithm),
@@ -38,12 +41,13 @@ impl StatusClass {
 
 impl Workload {
     /// The workloads on the RS256 listeners (the dev IdP's keys).
-    pub const CLASSIC: [Workload; 5] = [
+    pub const CLASSIC: [Workload; 6] = [
         Workload::Repeated,
         Workload::RepeatedInQuery,
         Workload::Fresh,
         Workload::Junk,
         Workload::NoToken,
+        Workload::GrpcRepeated,
     ];
 
     /// Every workload, in the report's order: the classic ones, then one per algorithm.
@@ -63,6 +67,7 @@ impl Workload {
             Workload::Junk => "junk",
             Workload::NoToken => "none",
             Workload::Signed(algorithm) => algorithm.workload_name(),
+            Workload::GrpcRepeated => "grpc",
         }
     }
 
@@ -74,6 +79,7 @@ impl Workload {
             Workload::Junk => "bad signature",
             Workload::NoToken => "no token",
             Workload::Signed(algorithm) => algorithm.label(),
+            Workload::GrpcRepeated => "gRPC unary, repeated",
         }
     }
 
@@ -82,7 +88,11 @@ impl Workload {
     pub fn expected_status(self, listener: Listener) -> u16 {
         let valid = matches!(
             self,
-            Workload::Repeated | Workload::RepeatedInQuery | Workload::Fresh | Workload::Signed(_)
+            Workload::Repeated
+                | Workload::RepeatedInQuery
+                | Workload::Fresh
+                | Workload::GrpcRepeated
+                | Workload::Signed(_)
         );
         if valid || !listener.authenticates() {
             200
@@ -102,7 +112,9 @@ impl Workload {
     /// cache can help (one token over and over), the uncached one where none can.
     pub fn native_peer(self) -> Listener {
         match self {
-            Workload::Repeated | Workload::RepeatedInQuery => Listener::NativeCached,
+            Workload::Repeated | Workload::RepeatedInQuery | Workload::GrpcRepeated => {
+                Listener::NativeCached
+            }
             Workload::Fresh | Workload::Junk | Workload::NoToken => Listener::Native,
             Workload::Signed(_) => Listener::NativeAlgorithms,
         }
@@ -137,6 +149,7 @@ mod tests {
                         Workload::Repeated
                             | Workload::RepeatedInQuery
                             | Workload::Fresh
+                            | Workload::GrpcRepeated
                             | Workload::Signed(_)
                     );
                 assert_eq!(
@@ -163,6 +176,7 @@ mod tests {
             Workload::RepeatedInQuery.native_peer(),
             Listener::NativeCached
         );
+        assert_eq!(Workload::GrpcRepeated.native_peer(), Listener::NativeCached);
         assert_eq!(Workload::Fresh.native_peer(), Listener::Native);
         assert_eq!(Workload::Junk.native_peer(), Listener::Native);
         let es384 = Workload::Signed(Algorithm::Es384);
@@ -184,7 +198,7 @@ mod tests {
         assert!(hs256.is_fresh() && Workload::Junk.is_fresh());
         assert!(!Workload::Repeated.is_fresh());
         assert_eq!(Workload::Fresh.listeners(), Listener::CLASSIC);
-        assert_eq!(Workload::all().len(), 5 + 11);
+        assert_eq!(Workload::all().len(), 6 + 11);
         assert_eq!(hs256.name(), "hs256");
         assert_eq!(hs256.label(), "fresh HS256");
     }

@@ -128,6 +128,7 @@ pub fn warnings(found: &Found, config: &Config, all: &Inventory) -> Vec<String> 
                 provider.name
             ));
         }
+        warnings.extend(provider.skipped_local_keys.iter().cloned());
         let KeySource::Remote(remote) = &provider.keys else {
             continue;
         };
@@ -302,7 +303,7 @@ mod tests {
         assert_eq!(
             report.text,
             "c.json (plugin configuration)\n  \
-             ok: 1 provider(s): auth0 (issuer https://t.auth0.com/, jwks by discovery from cluster auth0); 1 rule(s)\n    \
+             ok: 1 provider(s): auth0 (issuer https://t.auth0.com/, any asymmetric algorithm, jwks by discovery from cluster auth0); 1 rule(s)\n    \
              rules[0]: prefix / -> token of auth0\n\
              1 configuration(s) checked: 0 error(s), 0 warning(s)\n"
         );

@@ -97,6 +97,39 @@ pub fn demo_session(ports: &StackPorts) -> Vec<Step> {
             shows: None,
         },
         Step {
+            title: "A gRPC call (demo.echo.v1.Echo/Say over HTTP/2) without a token",
+            detail: &[
+                "gRPC clients read grpc-status (16: UNAUTHENTICATED) and grpc-message, not the",
+                "HTTP status: curl shows them among the headers",
+            ],
+            command: format!(
+                "curl -si --http2-prior-knowledge {envoy}/demo.echo.v1.Echo/Say -H 'content-type: application/grpc' -H 'te: trailers' --data-binary ''"
+            ),
+            status: None,
+            shows: Some("grpc-message: Jwt is missing"),
+        },
+        Step {
+            title: "The same call with limited-client's token (no read:messages)",
+            detail: &["grpc-status 7: PERMISSION_DENIED"],
+            command: format!(
+                "curl -si --http2-prior-knowledge {envoy}/demo.echo.v1.Echo/Say -H 'content-type: application/grpc' -H 'te: trailers' -H \"authorization: Bearer $LIMITED\" --data-binary ''"
+            ),
+            status: None,
+            shows: Some("grpc-message: Jwt lacks required scope: read:messages"),
+        },
+        Step {
+            title: "... and with demo-client's: the service answers",
+            detail: &[
+                "The request is the protobuf EchoRequest{message: \"hello\"}, framed; the reply lists",
+                "the metadata the service received: x-user-id demo-client@clients, no token",
+            ],
+            command: format!(
+                "printf '\\0\\0\\0\\0\\7\\n\\5hello' | curl -si --http2-prior-knowledge {envoy}/demo.echo.v1.Echo/Say -H 'content-type: application/grpc' -H 'te: trailers' -H \"authorization: Bearer $TOKEN\" --data-binary @- --output -"
+            ),
+            status: None,
+            shows: Some("demo-client@clients"),
+        },
+        Step {
             title: "A token for the second API, https://es256.example.com, which signs with ES256",
             detail: &[
                 "Each API of the dev IdP has its signing algorithm, as in Auth0; the JWKS holds",
@@ -133,7 +166,7 @@ pub fn demo_session(ports: &StackPorts) -> Vec<Step> {
                 ports.admin
             ),
             status: None,
-            shows: Some("jwt_authz_provider_denied{provider=\"devidp\",reason=\"scope\"} 1"),
+            shows: Some("jwt_authz_provider_denied{provider=\"devidp\",reason=\"scope\"} 2"),
         },
     ]
 }
@@ -169,6 +202,7 @@ The stack is up:
                    APIs https://api.example.com (RS256, served on /api/)
                    and https://es256.example.com (ES256, served on /es256/)
   echo upstream    http://127.0.0.1:{upstream}
+  gRPC upstream    127.0.0.1:{grpc}  (demo.echo.v1.Echo; gRPC calls reach it through Envoy)
 
 Try it from another terminal:
 
@@ -179,6 +213,7 @@ Ctrl-C stops everything.
         admin = ports.admin,
         idp = ports.idp,
         upstream = ports.upstream,
+        grpc = ports.grpc,
         session = session_text(&demo_session(ports)),
     )
 }
@@ -220,6 +255,7 @@ mod tests {
             admin: 20001,
             idp: 20002,
             upstream: 20003,
+            grpc: 20004,
         };
         let text = demo_commands(&ports);
         assert!(text.contains("http://127.0.0.1:20002/oauth/token"));

@@ -1,10 +1,11 @@
 //! Local stack for the demo and the end-to-end tests: a real Envoy launcher,
-//! an echo upstream, a raw HTTP client and the demo topology.
+//! an echo upstream, a raw HTTP client, a gRPC service and client, and the demo topology.
 
 pub mod bootstrap;
 pub mod demo_commands;
 pub mod echo;
 pub mod envoy;
+pub mod grpc;
 pub mod http;
 pub mod ports;
 pub mod stack;

@@ -7,8 +7,9 @@ use devidp::{Idp, IdpConfig};
 
 use crate::echo::Echo;
 use crate::envoy::{Envoy, EnvoyOptions, workspace_root};
+use crate::grpc::GrpcUpstream;
 
-/// The four ports the stack listens on, all on 127.0.0.1.
+/// The five ports the stack listens on, all on 127.0.0.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StackPorts {
     /// Envoy's listener, where clients send requests.
@@ -19,6 +20,8 @@ pub struct StackPorts {
     pub idp: u16,
     /// The echo upstream behind Envoy.
     pub upstream: u16,
+    /// The gRPC upstream behind Envoy (`devstack::grpc`).
+    pub grpc: u16,
 }
 
 impl StackPorts {
@@ -29,13 +32,14 @@ impl StackPorts {
             admin: 9901,
             idp: 8081,
             upstream: 8082,
+            grpc: 8083,
         }
     }
 
-    /// Four distinct free ports, for tests.
+    /// Five distinct free ports, for tests.
     pub fn free() -> std::io::Result<StackPorts> {
-        // All four listeners are held at once so the OS cannot hand out a port twice.
-        let listeners = (0..4)
+        // All five listeners are held at once so the OS cannot hand out a port twice.
+        let listeners = (0..5)
             .map(|_| TcpListener::bind("127.0.0.1:0"))
             .collect::<std::io::Result<Vec<_>>>()?;
         let ports = listeners
@@ -47,17 +51,19 @@ impl StackPorts {
             admin: ports[1],
             idp: ports[2],
             upstream: ports[3],
+            grpc: ports[4],
         })
     }
 
     /// Pairs each demo port with this set's port for the same role.
-    fn paired_with_demo(&self) -> [(u16, u16); 4] {
+    fn paired_with_demo(&self) -> [(u16, u16); 5] {
         let demo = StackPorts::demo();
         [
             (demo.envoy, self.envoy),
             (demo.admin, self.admin),
             (demo.idp, self.idp),
             (demo.upstream, self.upstream),
+            (demo.grpc, self.grpc),
         ]
     }
 }
@@ -115,6 +121,7 @@ fn substitute_ports(yaml: &str, ports: &StackPorts) -> String {
 pub struct Stack {
     pub idp: Idp,
     pub echo: Echo,
+    pub grpc: GrpcUpstream,
     pub envoy: Envoy,
     pub ports: StackPorts,
 }
@@ -132,6 +139,8 @@ impl Stack {
             .map_err(|e| busy_port_message("dev IdP", ports.idp, &e))?;
         let echo = Echo::start(&localhost(ports.upstream))
             .map_err(|e| busy_port_message("echo upstream", ports.upstream, &e))?;
+        let grpc = GrpcUpstream::start(&localhost(ports.grpc))
+            .map_err(|e| busy_port_message("gRPC upstream", ports.grpc, &e))?;
         // Envoy would only say so deep in its log; check its ports up front.
         ensure_free("Envoy listener", ports.envoy)?;
         ensure_free("Envoy admin", ports.admin)?;
@@ -139,6 +148,7 @@ impl Stack {
         Ok(Stack {
             idp,
             echo,
+            grpc,
             envoy,
             ports,
         })
@@ -181,6 +191,7 @@ mod tests {
             admin,
             idp,
             upstream,
+            grpc: 8083,
         }
     }
 
@@ -227,10 +238,10 @@ mod tests {
     #[test]
     fn free_ports_are_distinct() {
         let p = StackPorts::free().unwrap();
-        let mut all = vec![p.envoy, p.admin, p.idp, p.upstream];
+        let mut all = vec![p.envoy, p.admin, p.idp, p.upstream, p.grpc];
         all.sort();
         all.dedup();
-        assert_eq!(all.len(), 4);
+        assert_eq!(all.len(), 5);
     }
 
     #[test]

@@ -71,6 +71,9 @@ pub struct Provider {
     pub identity: IdentityHeaders,
     /// Slots of the verified-token cache (`jwt_cache_config.jwt_cache_size`); 0 disables it.
     pub token_cache_size: usize,
+    /// The keys of `local_jwks` that were left out, and why (logged at start, warned by
+    /// `jwt-authz check`); the rest of the set works.
+    pub skipped_local_keys: Vec<String>,
 }
 
 /// Where a provider's verification keys come from.
@@ -251,7 +254,13 @@ impl Config {
                     }) => format!("jwks by discovery from cluster {cluster}"),
                     KeySource::Local(set) => format!("{} inline keys", set.len()),
                 };
-                format!("{} (issuer {}, {keys})", p.name, p.issuer)
+                let algorithms = if p.algorithms == Algorithm::asymmetric() {
+                    "any asymmetric algorithm".to_string()
+                } else {
+                    let names: Vec<&str> = p.algorithms.iter().map(|a| a.name()).collect();
+                    names.join(" ")
+                };
+                format!("{} (issuer {}, {algorithms}, {keys})", p.name, p.issuer)
             })
             .collect();
         format!(
@@ -281,6 +290,10 @@ fn compile_provider(entry: &Element, name: String) -> Result<Provider, Vec<Confi
     let issuer = keep(&mut errors, compile_issuer(&raw));
     let audiences = keep(&mut errors, compile_audiences(&raw));
     let keys = keep(&mut errors, compile_keys(&raw, issuer.as_deref())).flatten();
+    let (keys, skipped_local_keys) = match keys {
+        Some((keys, skipped)) => (Some(keys), skipped),
+        None => (None, vec![]),
+    };
     let locations = keep(&mut errors, compile_locations(&raw));
     // With its token locations refused, identity is still checked, but for clashes with them.
     let identity = keep(
@@ -337,6 +350,7 @@ fn compile_provider(entry: &Element, name: String) -> Result<Provider, Vec<Confi
         max_token_bytes,
         identity,
         token_cache_size,
+        skipped_local_keys,
     })
 }
 
@@ -396,18 +410,21 @@ fn compile_audiences(raw: &Object) -> Result<Vec<String>, ConfigError> {
 
 /// Where the keys come from. `None` (and no error) when discovery would derive its address
 /// from an issuer that was itself refused: that refusal already says what to fix.
-fn compile_keys(raw: &Object, issuer: Option<&str>) -> Result<Option<KeySource>, ConfigError> {
+fn compile_keys(
+    raw: &Object,
+    issuer: Option<&str>,
+) -> Result<Option<(KeySource, Vec<String>)>, ConfigError> {
     let remote = raw.object("remote_jwks")?;
     let discovery = raw.object("oidc_discovery")?;
     let local = raw.object("local_jwks")?;
     let keys = match (remote, discovery, local) {
-        (Some(remote), None, None) => KeySource::Remote(compile_remote_jwks(&remote)?),
+        (Some(remote), None, None) => (KeySource::Remote(compile_remote_jwks(&remote)?), vec![]),
         (None, Some(discovery), None) => match compile_discovery(issuer, &discovery)? {
-            Some(remote) => KeySource::Remote(remote),
+            Some(remote) => (KeySource::Remote(remote), vec![]),
             None => return Ok(None),
         },
-        (None, None, Some(local)) => KeySource::Local(
-            jwks::parse_from(
+        (None, None, Some(local)) => {
+            let parsed = jwks::parse_from(
                 local.required_string("inline_string")?.as_bytes(),
                 if names_hmac(raw) {
                     jwks::Origin::LocalWithHmac
@@ -415,9 +432,15 @@ fn compile_keys(raw: &Object, issuer: Option<&str>) -> Result<Option<KeySource>,
                     jwks::Origin::Local
                 },
             )
-            .map_err(|e| error(local.at("inline_string"), e.to_string()))?
-            .keys,
-        ),
+            .map_err(|e| error(local.at("inline_string"), e.to_string()))?;
+            let at = local.at("inline_string");
+            let skipped = parsed
+                .skipped
+                .iter()
+                .map(|s| format!("{at}: {s}"))
+                .collect();
+            (KeySource::Local(parsed.keys), skipped)
+        }
         (None, None, None) => {
             return Err(error(
                 raw.path(),
@@ -1110,6 +1133,20 @@ pub(crate) mod tests {
         assert_eq!(
             e.message,
             "JWKS has no usable key: key 0 (kid \"s\") skipped: oct (HMAC) key, but the provider's algorithms name no HS algorithm"
+        );
+    }
+
+    #[test]
+    fn local_keys_left_out_are_named_with_their_reason() {
+        use crate::jose::algorithm::KeyKind;
+        let good = crate::jose::test_signers::jwk(KeyKind::Ed25519, "good");
+        let jwks = serde_json::json!({"keys": [good, {"kty": "EC", "kid": "k1", "crv": "secp256k1", "x": "AA", "y": "AA"}]});
+        let config = Config::from_json(local_jwks(&jwks, r#"["EdDSA"]"#).as_bytes()).unwrap();
+        assert_eq!(
+            config.providers[0].skipped_local_keys,
+            vec![
+                "providers.p.local_jwks.inline_string: key 1 (kid \"k1\") skipped: crv \"secp256k1\" is not supported"
+            ]
         );
     }
 

@@ -5,6 +5,7 @@ use super::abi;
 use crate::authn::Allowed;
 use crate::error::AuthError;
 use crate::keys::uri::Endpoint;
+use crate::reply::{self, Client};
 use crate::request::headers;
 use proxy_wasm::types::{BufferType, LogLevel, MapType};
 use std::time::Duration;
@@ -71,25 +72,23 @@ fn replace_header(name: &str, value: &str) -> bool {
     abi::replace_header(MapType::HttpRequestHeaders, name, value).is_ok()
 }
 
-/// Answers the current stream locally with the refusal.
+/// Answers the current stream locally with the refusal, in the form its client reads
+/// (JSON for HTTP, the description for gRPC: [`reply`]).
 pub fn send_denial(error: &AuthError, realm: &str) {
-    let challenge = error.www_authenticate(realm);
-    let retry_after = error.retry_after().map(|s| s.to_string());
-    let mut headers = vec![
-        ("content-type", "application/json"),
-        ("cache-control", "no-store"),
-    ];
-    if let Some(challenge) = challenge.as_deref() {
-        headers.push(("www-authenticate", challenge));
-    }
-    if let Some(retry_after) = retry_after.as_deref() {
-        headers.push(("retry-after", retry_after));
-    }
-    let body = error.body();
+    let content_type = abi::header_value(MapType::HttpRequestHeaders, "content-type")
+        .ok()
+        .flatten();
+    let client = Client::from_content_type(content_type.as_deref());
+    let reply = reply::refusal(error, realm, client);
+    let headers: Vec<(&str, &str)> = reply
+        .headers
+        .iter()
+        .map(|(name, value)| (*name, value.as_str()))
+        .collect();
     let sent = abi::send_local_response(
-        error.status(),
+        reply.status,
         &headers::serialize(&headers),
-        body.as_bytes(),
+        reply.body.as_bytes(),
     );
     if sent.is_err() {
         log::warn!("jwt-authz: could not send the local reply");

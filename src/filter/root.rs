@@ -59,6 +59,10 @@ impl RootContext for Root {
                     self.context_id,
                     config.summary()
                 );
+                // One line per local key left out: the rest of the set still works.
+                for skipped in config.providers.iter().flat_map(|p| &p.skipped_local_keys) {
+                    log::warn!("jwt-authz: {skipped}");
+                }
                 self.vm = Some(Rc::new(RefCell::new(Vm::new(config))));
                 host::set_tick_period(TICK);
                 true

@@ -208,6 +208,39 @@ mod tests {
     }
 
     #[test]
+    fn grpc_methods_match_by_path_and_services_by_prefix() {
+        let rules = vec![
+            rule(RouteMatch::path(PathMatch::Exact(
+                "/grpc.health.v1.Health/Check".into(),
+            ))),
+            rule(RouteMatch::path(PathMatch::Exact(
+                "/shop.v1.Orders/CancelOrder".into(),
+            ))),
+            rule(RouteMatch::path(PathMatch::Prefix(
+                "/shop.v1.Orders/".into(),
+            ))),
+        ];
+        let call = |path| {
+            matched(
+                &rules,
+                "POST",
+                path,
+                &[("content-type", "application/grpc")],
+            )
+        };
+        assert_eq!(call("/grpc.health.v1.Health/Check"), Some(0));
+        assert_eq!(call("/grpc.health.v1.Health/Watch"), None);
+        assert_eq!(call("/shop.v1.Orders/CancelOrder"), Some(1));
+        assert_eq!(call("/shop.v1.Orders/GetOrder"), Some(2));
+        // The slash ends the service name: another service that starts alike is not matched.
+        assert_eq!(call("/shop.v1.OrdersAdmin/GetOrder"), None);
+        assert_eq!(
+            call("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"),
+            None
+        );
+    }
+
+    #[test]
     fn regex_must_match_the_whole_path() {
         let rules = paths();
         assert_eq!(matched(&rules, "GET", "/users/42/orders", &[]), Some(2));

@@ -32,12 +32,12 @@ fn run() -> Result<(), String> {
 
     let ports = StackPorts::demo();
     let config = demo_envoy_config(&ports)?;
-    println!("Starting the dev IdP, the echo upstream and Envoy...");
+    println!("Starting the dev IdP, the echo and gRPC upstreams, and Envoy...");
     let stack = Stack::start(ports, &config, &EnvoyOptions::default())?;
     println!("\n{}", demo_commands(&stack.ports));
 
     stop.wait();
-    println!("\nStopping Envoy, the dev IdP and the echo upstream.");
+    println!("\nStopping Envoy, the dev IdP and the upstreams.");
     drop(stack);
     Ok(())
 }
