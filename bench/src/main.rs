@@ -225,7 +225,17 @@ fn run(options: &Options) -> Result<(), String> {
     let markdown = run.markdown();
     println!("{markdown}");
     if let Some(path) = &options.write {
-        write_section(path, &markdown)?;
+        // A run of the algorithm workloads alone has a section of its own.
+        let only_algorithms = options
+            .workloads
+            .iter()
+            .all(|w| matches!(w, Workload::Signed(_)));
+        let section = if only_algorithms {
+            report::ALGORITHMS
+        } else {
+            report::RESULTS
+        };
+        write_section(path, section, &markdown)?;
         progress(&format!("results written to {}", path.display()));
     }
     Ok(())
@@ -359,9 +369,9 @@ fn require_tool(name: &str, version_flag: &str, package: &str) -> Result<(), Str
         })
 }
 
-fn write_section(path: &Path, markdown: &str) -> Result<(), String> {
+fn write_section(path: &Path, section: report::Section, markdown: &str) -> Result<(), String> {
     let document = std::fs::read_to_string(path).unwrap_or_default();
-    std::fs::write(path, report::replace_section(&document, markdown))
+    std::fs::write(path, report::replace_section(&document, section, markdown))
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 

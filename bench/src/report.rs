@@ -328,20 +328,37 @@ fn baseline_or(listener: Listener, value: Option<f64>) -> String {
     }
 }
 
-pub const SECTION_START: &str = "<!-- bench:results:start -->";
-pub const SECTION_END: &str = "<!-- bench:results:end -->";
+/// A marked section of the book's page that a run rewrites.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Section {
+    pub start: &'static str,
+    pub end: &'static str,
+}
 
-/// `document` with the text between the result markers replaced by `section`; the markers
-/// and `section` are appended if the document has none.
-pub fn replace_section(document: &str, section: &str) -> String {
-    let block = format!("{SECTION_START}\n{}\n{SECTION_END}", section.trim_end());
-    if let (Some(start), Some(end)) = (document.find(SECTION_START), document.find(SECTION_END))
+/// Where a run goes: the results of the whole bench.
+pub const RESULTS: Section = Section {
+    start: "<!-- bench:results:start -->",
+    end: "<!-- bench:results:end -->",
+};
+
+/// Where a run of the algorithm workloads alone goes, leaving the whole bench's results be.
+pub const ALGORITHMS: Section = Section {
+    start: "<!-- bench:algorithms:start -->",
+    end: "<!-- bench:algorithms:end -->",
+};
+
+/// `document` with the text between `marks` replaced by `section`; the marks and `section`
+/// are appended if the document has none.
+pub fn replace_section(document: &str, marks: Section, section: &str) -> String {
+    let (start_mark, end_mark) = (marks.start, marks.end);
+    let block = format!("{start_mark}\n{}\n{end_mark}", section.trim_end());
+    if let (Some(start), Some(end)) = (document.find(start_mark), document.find(end_mark))
         && start < end
     {
         return format!(
             "{}{block}{}",
             &document[..start],
-            &document[end + SECTION_END.len()..]
+            &document[end + end_mark.len()..]
         );
     }
     let separator = if document.is_empty() || document.ends_with("\n\n") {
@@ -564,24 +581,32 @@ mod tests {
 
     #[test]
     fn the_results_section_is_replaced_in_place() {
-        let doc = format!("# B\n\nintro\n\n{SECTION_START}\nold\n{SECTION_END}\n\nafter\n");
-        let new = replace_section(&doc, "new table\n");
+        let (start, end) = (RESULTS.start, RESULTS.end);
+        let doc = format!("# B\n\nintro\n\n{start}\nold\n{end}\n\nafter\n");
+        let new = replace_section(&doc, RESULTS, "new table\n");
         assert_eq!(
             new,
-            format!("# B\n\nintro\n\n{SECTION_START}\nnew table\n{SECTION_END}\n\nafter\n")
+            format!("# B\n\nintro\n\n{start}\nnew table\n{end}\n\nafter\n")
         );
-        assert_eq!(replace_section(&new, "new table"), new);
+        assert_eq!(replace_section(&new, RESULTS, "new table"), new);
+        // The algorithms' own section is another one.
+        let both = replace_section(&new, ALGORITHMS, "algorithms");
+        assert!(both.starts_with(&new), "{both}");
+        assert!(both.ends_with(
+            "<!-- bench:algorithms:start -->\nalgorithms\n<!-- bench:algorithms:end -->\n"
+        ));
     }
 
     #[test]
     fn a_document_without_markers_gets_the_section_appended() {
+        let (start, end) = (RESULTS.start, RESULTS.end);
         assert_eq!(
-            replace_section("# B\n", "t"),
-            format!("# B\n\n{SECTION_START}\nt\n{SECTION_END}\n")
+            replace_section("# B\n", RESULTS, "t"),
+            format!("# B\n\n{start}\nt\n{end}\n")
         );
         assert_eq!(
-            replace_section("", "t"),
-            format!("{SECTION_START}\nt\n{SECTION_END}\n")
+            replace_section("", RESULTS, "t"),
+            format!("{start}\nt\n{end}\n")
         );
     }
 }
