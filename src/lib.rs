@@ -1,7 +1,7 @@
 //! # jwt-authz
 //!
-//! A Proxy-Wasm HTTP filter that verifies OAuth2 bearer tokens (RS256 JWTs from Auth0 or any
-//! OIDC issuer) before requests reach the services behind Envoy.
+//! A Proxy-Wasm HTTP filter that verifies OAuth2 bearer tokens (JWTs signed RS, PS, ES, EdDSA
+//! or, with local keys, HS, from Auth0 or any OIDC issuer) before requests reach the services behind Envoy.
 //!
 //! Everything but the host glue is plain Rust, tested natively with time injected. The folders
 //! are the layers:
@@ -11,7 +11,7 @@
 //! | [`config`] | JSON configuration -> validated [`config::Config`]; errors name the field path |
 //! | [`request`] | what is read from and written to a request: [`request::headers`] (the host's serialized headers, read in place), [`request::extract`] (where the token is), [`request::identity`] (verified claims -> headers for the upstream) |
 //! | [`policy`] | which rule applies ([`policy::rules`]), its requirement ([`policy::requirement`]), required scopes and claim values ([`policy::access`]), CORS preflights ([`policy::cors`]) |
-//! | [`jose`] | compact JWS under a strict profile ([`jose::jwt`]), JWK sets ([`jose::jwks`]), the key meeting the signature ([`jose::verify`]), time and audience checks ([`jose::claims`]) |
+//! | [`jose`] | the algorithms and the keys each needs ([`jose::algorithm`]), compact JWS under a strict profile ([`jose::jwt`]), JWK sets with each key bound to its algorithms ([`jose::jwks`]), the key meeting the signature ([`jose::verify`]), time and audience checks ([`jose::claims`]) |
 //! | [`crypto`] | the primitives: [`crypto::rsa`] (Montgomery arithmetic, PKCS#1 v1.5 and PSS, the ROCA fingerprint), [`crypto::ecdsa`] (P-256, P-384, P-521 with per-key tables), [`crypto::ed25519`], [`crypto::hmac`] (the one that handles a secret) |
 //! | [`keys`] | key sets per provider: fetch state machine ([`keys::cache`]), one fetch per process ([`keys::share`]), OIDC discovery, callout URIs, the verified-token cache |
 //! | [`authn`] | the checks in order -> allow (with header edits), deny or wait for keys |

@@ -1,6 +1,6 @@
 //! The built module exports exactly the callbacks listed in `src/filter/exports.json`: Envoy
 //! calls every exported callback on every request, so an export that slips back in costs
-//! every request, and one that goes missing breaks the filter.
+//! every request, and one that goes missing breaks the filter. And it fits its size budget.
 
 use std::collections::BTreeSet;
 
@@ -30,6 +30,20 @@ fn the_module_exports_exactly_the_listed_callbacks() {
     ] {
         assert!(exported.contains(needed), "{needed} is not exported");
     }
+}
+
+/// The size budget of the optimised module (issue 13: every algorithm in, at most 512 KiB):
+/// Envoy compiles it once per worker and Istio pulls it into every sidecar.
+const MODULE_BUDGET_BYTES: usize = 512 * 1024;
+
+#[test]
+fn the_module_fits_its_size_budget() {
+    let module = std::fs::read(devstack::module_path()).expect("run `make build` first");
+    assert!(
+        module.len() <= MODULE_BUDGET_BYTES,
+        "dist/jwt_authz.wasm is {} bytes, over the budget of {MODULE_BUDGET_BYTES}",
+        module.len()
+    );
 }
 
 /// The names in a Wasm module's export section.

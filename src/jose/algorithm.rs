@@ -101,6 +101,11 @@ impl Algorithm {
         }
     }
 
+    /// RSASSA-PSS rather than PKCS#1 v1.5, for an RSA key.
+    pub const fn is_pss(self) -> bool {
+        matches!(self, Self::PS256 | Self::PS384 | Self::PS512)
+    }
+
     /// HMAC: a shared secret, never fetched over the network.
     pub const fn is_symmetric(self) -> bool {
         matches!(self.key_kind(), KeyKind::Hmac)

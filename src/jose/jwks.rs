@@ -70,17 +70,6 @@ impl Key {
             _ => None,
         }
     }
-
-    /// Bytes this key occupies, tables included.
-    pub fn memory_bytes(&self) -> usize {
-        let material = match &self.material {
-            KeyMaterial::Rsa(key) => 4 * key.modulus_bytes(),
-            KeyMaterial::Ec(key) => key.memory_bytes(),
-            KeyMaterial::Ed25519(key) => key.memory_bytes(),
-            KeyMaterial::Hmac(keys) => keys.iter().map(hmac::Key::memory_bytes).sum(),
-        };
-        size_of::<Key>() + self.kid.as_ref().map_or(0, String::len) + material
-    }
 }
 
 impl KeyMaterial {
@@ -216,11 +205,6 @@ impl KeySet {
     /// Whether some key verifies `algorithm`.
     pub fn verifies(&self, algorithm: Algorithm) -> bool {
         self.keys.iter().any(|k| k.verifies(algorithm))
-    }
-
-    /// Bytes the keys occupy, tables included.
-    pub fn memory_bytes(&self) -> usize {
-        self.keys.iter().map(Key::memory_bytes).sum()
     }
 }
 

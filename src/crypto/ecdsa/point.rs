@@ -7,45 +7,37 @@
 //! every input is public.
 
 use super::curves::CurveParams;
-use super::field::Fe;
+use super::field::{Fe, Field};
 
 /// A point on the curve other than the identity.
-pub(super) struct Affine<C, const N: usize> {
-    pub(super) x: Fe<C, N>,
-    pub(super) y: Fe<C, N>,
+#[derive(Clone, Copy)]
+pub(super) struct Affine {
+    pub(super) x: Fe,
+    pub(super) y: Fe,
 }
 
 /// A point in Jacobian coordinates; `z = 0` is the identity.
-pub(super) struct Jacobian<C, const N: usize> {
-    x: Fe<C, N>,
-    y: Fe<C, N>,
-    z: Fe<C, N>,
+#[derive(Clone, Copy)]
+pub(super) struct Jacobian {
+    x: Fe,
+    y: Fe,
+    z: Fe,
 }
 
-impl<C, const N: usize> Clone for Affine<C, N> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-impl<C, const N: usize> Copy for Affine<C, N> {}
-impl<C, const N: usize> Clone for Jacobian<C, N> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-impl<C, const N: usize> Copy for Jacobian<C, N> {}
-
-impl<C: CurveParams<N>, const N: usize> Affine<C, N> {
-    /// The point `(x, y)` if it satisfies the curve equation.
-    pub(super) fn on_curve(x: Fe<C, N>, y: Fe<C, N>) -> Option<Self> {
-        let b = Fe::from_canonical(&C::B)?;
-        let right = (x.square() - Fe::ONE.double() - Fe::ONE) * x + b;
+impl Affine {
+    /// The point `(x, y)` of `curve`'s field if it satisfies the curve equation.
+    pub(super) fn on_curve(curve: &'static CurveParams, x: Fe, y: Fe) -> Option<Self> {
+        let field = &curve.field;
+        let b = field.element(&curve.b)?;
+        let one = field.one();
+        let right = (x.square() - one.double() - one) * x + b;
         (y.square() == right).then_some(Affine { x, y })
     }
 
     /// The base point `G`.
-    pub(super) fn base_point() -> Option<Self> {
-        Self::on_curve(Fe::from_canonical(&C::GX)?, Fe::from_canonical(&C::GY)?)
+    pub(super) fn base_point(curve: &'static CurveParams) -> Option<Self> {
+        let field = &curve.field;
+        Self::on_curve(curve, field.element(&curve.gx)?, field.element(&curve.gy)?)
     }
 
     pub(super) fn negated(self) -> Self {
@@ -56,27 +48,28 @@ impl<C: CurveParams<N>, const N: usize> Affine<C, N> {
     }
 }
 
-impl<C: CurveParams<N>, const N: usize> Jacobian<C, N> {
-    pub(super) const IDENTITY: Self = Jacobian {
-        x: Fe::ONE,
-        y: Fe::ONE,
-        z: Fe::ZERO,
-    };
-
+impl Jacobian {
+    pub(super) fn identity(field: &'static Field) -> Self {
+        Jacobian {
+            x: field.one(),
+            y: field.one(),
+            z: field.zero(),
+        }
+    }
     pub(super) fn is_identity(&self) -> bool {
         self.z.is_zero()
     }
 
-    pub(super) fn from_affine(point: &Affine<C, N>) -> Self {
+    pub(super) fn from_affine(point: &Affine) -> Self {
         Jacobian {
             x: point.x,
             y: point.y,
-            z: Fe::ONE,
+            z: point.x.field().one(),
         }
     }
 
     /// Whether the affine x of this point (not the identity) is `x`: `X = x Z^2`.
-    pub(super) fn has_x(&self, x: Fe<C, N>) -> bool {
+    pub(super) fn has_x(&self, x: Fe) -> bool {
         self.x == x * self.z.square()
     }
 
@@ -98,7 +91,7 @@ impl<C: CurveParams<N>, const N: usize> Jacobian<C, N> {
 
     /// `P + Q` for an affine `Q`.
     #[inline(never)]
-    pub(super) fn add_affine(&self, other: &Affine<C, N>) -> Self {
+    pub(super) fn add_affine(&self, other: &Affine) -> Self {
         if self.is_identity() {
             return Self::from_affine(other);
         }
@@ -111,7 +104,7 @@ impl<C: CurveParams<N>, const N: usize> Jacobian<C, N> {
             return if r.is_zero() {
                 self.double()
             } else {
-                Self::IDENTITY
+                Self::identity(self.z.field())
             };
         }
         let hh = h.square();
@@ -144,7 +137,7 @@ impl<C: CurveParams<N>, const N: usize> Jacobian<C, N> {
             return if r.is_zero() {
                 self.double()
             } else {
-                Self::IDENTITY
+                Self::identity(self.z.field())
             };
         }
         let hh = h.square();
@@ -159,12 +152,10 @@ impl<C: CurveParams<N>, const N: usize> Jacobian<C, N> {
 
 /// The affine forms of many points with one field inversion (Montgomery's trick); `None` if
 /// any is the identity.
-pub(super) fn to_affine_batch<C: CurveParams<N>, const N: usize>(
-    points: &[Jacobian<C, N>],
-) -> Option<Vec<Affine<C, N>>> {
+pub(super) fn to_affine_batch(field: &'static Field, points: &[Jacobian]) -> Option<Vec<Affine>> {
     // prefix[i] = z_0 ... z_(i-1)
     let mut prefix = Vec::with_capacity(points.len());
-    let mut product = Fe::ONE;
+    let mut product = field.one();
     for point in points {
         if point.is_identity() {
             return None;
