@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::envoy_config::Listener;
 use crate::workload::Workload;
 
 pub const USAGE: &str = "\
@@ -16,8 +17,12 @@ usage: bench [options]
   --connections N      HTTP/2 connections, one h2load process each (default 2)
   --streams N          concurrent HTTP/2 streams on each connection (default 64)
   --tokens N           distinct fresh tokens, and as many bad-signature ones (default 20000)
+  --algorithm-tokens N distinct fresh tokens per algorithm workload (default 1000; neither
+                       filter caches there)
   --workloads LIST     comma-separated subset of: repeated, repeated-query, fresh, junk, none,
-                       grpc (default: all)
+                       rs256, rs384, rs512, ps256, ps384, ps512, es256, es384, es512, eddsa,
+                       hs256, grpc; `classic` names repeated to none and grpc, `algorithms` the others
+                       (default: all)
   --envoy-cpu LIST     CPUs for Envoy, taskset form (default 0)
   --load-cpu LIST      CPUs for h2load, taskset form (default 1)
   --nice N             niceness for Envoy and h2load, against other work on the machine
@@ -35,6 +40,8 @@ pub struct Options {
     pub connections: usize,
     pub streams: u32,
     pub tokens: usize,
+    /// Distinct fresh tokens per algorithm workload.
+    pub algorithm_tokens: usize,
     pub envoy_cpu: String,
     pub load_cpu: String,
     /// Niceness of Envoy and h2load (0: unchanged).
@@ -58,11 +65,12 @@ impl Default for Options {
             connections: 2,
             streams: 64,
             tokens: 20_000,
+            algorithm_tokens: 1_000,
             envoy_cpu: "0".to_string(),
             load_cpu: "1".to_string(),
             nice: -10,
             warm_up_pass: true,
-            workloads: Workload::ALL.to_vec(),
+            workloads: Workload::all(),
         }
     }
 }
@@ -77,6 +85,7 @@ impl Options {
                 options.rounds = 1;
                 options.duration = Duration::from_secs(1);
                 options.tokens = 2_000;
+                options.algorithm_tokens = 200;
                 options.warm_up_pass = false;
                 continue;
             }
@@ -101,6 +110,7 @@ impl Options {
                 "--connections" => options.connections = positive(&arg, &value()?)?,
                 "--streams" => options.streams = positive(&arg, &value()?)? as u32,
                 "--tokens" => options.tokens = positive(&arg, &value()?)?,
+                "--algorithm-tokens" => options.algorithm_tokens = positive(&arg, &value()?)?,
                 "--workloads" => options.workloads = workloads(&value()?)?,
                 "--envoy-cpu" => options.envoy_cpu = value()?,
                 "--load-cpu" => options.load_cpu = value()?,
@@ -118,26 +128,30 @@ impl Options {
     }
 }
 
-/// A comma-separated list of workload names, kept in the report's order.
+/// A comma-separated list of workload names (or the groups `classic` and `algorithms`),
+/// kept in the report's order.
 fn workloads(list: &str) -> Result<Vec<Workload>, String> {
+    let all = Workload::all();
     let mut chosen = Vec::new();
     for name in list.split(',').map(str::trim) {
-        let workload = Workload::ALL
-            .into_iter()
-            .find(|w| w.name() == name)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Workload::ALL.iter().map(|w| w.name()).collect();
-                format!(
-                    "--workloads: unknown `{name}` (known: {})",
-                    names.join(", ")
-                )
-            })?;
-        chosen.push(workload);
+        match name {
+            "classic" => chosen.extend(Workload::CLASSIC),
+            "algorithms" => {
+                chosen.extend(all.iter().filter(|w| w.listeners() == Listener::ALGORITHMS))
+            }
+            _ => {
+                let workload = all.iter().find(|w| w.name() == name).ok_or_else(|| {
+                    let names: Vec<&str> = all.iter().map(|w| w.name()).collect();
+                    format!(
+                        "--workloads: unknown `{name}` (known: {}, classic, algorithms)",
+                        names.join(", ")
+                    )
+                })?;
+                chosen.push(*workload);
+            }
+        }
     }
-    Ok(Workload::ALL
-        .into_iter()
-        .filter(|w| chosen.contains(w))
-        .collect())
+    Ok(all.into_iter().filter(|w| chosen.contains(w)).collect())
 }
 
 fn number(arg: &str, value: &str) -> Result<usize, String> {
@@ -172,7 +186,8 @@ mod tests {
         );
         assert!(options.noop_module.ends_with("dist/noop_filter.wasm"));
         assert!(options.write.is_none());
-        assert_eq!(options.workloads, Workload::ALL);
+        assert_eq!(options.workloads, Workload::all());
+        assert_eq!(options.algorithm_tokens, 1_000);
     }
 
     #[test]
@@ -182,15 +197,33 @@ mod tests {
         let error = parse(&["--workloads", "repeated,cached"]).unwrap_err();
         assert!(error.contains("unknown `cached`"), "{error}");
         assert!(
-            error.contains("repeated, repeated-query, fresh, junk, none, grpc"),
+            error.contains("repeated, repeated-query, fresh, junk, none, grpc, rs256"),
             "{error}"
         );
     }
 
     #[test]
+    fn algorithm_workloads_are_chosen_by_name_or_all_at_once() {
+        use crate::algorithm::Algorithm;
+        let options = parse(&["--workloads", "es384,fresh"]).unwrap();
+        assert_eq!(
+            options.workloads,
+            [Workload::Fresh, Workload::Signed(Algorithm::Es384)]
+        );
+        let options = parse(&["--workloads", "algorithms"]).unwrap();
+        assert_eq!(
+            options.workloads,
+            Algorithm::ALL.map(Workload::Signed).to_vec()
+        );
+        let options = parse(&["--workloads", "classic,hs256"]).unwrap();
+        assert_eq!(options.workloads.len(), 7);
+        assert_eq!(options.workloads[6], Workload::Signed(Algorithm::Hs256));
+    }
+
+    #[test]
     fn every_option_is_read() {
         let args = "--module m.wasm --noop-module n.wasm --write B.md --rounds 3 --duration 2 \
-                    --warm-up 0 --connections 3 --streams 8 --tokens 500 --envoy-cpu 2 \
+                    --warm-up 0 --connections 3 --streams 8 --tokens 500 --algorithm-tokens 300 --envoy-cpu 2 \
                     --load-cpu 3 --nice 0";
         let options = parse(&args.split_whitespace().collect::<Vec<_>>()).unwrap();
         assert_eq!(options.module, PathBuf::from("m.wasm"));
@@ -202,6 +235,7 @@ mod tests {
         assert_eq!(options.connections, 3);
         assert_eq!(options.streams, 8);
         assert_eq!(options.tokens, 500);
+        assert_eq!(options.algorithm_tokens, 300);
         assert_eq!(options.envoy_cpu, "2");
         assert_eq!(options.load_cpu, "3");
         assert_eq!(options.nice, 0);

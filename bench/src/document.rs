@@ -7,6 +7,7 @@ use crate::args::Options;
 use crate::machine::Machine;
 use crate::report::Results;
 use crate::startup::Startup;
+use crate::workload::Workload;
 
 /// JWKS fetches: the dev IdP's own count, and Envoy's per-cluster request counters.
 #[derive(Debug, Clone, Default)]
@@ -75,22 +76,41 @@ impl Run<'_> {
             },
             self.priority,
         );
-        let _ = writeln!(
-            out,
-            "- Tokens: RS256 (2048-bit) from the dev IdP, {} bytes; the repeated token in \
-             `Authorization: Bearer` (and, in its own workload, in `?access_token=`), the others \
-             in `?access_token=`; {} fresh and {} bad-signature tokens, each sent again only after \
-             all the others of its kind.",
-            self.token_bytes, o.tokens, o.tokens
-        );
+        let classic = o.workloads.iter().any(|w| Workload::CLASSIC.contains(w));
+        if classic {
+            let _ = writeln!(
+                out,
+                "- Tokens: RS256 (2048-bit) from the dev IdP, {} bytes; the repeated token in \
+                 `Authorization: Bearer` (and, in its own workload, in `?access_token=`), the others \
+                 in `?access_token=`; {} fresh and {} bad-signature tokens, each sent again only after \
+                 all the others of its kind.",
+                self.token_bytes, o.tokens, o.tokens
+            );
+        }
+        if self.results.has_algorithms() {
+            let _ = writeln!(
+                out,
+                "- Algorithm workloads: {} fresh tokens per algorithm in `?access_token=`, each sent \
+                 again only after all the others; keys generated at start (RSA 2048-bit, e = 65537; \
+                 P-256, P-384, P-521; Ed25519; a 32-byte HS256 secret), given to both filters as \
+                 `local_jwks`; neither filter caches verified tokens there.",
+                o.algorithm_tokens
+            );
+        }
         let _ = writeln!(
             out,
             "- Run time: {:.1} min.\n",
             self.elapsed.as_secs_f64() / 60.0
         );
 
-        let _ = writeln!(out, "#### jwt-authz against native jwt_authn\n");
-        let _ = writeln!(out, "{}", self.results.summary_table());
+        if classic {
+            let _ = writeln!(out, "#### jwt-authz against native jwt_authn\n");
+            let _ = writeln!(out, "{}", self.results.summary_table());
+        }
+        if self.results.has_algorithms() {
+            let _ = writeln!(out, "#### Algorithms: a fresh token of each\n");
+            let _ = writeln!(out, "{}", self.results.algorithms_table());
+        }
         let _ = writeln!(out, "#### Every listener and workload\n");
         let _ = writeln!(out, "{}", self.results.detail_table());
         let _ = writeln!(out, "#### Startup, key fetches, memory\n");

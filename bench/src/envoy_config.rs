@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
+use crate::algorithm::{HMAC_ISSUER, HMAC_PATH};
+
 /// The audience every token is minted for and every verifier requires.
 pub const AUDIENCE: &str = devidp::DEFAULT_AUDIENCE;
 
@@ -16,6 +18,9 @@ pub const NATIVE_JWT_CACHE_SIZE: u32 = 100;
 
 /// The body of every direct response.
 const BODY: &str = "ok";
+
+const JWT_AUTHN_TYPE: &str =
+    "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication";
 
 /// What sits in front of a listener's `direct_response`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -33,16 +38,39 @@ pub enum Listener {
     HostCalls,
     /// jwt-authz (dist/jwt_authz.wasm).
     Ours,
+    /// `jwt_authn` without cache, with a local key of every algorithm (an HMAC provider apart).
+    NativeAlgorithms,
+    /// jwt-authz with the same providers and keys as [`Listener::NativeAlgorithms`].
+    OursAlgorithms,
 }
 
 impl Listener {
-    pub const ALL: [Listener; 6] = [
+    pub const ALL: [Listener; 8] = [
         Listener::NoFilter,
         Listener::Native,
         Listener::NativeCached,
         Listener::Noop,
         Listener::HostCalls,
         Listener::Ours,
+        Listener::NativeAlgorithms,
+        Listener::OursAlgorithms,
+    ];
+
+    /// The listeners of the classic workloads (RS256 keys from the dev IdP).
+    pub const CLASSIC: [Listener; 6] = [
+        Listener::NoFilter,
+        Listener::Native,
+        Listener::NativeCached,
+        Listener::Noop,
+        Listener::HostCalls,
+        Listener::Ours,
+    ];
+
+    /// The listeners of the algorithm workloads.
+    pub const ALGORITHMS: [Listener; 3] = [
+        Listener::NoFilter,
+        Listener::NativeAlgorithms,
+        Listener::OursAlgorithms,
     ];
 
     /// A short name for tables.
@@ -54,6 +82,8 @@ impl Listener {
             Listener::Noop => "no-op wasm",
             Listener::HostCalls => "wasm host calls",
             Listener::Ours => "jwt-authz",
+            Listener::NativeAlgorithms => "jwt_authn, every alg",
+            Listener::OursAlgorithms => "jwt-authz, every alg",
         }
     }
 
@@ -66,6 +96,8 @@ impl Listener {
             Listener::Noop => "noop",
             Listener::HostCalls => "host_calls",
             Listener::Ours => "ours",
+            Listener::NativeAlgorithms => "native_algorithms",
+            Listener::OursAlgorithms => "ours_algorithms",
         }
     }
 
@@ -73,14 +105,32 @@ impl Listener {
     pub fn authenticates(self) -> bool {
         matches!(
             self,
-            Listener::Native | Listener::NativeCached | Listener::Ours
+            Listener::Native
+                | Listener::NativeCached
+                | Listener::Ours
+                | Listener::NativeAlgorithms
+                | Listener::OursAlgorithms
         )
     }
 
+    /// Whether the listener runs jwt-authz.
+    pub fn is_ours(self) -> bool {
+        matches!(self, Listener::Ours | Listener::OursAlgorithms)
+    }
+
+    /// Whether the listener runs a Wasm filter.
+    pub fn is_wasm(self) -> bool {
+        self.is_ours() || matches!(self, Listener::Noop | Listener::HostCalls)
+    }
+
     /// The Envoy cluster this listener's filter fetches keys through: one per listener, so
-    /// Envoy's cluster stats tell who fetched the JWKS how often.
+    /// Envoy's cluster stats tell who fetched the JWKS how often. None for local keys.
     pub fn jwks_cluster(self) -> Option<String> {
-        self.authenticates().then(|| format!("idp_{}", self.id()))
+        matches!(
+            self,
+            Listener::Native | Listener::NativeCached | Listener::Ours
+        )
+        .then(|| format!("idp_{}", self.id()))
     }
 }
 
@@ -98,6 +148,16 @@ pub struct BenchConfig {
     pub ours_module: PathBuf,
     /// The no-op filter, absolute.
     pub noop_module: PathBuf,
+    /// The local key sets of the algorithm listeners.
+    pub algorithm_keys: AlgorithmKeySets,
+}
+
+/// The algorithm listeners' keys: the asymmetric provider's (issuer: the dev IdP's) and the
+/// HMAC provider's, each a JWKS document.
+#[derive(Debug, Clone, Default)]
+pub struct AlgorithmKeySets {
+    pub asymmetric_jwks: String,
+    pub hmac_jwks: String,
 }
 
 impl BenchConfig {
@@ -175,6 +235,16 @@ impl BenchConfig {
                 &self.ours_module.display().to_string(),
                 Some(&self.ours_filter_config(listener)),
             )],
+            Listener::NativeAlgorithms => {
+                let mut config = self.algorithms_config(false);
+                config["@type"] = json!(JWT_AUTHN_TYPE);
+                vec![json!({"name": "envoy.filters.http.jwt_authn", "typed_config": config})]
+            }
+            Listener::OursAlgorithms => vec![wasm_filter(
+                "jwt_authz_algorithms",
+                &self.ours_module.display().to_string(),
+                Some(&self.algorithms_config(true)),
+            )],
         };
         filters.push(json!({
             "name": "envoy.filters.http.router",
@@ -208,10 +278,47 @@ impl BenchConfig {
         json!({
             "name": "envoy.filters.http.jwt_authn",
             "typed_config": {
-                "@type": "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication",
+                "@type": JWT_AUTHN_TYPE,
                 "providers": {"idp": provider},
                 "rules": [{"match": {"prefix": "/"}, "requires": {"provider_name": "idp"}}]
             }
+        })
+    }
+
+    /// The algorithm listeners' filter config, the same for both but for jwt-authz's
+    /// `algorithms` on the HMAC provider (which it requires to take a secret) and its
+    /// verified-token cache turned off, as native's is (so every request verifies, whatever
+    /// the size of the token pool): one provider
+    /// with a public key of every asymmetric algorithm, one with the HMAC secret on
+    /// [`HMAC_PATH`], both with the classic provider's token locations.
+    fn algorithms_config(&self, ours: bool) -> Value {
+        let provider = |issuer: &str, jwks: &str| {
+            json!({
+                "issuer": issuer,
+                "audiences": [AUDIENCE],
+                "local_jwks": {"inline_string": jwks},
+                "from_headers": [{"name": "authorization", "value_prefix": "Bearer "}],
+                "from_params": ["access_token"]
+            })
+        };
+        let keys = &self.algorithm_keys;
+        let mut asymmetric = provider(&self.issuer, &keys.asymmetric_jwks);
+        let mut hmac = provider(HMAC_ISSUER, &keys.hmac_jwks);
+        if ours {
+            hmac["algorithms"] = json!(["HS256"]);
+            for provider in [&mut asymmetric, &mut hmac] {
+                provider["jwt_cache_config"] = json!({"jwt_cache_size": 0});
+            }
+        }
+        json!({
+            "providers": {
+                "asymmetric": asymmetric,
+                "hmac": hmac
+            },
+            "rules": [
+                {"match": {"prefix": HMAC_PATH}, "requires": {"provider_name": "hmac"}},
+                {"match": {"prefix": "/"}, "requires": {"provider_name": "asymmetric"}}
+            ]
         })
     }
 
@@ -292,6 +399,10 @@ mod tests {
             jwks_uri: "http://127.0.0.1:9200/.well-known/jwks.json".to_string(),
             ours_module: devstack::module_path(),
             noop_module: devstack::module_path(),
+            algorithm_keys: AlgorithmKeySets {
+                asymmetric_jwks: r#"{"keys":[]}"#.to_string(),
+                hmac_jwks: r#"{"keys":[]}"#.to_string(),
+            },
         }
     }
 
@@ -308,7 +419,7 @@ mod tests {
 
     #[test]
     fn the_cache_is_configured_on_one_native_listener_only() {
-        let yaml = config(&Listener::ALL).yaml();
+        let yaml = config(&Listener::CLASSIC).yaml();
         assert_eq!(yaml.matches("jwt_cache_config").count(), 1);
         assert_eq!(yaml.matches("envoy.filters.http.jwt_authn\"").count(), 2);
         assert_eq!(
@@ -326,7 +437,7 @@ mod tests {
 
     #[test]
     fn native_and_ours_share_issuer_audience_and_token_locations() {
-        let bench = config(&Listener::ALL);
+        let bench = config(&Listener::CLASSIC);
         let native = bench.jwt_authn(Listener::Native, false);
         let native = &native["typed_config"]["providers"]["idp"];
         let ours = bench.ours_filter_config(Listener::Ours);
@@ -343,6 +454,37 @@ mod tests {
             ours["remote_jwks"]["http_uri"]["cluster"],
             json!("idp_ours")
         );
+    }
+
+    #[test]
+    fn the_algorithm_listeners_share_keys_and_rules_and_fetch_nothing() {
+        let bench = config(&Listener::ALL);
+        let native = bench.algorithms_config(false);
+        let ours = bench.algorithms_config(true);
+        assert_eq!(native["rules"], ours["rules"]);
+        assert_eq!(native["rules"][0]["match"]["prefix"], HMAC_PATH);
+        for name in ["asymmetric", "hmac"] {
+            for field in ["issuer", "audiences", "local_jwks", "from_params"] {
+                assert_eq!(
+                    native["providers"][name][field], ours["providers"][name][field],
+                    "{name} {field}"
+                );
+            }
+        }
+        assert_eq!(ours["providers"]["hmac"]["algorithms"], json!(["HS256"]));
+        assert!(native["providers"]["hmac"].get("algorithms").is_none());
+        assert!(ours["providers"]["asymmetric"].get("algorithms").is_none());
+        for name in ["asymmetric", "hmac"] {
+            let off = json!({"jwt_cache_size": 0});
+            assert_eq!(ours["providers"][name]["jwt_cache_config"], off);
+            assert!(native["providers"][name].get("jwt_cache_config").is_none());
+        }
+        assert_eq!(native["providers"]["hmac"]["issuer"], HMAC_ISSUER);
+        assert_eq!(Listener::NativeAlgorithms.jwks_cluster(), None);
+        assert_eq!(Listener::OursAlgorithms.jwks_cluster(), None);
+        let yaml = bench.yaml();
+        assert!(!yaml.contains("idp_native_algorithms"), "{yaml}");
+        assert_eq!(yaml.matches("direct_response").count(), 8);
     }
 
     #[test]
@@ -364,7 +506,15 @@ mod tests {
             Listener::Native,
             Listener::NativeCached,
             Listener::Ours,
+            Listener::NativeAlgorithms,
+            Listener::OursAlgorithms,
         ];
-        devstack::validate(&config(&listeners).yaml()).unwrap();
+        let keys = crate::algorithm::Keys::generate().unwrap();
+        let mut bench = config(&listeners);
+        bench.algorithm_keys = AlgorithmKeySets {
+            asymmetric_jwks: keys.asymmetric_jwks(),
+            hmac_jwks: keys.hmac_jwks(),
+        };
+        devstack::validate(&bench.yaml()).unwrap();
     }
 }

@@ -3,6 +3,7 @@
 //! worker pinned to one CPU, loaded by h2load pinned to another. Prints a markdown report and
 //! can write it into the book's docs/src/benchmarks.md.
 
+mod algorithm;
 mod args;
 mod document;
 mod envoy_config;
@@ -25,13 +26,15 @@ use std::time::{Duration, Instant};
 use devidp::{Idp, IdpConfig};
 use devstack::{Envoy, EnvoyOptions};
 
+use crate::algorithm::Algorithm;
 use crate::args::Options;
 use crate::document::{JwksFetches, Run};
-use crate::envoy_config::{AUDIENCE, BenchConfig, Listener};
+use crate::envoy_config::{AUDIENCE, AlgorithmKeySets, BenchConfig, Listener};
 use crate::machine::Machine;
 use crate::measure::Bench;
 use crate::report::{Cell, Results};
 use crate::startup::Poll;
+use crate::workload::Workload;
 
 /// Length of each run in the unmeasured pass before the rounds.
 const WARM_UP_PASS: Duration = Duration::from_secs(1);
@@ -63,15 +66,41 @@ fn run(options: &Options) -> Result<(), String> {
 
     let idp = Idp::start("127.0.0.1:0", IdpConfig::default())
         .map_err(|e| format!("cannot start the dev IdP: {e}"))?;
-    let (repeated, fresh, junk) = mint_tokens(&idp, options.tokens);
+    let classic = options
+        .workloads
+        .iter()
+        .any(|w| Workload::CLASSIC.contains(w));
+    // Without a classic workload, one token is all the RS256 listeners need (for nothing).
+    let (repeated, fresh, junk) = mint_tokens(&idp, if classic { options.tokens } else { 1 });
+    let algorithms: Vec<Algorithm> = options
+        .workloads
+        .iter()
+        .filter_map(|w| match w {
+            Workload::Signed(algorithm) => Some(*algorithm),
+            _ => None,
+        })
+        .collect();
+    let keys = Arc::new(algorithm::Keys::generate()?);
+    let claims = idp.claims_for("demo-client", AUDIENCE, &["read:messages"]);
+    let signed = mint_algorithm_tokens(&keys, &claims, &algorithms, options.algorithm_tokens);
+    let algorithm_poll = tokens::token_uri("/", &keys.mint(Algorithm::Rs256, &claims, "poll"));
 
-    let ports = free_ports(Listener::ALL.len() + 1)?;
+    // The listeners the chosen workloads run on, in the report's order.
+    let listeners: Vec<Listener> = Listener::ALL
+        .into_iter()
+        .filter(|l| options.workloads.iter().any(|w| w.listeners().contains(l)))
+        .collect();
+    let ports = free_ports(listeners.len() + 1)?;
     let admin_port = ports[0];
-    let listener_ports: BTreeMap<Listener, u16> = Listener::ALL
+    let listener_ports: BTreeMap<Listener, u16> = listeners
         .iter()
         .copied()
         .zip(ports[1..].iter().copied())
         .collect();
+    let algorithm_keys = AlgorithmKeySets {
+        asymmetric_jwks: keys.asymmetric_jwks(),
+        hmac_jwks: keys.hmac_jwks(),
+    };
     let config_for = |listeners: &[Listener]| {
         BenchConfig {
             admin_port,
@@ -81,6 +110,7 @@ fn run(options: &Options) -> Result<(), String> {
             jwks_uri: idp.jwks_uri(),
             ours_module: module.clone(),
             noop_module: noop_module.clone(),
+            algorithm_keys: algorithm_keys.clone(),
         }
         .yaml()
     };
@@ -91,7 +121,11 @@ fn run(options: &Options) -> Result<(), String> {
             .map(|&listener| Poll {
                 listener,
                 addr: SocketAddr::from(([127, 0, 0, 1], listener_ports[&listener])),
-                path: tokens::token_uri("/", &repeated),
+                path: if Listener::ALGORITHMS.contains(&listener) {
+                    algorithm_poll.clone()
+                } else {
+                    tokens::token_uri("/", &repeated)
+                },
             })
             .collect()
     };
@@ -103,17 +137,11 @@ fn run(options: &Options) -> Result<(), String> {
 
     // Memory of the same process without the Wasm listeners, for comparison.
     let mut memory = Vec::new();
-    let without_wasm = [Listener::NoFilter, Listener::Native, Listener::NativeCached];
-    let without_ours = [
-        Listener::NoFilter,
-        Listener::Native,
-        Listener::NativeCached,
-        Listener::Noop,
-        Listener::HostCalls,
-    ];
+    let without_wasm: Vec<Listener> = listeners.iter().copied().filter(|l| !l.is_wasm()).collect();
+    let without_ours: Vec<Listener> = listeners.iter().copied().filter(|l| !l.is_ours()).collect();
     for (what, listeners) in [
         ("idle, without the Wasm listeners", &without_wasm[..]),
-        ("idle, without the jwt-authz listener", &without_ours[..]),
+        ("idle, without the jwt-authz listeners", &without_ours[..]),
     ] {
         progress(&format!("memory: Envoy {what}"));
         let rss = startup::settled_rss(
@@ -128,15 +156,12 @@ fn run(options: &Options) -> Result<(), String> {
     progress("starting Envoy with every listener");
     let jwks_before = idp.jwks_requests();
     let (envoy, startup) = startup::start_timed(
-        &config_for(&Listener::ALL),
+        &config_for(&listeners),
         admin_port,
         &envoy_options,
-        &polls_for(&Listener::ALL),
+        &polls_for(&listeners),
     )?;
-    let clusters: Vec<String> = Listener::ALL
-        .iter()
-        .filter_map(|l| l.jwks_cluster())
-        .collect();
+    let clusters: Vec<String> = listeners.iter().filter_map(|l| l.jwks_cluster()).collect();
     let by_cluster_after_startup = startup::jwks_fetches(&envoy, &clusters)?;
     let priority = match options.nice {
         0 => "unchanged".to_string(),
@@ -161,6 +186,10 @@ fn run(options: &Options) -> Result<(), String> {
         repeated,
         fresh: tokens::TokenPool::new(fresh),
         junk: tokens::TokenPool::new(junk),
+        signed: signed
+            .into_iter()
+            .map(|(algorithm, tokens)| (algorithm, tokens::TokenPool::new(tokens)))
+            .collect(),
         scratch: scratch.0.clone(),
         load_cpu: options.load_cpu.clone(),
         nice: options.nice,
@@ -196,7 +225,17 @@ fn run(options: &Options) -> Result<(), String> {
     let markdown = run.markdown();
     println!("{markdown}");
     if let Some(path) = &options.write {
-        write_section(path, &markdown)?;
+        // A run of the algorithm workloads alone has a section of its own.
+        let only_algorithms = options
+            .workloads
+            .iter()
+            .all(|w| matches!(w, Workload::Signed(_)));
+        let section = if only_algorithms {
+            report::ALGORITHMS
+        } else {
+            report::RESULTS
+        };
+        write_section(path, section, &markdown)?;
         progress(&format!("results written to {}", path.display()));
     }
     Ok(())
@@ -207,7 +246,7 @@ fn run(options: &Options) -> Result<(), String> {
 fn measure_all(bench: &mut Bench, options: &Options) -> Result<Vec<Cell>, String> {
     let mut cells = Vec::new();
     for &workload in &options.workloads {
-        for listener in Listener::ALL {
+        for &listener in workload.listeners() {
             let probe = bench.probe(listener, workload);
             cells.push(Cell {
                 listener,
@@ -244,6 +283,30 @@ fn measure_all(bench: &mut Bench, options: &Options) -> Result<Vec<Cell>, String
         }
     }
     Ok(cells)
+}
+
+/// `count` fresh tokens of each algorithm.
+fn mint_algorithm_tokens(
+    keys: &Arc<algorithm::Keys>,
+    claims: &serde_json::Value,
+    algorithms: &[Algorithm],
+    count: usize,
+) -> Vec<(Algorithm, Vec<String>)> {
+    if algorithms.is_empty() {
+        return Vec::new();
+    }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let minting = Instant::now();
+    let signed: Vec<(Algorithm, Vec<String>)> = algorithms
+        .iter()
+        .map(|&a| (a, keys.mint_many(a, claims, count, threads)))
+        .collect();
+    progress(&format!(
+        "minted {count} tokens for each of {} algorithm(s) in {:.1} s on {threads} thread(s)",
+        algorithms.len(),
+        minting.elapsed().as_secs_f64()
+    ));
+    signed
 }
 
 /// One repeated token, `count` fresh ones, and `count` with bad signatures.
@@ -306,9 +369,9 @@ fn require_tool(name: &str, version_flag: &str, package: &str) -> Result<(), Str
         })
 }
 
-fn write_section(path: &Path, markdown: &str) -> Result<(), String> {
+fn write_section(path: &Path, section: report::Section, markdown: &str) -> Result<(), String> {
     let document = std::fs::read_to_string(path).unwrap_or_default();
-    std::fs::write(path, report::replace_section(&document, markdown))
+    std::fs::write(path, report::replace_section(&document, section, markdown))
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 

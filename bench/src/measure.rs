@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use devstack::Envoy;
 
+use crate::algorithm::Algorithm;
 use crate::envoy_config::Listener;
 use crate::load::{LoadSpec, Target};
 use crate::procstat;
@@ -22,6 +23,8 @@ pub struct Bench<'a> {
     pub repeated: String,
     pub fresh: TokenPool,
     pub junk: TokenPool,
+    /// Fresh tokens of each algorithm measured.
+    pub signed: BTreeMap<Algorithm, TokenPool>,
     /// Where h2load's URI files go.
     pub scratch: PathBuf,
     pub load_cpu: String,
@@ -34,6 +37,14 @@ pub struct Bench<'a> {
 impl Bench<'_> {
     fn base_url(&self, listener: Listener) -> String {
         format!("http://127.0.0.1:{}/", self.ports[&listener])
+    }
+
+    /// The path a workload's requests go to (before any query).
+    fn path(workload: Workload) -> &'static str {
+        match workload {
+            Workload::Signed(algorithm) => algorithm.path(),
+            _ => "/",
+        }
     }
 
     /// One request of `workload` to `listener` with a plain HTTP/1.1 client: its status.
@@ -56,9 +67,9 @@ impl Bench<'_> {
                 "/".to_string()
             }
             Workload::RepeatedInQuery => token_uri("/", &self.repeated),
-            Workload::Fresh | Workload::Junk => {
-                let pool = self.pool(workload);
-                let uri = token_uri("/", pool.ring().next().unwrap_or_default());
+            Workload::Fresh | Workload::Junk | Workload::Signed(_) => {
+                let pool = self.pool(workload)?;
+                let uri = token_uri(Self::path(workload), pool.ring().next().unwrap_or_default());
                 pool.advance(1);
                 uri
             }
@@ -69,10 +80,14 @@ impl Bench<'_> {
             .map_err(|e| e.to_string())
     }
 
-    fn pool(&mut self, workload: Workload) -> &mut TokenPool {
+    fn pool(&mut self, workload: Workload) -> Result<&mut TokenPool, String> {
         match workload {
-            Workload::Junk => &mut self.junk,
-            _ => &mut self.fresh,
+            Workload::Junk => Ok(&mut self.junk),
+            Workload::Signed(algorithm) => self
+                .signed
+                .get_mut(&algorithm)
+                .ok_or_else(|| format!("no {algorithm} tokens were minted")),
+            _ => Ok(&mut self.fresh),
         }
     }
 
@@ -108,12 +123,13 @@ impl Bench<'_> {
                 };
                 vec![target; self.connections]
             }
-            Workload::Fresh | Workload::Junk => {
+            Workload::Fresh | Workload::Junk | Workload::Signed(_) => {
                 let paths: Vec<PathBuf> = (0..self.connections)
                     .map(|k| self.scratch.join(format!("uris-{k}.txt")))
                     .collect();
-                self.pool(workload)
-                    .write_uri_files(&base, &paths)
+                let uri = format!("{}{}", base.trim_end_matches('/'), Self::path(workload));
+                self.pool(workload)?
+                    .write_uri_files(&uri, &paths)
                     .map_err(|e| format!("cannot write h2load's URI files: {e}"))?;
                 paths.into_iter().map(Target::UriFile).collect()
             }
@@ -135,11 +151,11 @@ impl Bench<'_> {
         let requests_after = self.requests(listener)?;
 
         let envoy_requests = requests_after.saturating_sub(requests_before);
-        if matches!(workload, Workload::Fresh | Workload::Junk) {
+        if workload.is_fresh() {
             // Every request Envoy saw took the next token, warm-up included; requests cut
             // off at the end may have taken a few more.
             let in_flight = u64::from(self.streams) * self.connections as u64;
-            self.pool(workload).advance(envoy_requests + in_flight);
+            self.pool(workload)?.advance(envoy_requests + in_flight);
         }
         Ok(Round {
             load,

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use crate::algorithm::Algorithm;
 use crate::envoy_config::Listener;
 use crate::load::LoadResult;
 use crate::workload::Workload;
@@ -200,7 +201,7 @@ impl Results<'_> {
              wasm host calls added µs/req | flagged |\n\
              |---|--:|---|--:|--:|--:|--:|--:|---|\n",
         );
-        let measured = Workload::ALL
+        let measured = Workload::CLASSIC
             .into_iter()
             .filter(|&w| self.cells.iter().any(|c| c.workload == w));
         for workload in measured {
@@ -212,7 +213,8 @@ impl Results<'_> {
                 .added_cpu_us(Listener::Ours, workload)
                 .zip(self.added_cpu_us(peer, workload))
                 .and_then(|(o, n)| ratio(o, n));
-            let flagged: Vec<&str> = Listener::ALL
+            let flagged: Vec<&str> = workload
+                .listeners()
                 .iter()
                 .filter(|&&l| self.cell(l, workload).is_none_or(|c| c.problem().is_some()))
                 .map(|l| l.label())
@@ -244,6 +246,71 @@ impl Results<'_> {
     }
 }
 
+impl Results<'_> {
+    /// Whether any algorithm workload was measured.
+    pub fn has_algorithms(&self) -> bool {
+        self.cells
+            .iter()
+            .any(|c| matches!(c.workload, Workload::Signed(_)))
+    }
+
+    /// jwt-authz against native jwt_authn without cache on a fresh token of each algorithm,
+    /// with the goal of each, met or not by the ratio of added Envoy CPU.
+    pub fn algorithms_table(&self) -> String {
+        let mut out = String::from(
+            "| algorithm | native added µs/req | jwt-authz added µs/req | jwt-authz / native | \
+             same, by Envoy CPU | goal | met | flagged |\n\
+             |---|--:|--:|--:|--:|--:|---|---|\n",
+        );
+        for algorithm in Algorithm::ALL {
+            let workload = Workload::Signed(algorithm);
+            if !self.cells.iter().any(|c| c.workload == workload) {
+                continue;
+            }
+            let ours = self.added_us(Listener::OursAlgorithms, workload);
+            let native = self.added_us(Listener::NativeAlgorithms, workload);
+            let by_rps = ours.zip(native).and_then(|(o, n)| ratio(o, n));
+            let by_cpu = self
+                .added_cpu_us(Listener::OursAlgorithms, workload)
+                .zip(self.added_cpu_us(Listener::NativeAlgorithms, workload))
+                .and_then(|(o, n)| ratio(o, n));
+            let flagged: Vec<&str> = workload
+                .listeners()
+                .iter()
+                .filter(|&&l| self.cell(l, workload).is_none_or(|c| c.problem().is_some()))
+                .map(|l| l.label())
+                .collect();
+            let goal = algorithm.goal();
+            // Judged by Envoy CPU, which other work on the machine does not skew.
+            let met = match by_cpu {
+                Some(r) if flagged.is_empty() => {
+                    if r <= goal {
+                        "yes"
+                    } else {
+                        "no"
+                    }
+                }
+                _ => "–",
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | ≤ {goal:.1}× | {met} | {} |",
+                algorithm.name(),
+                number(native, 1),
+                number(ours, 1),
+                times(by_rps),
+                times(by_cpu),
+                if flagged.is_empty() {
+                    "none".to_string()
+                } else {
+                    flagged.join(", ")
+                },
+            );
+        }
+        out
+    }
+}
+
 fn number(value: Option<f64>, decimals: usize) -> String {
     value.map_or("–".to_string(), |v| format!("{v:.decimals$}"))
 }
@@ -261,20 +328,37 @@ fn baseline_or(listener: Listener, value: Option<f64>) -> String {
     }
 }
 
-pub const SECTION_START: &str = "<!-- bench:results:start -->";
-pub const SECTION_END: &str = "<!-- bench:results:end -->";
+/// A marked section of the book's page that a run rewrites.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Section {
+    pub start: &'static str,
+    pub end: &'static str,
+}
 
-/// `document` with the text between the result markers replaced by `section`; the markers
-/// and `section` are appended if the document has none.
-pub fn replace_section(document: &str, section: &str) -> String {
-    let block = format!("{SECTION_START}\n{}\n{SECTION_END}", section.trim_end());
-    if let (Some(start), Some(end)) = (document.find(SECTION_START), document.find(SECTION_END))
+/// Where a run goes: the results of the whole bench.
+pub const RESULTS: Section = Section {
+    start: "<!-- bench:results:start -->",
+    end: "<!-- bench:results:end -->",
+};
+
+/// Where a run of the algorithm workloads alone goes, leaving the whole bench's results be.
+pub const ALGORITHMS: Section = Section {
+    start: "<!-- bench:algorithms:start -->",
+    end: "<!-- bench:algorithms:end -->",
+};
+
+/// `document` with the text between `marks` replaced by `section`; the marks and `section`
+/// are appended if the document has none.
+pub fn replace_section(document: &str, marks: Section, section: &str) -> String {
+    let (start_mark, end_mark) = (marks.start, marks.end);
+    let block = format!("{start_mark}\n{}\n{end_mark}", section.trim_end());
+    if let (Some(start), Some(end)) = (document.find(start_mark), document.find(end_mark))
         && start < end
     {
         return format!(
             "{}{block}{}",
             &document[..start],
-            &document[end + SECTION_END.len()..]
+            &document[end + end_mark.len()..]
         );
     }
     let separator = if document.is_empty() || document.ends_with("\n\n") {
@@ -392,7 +476,7 @@ mod tests {
 
     fn results_cells() -> Vec<Cell> {
         let mut cells = Vec::new();
-        for workload in Workload::ALL {
+        for workload in Workload::CLASSIC {
             cells.push(cell(Listener::NoFilter, workload, &[40_000.0], 25.0));
             cells.push(cell(Listener::Native, workload, &[20_000.0], 50.0));
             cells.push(cell(Listener::NativeCached, workload, &[25_000.0], 40.0));
@@ -462,25 +546,67 @@ mod tests {
     }
 
     #[test]
+    fn the_algorithms_table_compares_with_uncached_native_against_each_goal() {
+        let mut cells = Vec::new();
+        for (algorithm, ours_rps) in [(Algorithm::Rs256, 5_000.0), (Algorithm::Es384, 1_000.0)] {
+            let workload = Workload::Signed(algorithm);
+            cells.push(cell(Listener::NoFilter, workload, &[40_000.0], 25.0));
+            cells.push(cell(
+                Listener::NativeAlgorithms,
+                workload,
+                &[8_000.0],
+                125.0,
+            ));
+            cells.push(cell(Listener::OursAlgorithms, workload, &[ours_rps], 200.0));
+        }
+        let results = Results { cells: &cells };
+        assert!(results.has_algorithms());
+        let table = results.algorithms_table();
+        // RS256: 175 / 100 = 1.75 by Envoy CPU, over its 1.5 goal; ES384: 9.75 by rate but
+        // 1.75 by CPU, which decides.
+        assert!(
+            table.contains("| RS256 | 100.0 | 175.0 | 1.8× | 1.8× | ≤ 1.5× | no | none |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| ES384 | 100.0 | 975.0 | 9.8× | 1.8× | ≤ 2.0× | yes | none |"),
+            "{table}"
+        );
+        assert_eq!(table.lines().count(), 2 + 2, "{table}");
+        // The classic tables leave the algorithm workloads out.
+        assert_eq!(results.summary_table().lines().count(), 2);
+        let classic = results_cells();
+        assert!(!Results { cells: &classic }.has_algorithms());
+    }
+
+    #[test]
     fn the_results_section_is_replaced_in_place() {
-        let doc = format!("# B\n\nintro\n\n{SECTION_START}\nold\n{SECTION_END}\n\nafter\n");
-        let new = replace_section(&doc, "new table\n");
+        let (start, end) = (RESULTS.start, RESULTS.end);
+        let doc = format!("# B\n\nintro\n\n{start}\nold\n{end}\n\nafter\n");
+        let new = replace_section(&doc, RESULTS, "new table\n");
         assert_eq!(
             new,
-            format!("# B\n\nintro\n\n{SECTION_START}\nnew table\n{SECTION_END}\n\nafter\n")
+            format!("# B\n\nintro\n\n{start}\nnew table\n{end}\n\nafter\n")
         );
-        assert_eq!(replace_section(&new, "new table"), new);
+        assert_eq!(replace_section(&new, RESULTS, "new table"), new);
+        // The algorithms' own section is another one.
+        let both = replace_section(&new, ALGORITHMS, "algorithms");
+        assert!(both.starts_with(&new), "{both}");
+        assert!(both.ends_with(
+            "<!-- bench:algorithms:start -->\nalgorithms\n<!-- bench:algorithms:end -->\n"
+        ));
     }
 
     #[test]
     fn a_document_without_markers_gets_the_section_appended() {
+        let (start, end) = (RESULTS.start, RESULTS.end);
         assert_eq!(
-            replace_section("# B\n", "t"),
-            format!("# B\n\n{SECTION_START}\nt\n{SECTION_END}\n")
+            replace_section("# B\n", RESULTS, "t"),
+            format!("# B\n\n{start}\nt\n{end}\n")
         );
         assert_eq!(
-            replace_section("", "t"),
-            format!("{SECTION_START}\nt\n{SECTION_END}\n")
+            replace_section("", RESULTS, "t"),
+            format!("{start}\nt\n{end}\n")
         );
     }
 }

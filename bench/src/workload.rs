@@ -1,5 +1,6 @@
 //! The kinds of traffic, and what each listener must answer to them.
 
+use crate::algorithm::Algorithm;
 use crate::envoy_config::Listener;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -17,6 +18,9 @@ pub enum Workload {
     /// A gRPC unary call (HTTP/2 `POST`, `content-type: application/grpc`, one framed
     /// message) with the same valid token as `authorization` metadata on every call.
     GrpcRepeated,
+    /// A valid token of this algorithm never seen recently on every request, to the
+    /// listeners configured with a key of every algorithm.
+    Signed(Algorithm),
 }
 
 /// The class of status a request must get, as h2load counts them.
@@ -36,7 +40,8 @@ impl StatusClass {
 }
 
 impl Workload {
-    pub const ALL: [Workload; 6] = [
+    /// The workloads on the RS256 listeners (the dev IdP's keys).
+    pub const CLASSIC: [Workload; 6] = [
         Workload::Repeated,
         Workload::RepeatedInQuery,
         Workload::Fresh,
@@ -44,6 +49,14 @@ impl Workload {
         Workload::NoToken,
         Workload::GrpcRepeated,
     ];
+
+    /// Every workload, in the report's order: the classic ones, then one per algorithm.
+    pub fn all() -> Vec<Workload> {
+        Workload::CLASSIC
+            .into_iter()
+            .chain(Algorithm::ALL.map(Workload::Signed))
+            .collect()
+    }
 
     /// The short name `--workloads` takes.
     pub fn name(self) -> &'static str {
@@ -53,6 +66,7 @@ impl Workload {
             Workload::Fresh => "fresh",
             Workload::Junk => "junk",
             Workload::NoToken => "none",
+            Workload::Signed(algorithm) => algorithm.workload_name(),
             Workload::GrpcRepeated => "grpc",
         }
     }
@@ -64,6 +78,7 @@ impl Workload {
             Workload::Fresh => "fresh token",
             Workload::Junk => "bad signature",
             Workload::NoToken => "no token",
+            Workload::Signed(algorithm) => algorithm.label(),
             Workload::GrpcRepeated => "gRPC unary, repeated",
         }
     }
@@ -77,6 +92,7 @@ impl Workload {
                 | Workload::RepeatedInQuery
                 | Workload::Fresh
                 | Workload::GrpcRepeated
+                | Workload::Signed(_)
         );
         if valid || !listener.authenticates() {
             200
@@ -100,7 +116,21 @@ impl Workload {
                 Listener::NativeCached
             }
             Workload::Fresh | Workload::Junk | Workload::NoToken => Listener::Native,
+            Workload::Signed(_) => Listener::NativeAlgorithms,
         }
+    }
+
+    /// The listeners this workload runs on: the baseline, and the filters with its keys.
+    pub fn listeners(self) -> &'static [Listener] {
+        match self {
+            Workload::Signed(_) => &Listener::ALGORITHMS,
+            _ => &Listener::CLASSIC,
+        }
+    }
+
+    /// Whether each request carries a different token, from a pool.
+    pub fn is_fresh(self) -> bool {
+        matches!(self, Workload::Fresh | Workload::Junk | Workload::Signed(_))
     }
 }
 
@@ -110,8 +140,8 @@ mod tests {
 
     #[test]
     fn only_valid_tokens_pass_the_authenticating_listeners() {
-        for listener in Listener::ALL {
-            for workload in Workload::ALL {
+        for workload in Workload::all() {
+            for &listener in workload.listeners() {
                 let expected = workload.expected_status(listener);
                 let passes = !listener.authenticates()
                     || matches!(
@@ -120,6 +150,7 @@ mod tests {
                             | Workload::RepeatedInQuery
                             | Workload::Fresh
                             | Workload::GrpcRepeated
+                            | Workload::Signed(_)
                     );
                 assert_eq!(
                     expected,
@@ -148,5 +179,27 @@ mod tests {
         assert_eq!(Workload::GrpcRepeated.native_peer(), Listener::NativeCached);
         assert_eq!(Workload::Fresh.native_peer(), Listener::Native);
         assert_eq!(Workload::Junk.native_peer(), Listener::Native);
+        let es384 = Workload::Signed(Algorithm::Es384);
+        assert_eq!(es384.native_peer(), Listener::NativeAlgorithms);
+    }
+
+    #[test]
+    fn algorithm_workloads_run_on_the_baseline_and_the_listeners_with_every_key() {
+        let hs256 = Workload::Signed(Algorithm::Hs256);
+        assert_eq!(
+            hs256.listeners(),
+            [
+                Listener::NoFilter,
+                Listener::NativeAlgorithms,
+                Listener::OursAlgorithms
+            ]
+        );
+        assert_eq!(hs256.expected_status(Listener::OursAlgorithms), 200);
+        assert!(hs256.is_fresh() && Workload::Junk.is_fresh());
+        assert!(!Workload::Repeated.is_fresh());
+        assert_eq!(Workload::Fresh.listeners(), Listener::CLASSIC);
+        assert_eq!(Workload::all().len(), 6 + 11);
+        assert_eq!(hs256.name(), "hs256");
+        assert_eq!(hs256.label(), "fresh HS256");
     }
 }
