@@ -102,14 +102,7 @@ pub fn check(
     if PRIVATE_MEMBERS.iter().any(|m| jwk.contains_key(*m)) {
         return Err(ProofFault::PrivateKey);
     }
-    let key = jwks::public_key(jwk).map_err(|_| ProofFault::UnusableKey)?;
-    if !key.verifies(algorithm) {
-        return Err(ProofFault::UnusableKey);
-    }
     let thumbprint = thumbprint::of(jwk).ok_or(ProofFault::UnusableKey)?;
-    let signing_input = &proof[..header_b64.len() + 1 + payload_b64.len()];
-    verify_signature(algorithm, signing_input.as_bytes(), &signature, &key)
-        .map_err(|_| ProofFault::BadSignature)?;
 
     if claims.get("htm").and_then(Value::as_str) != Some(request.method) {
         return Err(ProofFault::MethodMismatch);
@@ -155,6 +148,15 @@ pub fn check(
             return Err(ProofFault::StaleNonce);
         }
     }
+    // The key and the signature last: preparing a key (an EC key's table of multiples) is the
+    // costly step, and every claim above is refused as cheaply whether signed or not.
+    let key = jwks::public_key(jwk).map_err(|_| ProofFault::UnusableKey)?;
+    if !key.verifies(algorithm) {
+        return Err(ProofFault::UnusableKey);
+    }
+    let signing_input = &proof[..header_b64.len() + 1 + payload_b64.len()];
+    verify_signature(algorithm, signing_input.as_bytes(), &signature, &key)
+        .map_err(|_| ProofFault::BadSignature)?;
     // Refused from `expires + 1` on, so kept until then.
     let id = ProofId::new(&thumbprint, jti, expires.saturating_add(1));
     Ok(Proof { thumbprint, id })
