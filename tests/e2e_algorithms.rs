@@ -15,7 +15,7 @@
 #[allow(dead_code)]
 mod signers;
 
-use devstack::bootstrap::static_cluster;
+use devstack::bootstrap::{jwt_authn_filter, jwt_authz_filter, listener, static_cluster};
 use devstack::{Echo, Envoy, EnvoyOptions, free_port, http};
 use jwt_authz::crypto::ecdsa::Curve;
 use jwt_authz::error::AuthError;
@@ -93,63 +93,6 @@ fn authentication(ours: bool) -> Value {
         "providers": providers(ours),
         "rules": [rule("asym"), rule("hmac"), rule("pinned")]
     })
-}
-
-fn ours_filter() -> Value {
-    json!({
-        "name": "envoy.filters.http.wasm",
-        "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
-            "config": {
-                "name": "jwt_authz",
-                "root_id": "jwt_authz",
-                "vm_config": {
-                    "runtime": "envoy.wasm.runtime.v8",
-                    "code": {"local": {"filename": devstack::module_path().display().to_string()}}
-                },
-                "configuration": {
-                    "@type": "type.googleapis.com/google.protobuf.StringValue",
-                    "value": authentication(true).to_string()
-                }
-            }
-        }
-    })
-}
-
-fn native_filter() -> Value {
-    let mut config = authentication(false);
-    config["@type"] =
-        json!("type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication");
-    json!({"name": "envoy.filters.http.jwt_authn", "typed_config": config})
-}
-
-/// A listener on `port` whose HTTP filters are `filter` and the router (JSON is YAML).
-fn listener(name: &str, port: u16, filter: &Value) -> String {
-    let router = json!({
-        "name": "envoy.filters.http.router",
-        "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}
-    });
-    format!(
-        r#"  - name: {name}
-    address: {{socket_address: {{address: 127.0.0.1, port_value: {port}}}}}
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: {name}
-          route_config:
-            virtual_hosts:
-            - name: {name}
-              domains: ["*"]
-              routes:
-              - match: {{prefix: "/"}}
-                route: {{cluster: upstream}}
-          http_filters:
-          - {filter}
-          - {router}
-"#
-    )
 }
 
 /// A token: header and claims as JSON, signed as told.
@@ -443,8 +386,8 @@ fn every_algorithm_decided_as_native_jwt_authn_decides() {
     let yaml = format!(
         "admin:\n  address: {{socket_address: {{address: 127.0.0.1, port_value: {admin}}}}}\n\
          static_resources:\n  listeners:\n{}{}  clusters:\n{}",
-        listener("ours", ours, &ours_filter()),
-        listener("native", native, &native_filter()),
+        listener("ours", ours, &jwt_authz_filter(&authentication(true))),
+        listener("native", native, &jwt_authn_filter(&authentication(false))),
         static_cluster("upstream", echo.addr()),
     );
     let envoy = Envoy::start_with(&yaml, admin, &EnvoyOptions::default()).expect("Envoy starts");

@@ -12,7 +12,7 @@ mod corpus;
 mod support;
 
 use corpus::{Case, Context, Difference, Native, Ours};
-use devstack::bootstrap::static_cluster;
+use devstack::bootstrap::{jwt_authn_filter, jwt_authz_filter, listener, static_cluster};
 use devstack::{Echo, Envoy, EnvoyOptions, RecordedRequest, Response, free_port, http};
 use jwt_authz::error::AuthError;
 use jwt_authz::jose::jwt::{self, Algorithm};
@@ -57,66 +57,6 @@ fn authentication(idp: &devidp::Idp) -> Value {
     })
 }
 
-fn ours_filter(idp: &devidp::Idp) -> Value {
-    json!({
-        "name": "envoy.filters.http.wasm",
-        "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
-            "config": {
-                "name": "jwt_authz",
-                "root_id": "jwt_authz",
-                "vm_config": {
-                    "runtime": "envoy.wasm.runtime.v8",
-                    "code": {"local": {"filename": devstack::module_path().display().to_string()}}
-                },
-                "configuration": {
-                    "@type": "type.googleapis.com/google.protobuf.StringValue",
-                    "value": authentication(idp).to_string()
-                }
-            }
-        }
-    })
-}
-
-fn native_filter(idp: &devidp::Idp) -> Value {
-    let mut config = authentication(idp);
-    config["@type"] =
-        json!("type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication");
-    json!({"name": "envoy.filters.http.jwt_authn", "typed_config": config})
-}
-
-/// A listener on `port` whose HTTP filters are `filter` and the router (JSON is YAML).
-fn listener(name: &str, port: u16, filter: &Value) -> String {
-    let router = json!({
-        "name": "envoy.filters.http.router",
-        "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}
-    });
-    format!(
-        r#"  - name: {name}
-    address: {{socket_address: {{address: 127.0.0.1, port_value: {port}}}}}
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: {name}
-          normalize_path: true
-          merge_slashes: true
-          path_with_escaped_slashes_action: UNESCAPE_AND_REDIRECT
-          route_config:
-            virtual_hosts:
-            - name: {name}
-              domains: ["*"]
-              routes:
-              - match: {{prefix: "/"}}
-                route: {{cluster: upstream}}
-          http_filters:
-          - {filter}
-          - {router}
-"#
-    )
-}
-
 impl Stack {
     fn start() -> (Stack, Context) {
         let idp = start_idp();
@@ -129,8 +69,8 @@ impl Stack {
         let yaml = format!(
             "admin:\n  address: {{socket_address: {{address: 127.0.0.1, port_value: {admin}}}}}\n\
              static_resources:\n  listeners:\n{}{}  clusters:\n{}{}",
-            listener("ours", ours, &ours_filter(&idp)),
-            listener("native", native, &native_filter(&idp)),
+            listener("ours", ours, &jwt_authz_filter(&authentication(&idp))),
+            listener("native", native, &jwt_authn_filter(&authentication(&idp))),
             static_cluster("upstream", echo.addr()),
             static_cluster("idp", idp.addr()),
         );

@@ -9,7 +9,7 @@
 
 mod support;
 
-use devstack::bootstrap::static_cluster;
+use devstack::bootstrap::{jwt_authn_filter, jwt_authz_filter, router_filter, static_cluster};
 use devstack::grpc::{
     self, COUNT, EchoReply, EchoRequest, GrpcClient, GrpcUpstream, HEALTH_CHECK,
     HealthCheckRequest, HealthCheckResponse, REFLECTION, RawResponse, SAY, SERVING,
@@ -77,7 +77,6 @@ fn jwt_authz_config(idp: &devidp::Idp, down_issuer: &str) -> Value {
 /// Native `jwt_authn` on the same provider: the echo service needs a token, health is public.
 fn native_config(idp: &devidp::Idp) -> Value {
     json!({
-        "@type": "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication",
         "providers": {
             "idp": {
                 "issuer": idp.issuer(),
@@ -96,27 +95,6 @@ fn native_config(idp: &devidp::Idp) -> Value {
     })
 }
 
-fn wasm_filter(config: &Value) -> Value {
-    json!({
-        "name": "envoy.filters.http.wasm",
-        "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
-            "config": {
-                "name": "jwt_authz",
-                "root_id": "jwt_authz",
-                "vm_config": {
-                    "runtime": "envoy.wasm.runtime.v8",
-                    "code": {"local": {"filename": devstack::module_path().display().to_string()}}
-                },
-                "configuration": {
-                    "@type": "type.googleapis.com/google.protobuf.StringValue",
-                    "value": config.to_string()
-                }
-            }
-        }
-    })
-}
-
 /// A listener (HTTP/1.1 and HTTP/2 without TLS) whose filters are `grpc_web`, `auth` and the
 /// router, in front of the gRPC cluster (JSON is YAML).
 fn listener(name: &str, port: u16, auth: &Value) -> String {
@@ -124,10 +102,7 @@ fn listener(name: &str, port: u16, auth: &Value) -> String {
         "name": "envoy.filters.http.grpc_web",
         "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.grpc_web.v3.GrpcWeb"}
     });
-    let router = json!({
-        "name": "envoy.filters.http.router",
-        "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}
-    });
+    let router = router_filter();
     format!(
         r#"  - name: {name}
     address: {{socket_address: {{address: 127.0.0.1, port_value: {port}}}}}
@@ -174,13 +149,9 @@ impl Stack {
             listener(
                 "ours",
                 ours,
-                &wasm_filter(&jwt_authz_config(&idp, &down_issuer))
+                &jwt_authz_filter(&jwt_authz_config(&idp, &down_issuer))
             ),
-            listener(
-                "native",
-                native,
-                &json!({"name": "envoy.filters.http.jwt_authn", "typed_config": native_config(&idp)})
-            ),
+            listener("native", native, &jwt_authn_filter(&native_config(&idp))),
             http2_cluster("grpc", upstream.addr()),
             static_cluster("idp", idp.addr()),
             static_cluster("down", SocketAddr::from(([127, 0, 0, 1], down))),

@@ -94,3 +94,74 @@ pub fn static_cluster(name: &str, addr: SocketAddr) -> String {
         port = addr.port(),
     )
 }
+
+/// The Wasm filter entry (JSON, which is YAML) running the built module with `config`, for
+/// bootstraps that set several filters side by side.
+pub fn jwt_authz_filter(config: &Value) -> Value {
+    serde_json::json!({
+        "name": "envoy.filters.http.wasm",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+            "config": {
+                "name": "jwt_authz",
+                "root_id": "jwt_authz",
+                "vm_config": {
+                    "runtime": "envoy.wasm.runtime.v8",
+                    "code": {"local": {"filename": module_path().display().to_string()}}
+                },
+                "configuration": {
+                    "@type": "type.googleapis.com/google.protobuf.StringValue",
+                    "value": config.to_string()
+                }
+            }
+        }
+    })
+}
+
+/// Envoy's native `jwt_authn` filter entry with `config` (providers and rules in the JSON
+/// both filters accept).
+pub fn jwt_authn_filter(config: &Value) -> Value {
+    let mut typed_config = config.clone();
+    typed_config["@type"] = serde_json::json!(
+        "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication"
+    );
+    serde_json::json!({"name": "envoy.filters.http.jwt_authn", "typed_config": typed_config})
+}
+
+/// The router filter entry, last in every chain.
+pub fn router_filter() -> Value {
+    serde_json::json!({
+        "name": "envoy.filters.http.router",
+        "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}
+    })
+}
+
+/// A listener on `port` whose HTTP filters are `filter` and the router, in front of the
+/// cluster `upstream`, with `envoy/envoy.yaml`'s path normalisation (JSON is YAML).
+pub fn listener(name: &str, port: u16, filter: &Value) -> String {
+    let router = router_filter();
+    format!(
+        r#"  - name: {name}
+    address: {{socket_address: {{address: 127.0.0.1, port_value: {port}}}}}
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: {name}
+          normalize_path: true
+          merge_slashes: true
+          path_with_escaped_slashes_action: UNESCAPE_AND_REDIRECT
+          route_config:
+            virtual_hosts:
+            - name: {name}
+              domains: ["*"]
+              routes:
+              - match: {{prefix: "/"}}
+                route: {{cluster: upstream}}
+          http_filters:
+          - {filter}
+          - {router}
+"#
+    )
+}

@@ -503,7 +503,7 @@ fn compile_algorithms(raw: &Object) -> Result<Vec<Algorithm>, ConfigError> {
                     &path,
                     format!(
                         "unsupported algorithm {name:?}: supported are {}",
-                        Algorithm::NAMES.join(", ")
+                        Algorithm::ALL.map(Algorithm::name).join(", ")
                     ),
                 )
             })?;

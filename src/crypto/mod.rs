@@ -6,6 +6,7 @@
 pub mod ecdsa;
 pub mod ed25519;
 pub mod hmac;
+pub mod limb_bytes;
 pub mod rsa;
 
 use sha2::{Digest, Sha256, Sha384, Sha512};

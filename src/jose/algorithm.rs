@@ -58,22 +58,46 @@ impl Algorithm {
         Algorithm::HS512,
     ];
 
-    /// The `alg` names this filter knows.
-    pub const NAMES: [&'static str; 14] = [
-        "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
-        "Ed25519", "HS256", "HS384", "HS512",
-    ];
-
     /// The algorithm for an `alg` value; names are case-sensitive (RFC 7515 §4.1.1).
     pub fn from_name(name: &str) -> Option<Algorithm> {
-        let index = Self::NAMES.iter().position(|known| *known == name)?;
-        Self::ALL.get(index).copied()
+        let algorithm = match name {
+            "RS256" => Self::RS256,
+            "RS384" => Self::RS384,
+            "RS512" => Self::RS512,
+            "PS256" => Self::PS256,
+            "PS384" => Self::PS384,
+            "PS512" => Self::PS512,
+            "ES256" => Self::ES256,
+            "ES384" => Self::ES384,
+            "ES512" => Self::ES512,
+            "EdDSA" => Self::EdDSA,
+            "Ed25519" => Self::Ed25519,
+            "HS256" => Self::HS256,
+            "HS384" => Self::HS384,
+            "HS512" => Self::HS512,
+            _ => return None,
+        };
+        Some(algorithm)
     }
 
     /// The `alg` name.
-    pub fn name(self) -> &'static str {
-        let index = Self::ALL.iter().position(|a| *a == self).unwrap_or(0);
-        Self::NAMES.get(index).copied().unwrap_or("RS256")
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::RS256 => "RS256",
+            Self::RS384 => "RS384",
+            Self::RS512 => "RS512",
+            Self::PS256 => "PS256",
+            Self::PS384 => "PS384",
+            Self::PS512 => "PS512",
+            Self::ES256 => "ES256",
+            Self::ES384 => "ES384",
+            Self::ES512 => "ES512",
+            Self::EdDSA => "EdDSA",
+            Self::Ed25519 => "Ed25519",
+            Self::HS256 => "HS256",
+            Self::HS384 => "HS384",
+            Self::HS512 => "HS512",
+        }
     }
 
     /// The kind of key that verifies this algorithm; for ECDSA, the one curve.

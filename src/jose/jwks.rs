@@ -258,7 +258,7 @@ pub fn parse_from(bytes: &[u8], origin: Origin) -> Result<ParsedJwks, JwksError>
         .filter_map(|entry| entry.get("kid").and_then(Value::as_str))
         .collect();
     let mut keys = Vec::with_capacity(parsed.len());
-    for (index, key) in &parsed {
+    for (index, key) in parsed {
         let repeated = key
             .kid
             .as_deref()
@@ -268,12 +268,12 @@ pub fn parse_from(bytes: &[u8], origin: Origin) -> Result<ParsedJwks, JwksError>
         } else if mixed && matches!(key.material, KeyMaterial::Hmac(_)) {
             "oct (HMAC) key in a set that also holds public keys: a mixed set is ambiguous"
         } else {
-            keys.push(key.clone());
+            keys.push(key);
             continue;
         };
         skipped.push(SkippedKey {
-            index: *index,
-            kid: key.kid.clone(),
+            index,
+            kid: key.kid,
             reason: reason.into(),
         });
     }

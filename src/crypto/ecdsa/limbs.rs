@@ -9,10 +9,8 @@
 //! `len` of them and leaves the others zero. So one copy of the code serves all three curves,
 //! with `len` passed along, rather than one copy per limb count.
 
-/// Bits per limb.
-pub(super) const LIMB_BITS: u32 = 29;
-/// The low `LIMB_BITS` bits.
-pub(super) const LIMB_MASK: u32 = (1 << LIMB_BITS) - 1;
+use crate::crypto::limb_bytes::limbs_to_be;
+pub(super) use crate::crypto::limb_bytes::{LIMB_BITS, LIMB_MASK};
 /// Limbs of P-521's numbers (521 bits, and one spare so that `2p` and `2n` fit).
 pub(super) const MAX_LIMBS: usize = 18;
 
@@ -196,20 +194,7 @@ fn push_limb(limbs: &mut Limbs, len: usize, filled: &mut usize, limb: u32) -> Op
 
 /// The number as `len` big-endian bytes (bits beyond them dropped).
 pub(super) fn to_be_bytes(limbs: &Limbs, len: usize) -> Vec<u8> {
-    let mut le_bytes = Vec::with_capacity(len);
-    let (mut pending, mut pending_bits) = (0u64, 0);
-    let mut limbs = limbs.iter();
-    while le_bytes.len() < len {
-        if pending_bits < 8 {
-            pending |= u64::from(limbs.next().copied().unwrap_or(0)) << pending_bits;
-            pending_bits += LIMB_BITS;
-        }
-        le_bytes.push(pending as u8);
-        pending >>= 8;
-        pending_bits -= 8;
-    }
-    le_bytes.reverse();
-    le_bytes
+    limbs_to_be(limbs, len)
 }
 
 /// Bits `start..start + width` (`width <= 29`) of the number.

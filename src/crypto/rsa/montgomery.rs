@@ -17,11 +17,11 @@ use std::fmt;
 use std::mem;
 use std::ops::Range;
 
-/// Bits per limb. Below 32 so that products add up without carries; 29 because fewer bits mean
-/// more limbs and more products (76 limbs for 2048 bits at 27 bits, 71 at 29), while at 30 or 31
-/// bits a u64 holds only 16 or 4 products and splitting the sums costs more than it saves.
-const LIMB_BITS: u32 = 29;
-const LIMB_MASK: u32 = (1 << LIMB_BITS) - 1;
+// Bits per limb. Below 32 so that products add up without carries; 29 because fewer bits mean
+// more limbs and more products (76 limbs for 2048 bits at 27 bits, 71 at 29), while at 30 or 31
+// bits a u64 holds only 16 or 4 products and splitting the sums costs more than it saves.
+// ECDSA's fields use the same width ([`crate::crypto::limb_bytes`]).
+use crate::crypto::limb_bytes::{LIMB_BITS, LIMB_MASK, limbs_to_be};
 /// Products summed in one u64 before the sum is split into a [`Column`]: each is below
 /// `2^(2 * LIMB_BITS)`.
 const CHUNK: usize = 1 << (64 - 2 * LIMB_BITS);
@@ -403,25 +403,6 @@ fn limbs_from_be(be_bytes: &[u8]) -> Vec<u32> {
         limbs.pop();
     }
     limbs
-}
-
-/// Little-endian limbs -> the last `len` bytes of their big-endian form (the bytes cut off are
-/// zero; where the limbs are shorter, zeros in front).
-fn limbs_to_be(limbs: &[u32], len: usize) -> Vec<u8> {
-    let mut le_bytes = Vec::with_capacity(len);
-    let (mut pending, mut pending_bits) = (0u64, 0);
-    let mut limbs = limbs.iter();
-    while le_bytes.len() < len {
-        if pending_bits < 8 {
-            pending |= u64::from(limbs.next().copied().unwrap_or(0)) << pending_bits;
-            pending_bits += LIMB_BITS;
-        }
-        le_bytes.push(pending as u8);
-        pending >>= 8;
-        pending_bits -= 8;
-    }
-    le_bytes.reverse();
-    le_bytes
 }
 
 /// `a < b` for numbers of the same number of limbs.
