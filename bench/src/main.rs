@@ -5,11 +5,13 @@
 
 mod algorithm;
 mod args;
+mod card_stack;
 mod document;
 mod envoy_config;
 mod load;
 mod machine;
 mod measure;
+mod primitive;
 mod procstat;
 mod report;
 mod startup;
@@ -60,6 +62,14 @@ fn run(options: &Options) -> Result<(), String> {
         &options.noop_module,
         "the no-op filter (run `make bench`, which builds it)",
     )?;
+    let card_stack_module = existing_file(
+        &options.card_stack_module,
+        "the card stack's filter (run `make bench`, which builds it)",
+    )?;
+    let primitives_module = existing_file(
+        &options.primitives_module,
+        "the primitives filter (run `make bench`, which builds it)",
+    )?;
     require_tool("h2load", "--version", "nghttp2-client")?;
     require_tool("taskset", "--version", "util-linux")?;
     let machine = Machine::describe(&Envoy::binary()?);
@@ -101,6 +111,7 @@ fn run(options: &Options) -> Result<(), String> {
         asymmetric_jwks: keys.asymmetric_jwks(),
         hmac_jwks: keys.hmac_jwks(),
     };
+    let primitives_config = primitive::configuration(&keys, &claims);
     let config_for = |listeners: &[Listener]| {
         BenchConfig {
             admin_port,
@@ -110,6 +121,9 @@ fn run(options: &Options) -> Result<(), String> {
             jwks_uri: idp.jwks_uri(),
             ours_module: module.clone(),
             noop_module: noop_module.clone(),
+            card_stack_module: card_stack_module.clone(),
+            primitives_module: primitives_module.clone(),
+            primitives_config: primitives_config.clone(),
             algorithm_keys: algorithm_keys.clone(),
         }
         .yaml()
