@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::envoy_config::Listener;
 use crate::workload::Workload;
 
 pub const USAGE: &str = "\

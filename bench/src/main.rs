@@ -57,6 +57,7 @@ fn main() {
 
 fn run(options: &Options) -> Result<(), String> {
     let started = Instant::now();
+    let load_at_start = load_average();
     let module = existing_file(&options.module, "the jwt-authz module (run `make build`)")?;
     let noop_module = existing_file(
         &options.noop_module,
@@ -210,6 +211,18 @@ fn run(options: &Options) -> Result<(), String> {
         streams: options.streams,
         connections: options.connections,
     };
+    let card_stack_wrong = listener_ports.get(&Listener::CardStack).map(|&port| {
+        let claims = idp.claims_for("demo-client", AUDIENCE, &["read:messages"]);
+        check_card_stack(port, &card_stack::cases(&keys, &claims))
+    });
+    if let Some(wrong) = &card_stack_wrong
+        && !wrong.is_empty()
+    {
+        progress(&format!(
+            "the card stack decided wrongly: {}",
+            wrong.join("; ")
+        ));
+    }
     let cells = measure_all(&mut bench, options)?;
 
     memory.insert(
@@ -222,12 +235,17 @@ fn run(options: &Options) -> Result<(), String> {
         by_cluster_at_end: startup::jwks_fetches(&envoy, &clusters)?,
     };
     drop(envoy);
+    let native_primitives = time_primitives_natively(options, &primitives_config)?;
 
     let run = Run {
         machine: &machine,
         options,
         module_bytes: file_size(&module),
         noop_module_bytes: file_size(&noop_module),
+        card_stack_module_bytes: file_size(&card_stack_module),
+        card_stack_wrong,
+        native_primitives,
+        load_average: (load_at_start, load_average()),
         token_bytes,
         priority,
         results: Results { cells: &cells },
@@ -239,11 +257,13 @@ fn run(options: &Options) -> Result<(), String> {
     let markdown = run.markdown();
     println!("{markdown}");
     if let Some(path) = &options.write {
-        // A run of the algorithm workloads alone has a section of its own.
-        let only_algorithms = options
-            .workloads
-            .iter()
-            .all(|w| matches!(w, Workload::Signed(_)));
+        // A run of the algorithm and primitive workloads alone has a section of its own.
+        let only_algorithms = options.workloads.iter().all(|w| {
+            matches!(
+                w,
+                Workload::Signed(_) | Workload::Primitive(..) | Workload::Boundary
+            )
+        });
         let section = if only_algorithms {
             report::ALGORITHMS
         } else {
@@ -297,6 +317,80 @@ fn measure_all(bench: &mut Bench, options: &Options) -> Result<Vec<Cell>, String
         }
     }
     Ok(cells)
+}
+
+/// The card stack's answer to each case that is not the one it must give.
+fn check_card_stack(port: u16, cases: &[card_stack::Case]) -> Vec<String> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    cases
+        .iter()
+        .filter_map(|case| {
+            let status = devstack::http::get(addr, &case.path, &[]).map(|r| r.status);
+            match status {
+                Ok(status) if status == case.expected => None,
+                other => Some(format!("{}: {other:?}, not {}", case.name, case.expected)),
+            }
+        })
+        .collect()
+}
+
+/// µs per verification natively for every primitive workload chosen, on this thread pinned
+/// to Envoy's CPU (after the runs, so nothing else of the bench runs there).
+fn time_primitives_natively(
+    options: &Options,
+    configuration: &str,
+) -> Result<BTreeMap<(primitives::Verifier, Algorithm), f64>, String> {
+    let chosen: Vec<(primitives::Verifier, Algorithm)> = options
+        .workloads
+        .iter()
+        .filter_map(|w| match w {
+            Workload::Primitive(verifier, algorithm) => Some((*verifier, *algorithm)),
+            _ => None,
+        })
+        .collect();
+    if chosen.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    progress("timing the primitives natively");
+    let prepared = primitives::Primitives::from_json(configuration.as_bytes())?;
+    pin_this_thread(&options.envoy_cpu);
+    chosen
+        .into_iter()
+        .map(|(verifier, algorithm)| {
+            primitive::time_natively(&prepared, verifier, algorithm)
+                .map(|us| ((verifier, algorithm), us))
+        })
+        .collect()
+}
+
+/// Pins the calling thread to `cpus` (taskset form); measuring unpinned if that fails.
+fn pin_this_thread(cpus: &str) {
+    let thread = std::fs::read_link("/proc/thread-self")
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()));
+    let pinned = thread.is_some_and(|tid| {
+        Command::new("taskset")
+            .args(["-p", "-c", cpus, &tid])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    if !pinned {
+        progress("cannot pin the native timing's thread; timing it unpinned");
+    }
+}
+
+/// `/proc/loadavg`'s three load averages, or why not.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg").map_or_else(
+        |e| format!("unknown ({e})"),
+        |text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(", ")
+        },
+    )
 }
 
 /// `count` fresh tokens of each algorithm.
