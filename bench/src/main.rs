@@ -6,6 +6,7 @@
 mod algorithm;
 mod args;
 mod card_stack;
+mod chart;
 mod document;
 mod envoy_config;
 mod load;
@@ -271,6 +272,19 @@ fn run(options: &Options) -> Result<(), String> {
         };
         write_section(path, section, &markdown)?;
         progress(&format!("results written to {}", path.display()));
+        // The charts beside the page, each only when its workloads ran.
+        let charts = [
+            (chart::ALGORITHMS_FILE, chart::algorithms(&run.results)),
+            (chart::REPEATED_FILE, chart::repeated(&run.results)),
+        ];
+        for (name, svg) in charts {
+            if let Some(svg) = svg {
+                let out = path.with_file_name(name);
+                std::fs::write(&out, svg?)
+                    .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+                progress(&format!("chart written to {}", out.display()));
+            }
+        }
     }
     Ok(())
 }
