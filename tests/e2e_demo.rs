@@ -9,8 +9,6 @@ use devstack::{
 };
 use serde_json::json;
 use std::net::SocketAddr;
-use std::process::Command;
-use std::time::{Duration, Instant};
 
 fn client_token(idp: SocketAddr, client_id: &str, secret: &str) -> String {
     client_token_for(idp, client_id, secret, "https://api.example.com")
@@ -259,6 +257,7 @@ fn the_books_auth0_session_runs_against_the_dev_idp() {
         );
         script = script.replace(placeholder, value);
     }
-    let output = sh(&script, &[]).expect("sh runs (and the session needs curl: apt-get install curl)");
+    let output =
+        sh(&script, &[]).expect("sh runs (and the session needs curl: apt-get install curl)");
     assert_eq!(first_status(&output), Some(200), "{script}\n{output}");
 }

@@ -67,14 +67,20 @@ fn readiness(tools: &[&str]) -> Result<(), String> {
     docker_run(&["info", "--format", "{{.ServerVersion}}"]).map_err(|e| {
         format!("no Docker engine answers ({}); `make containers` starts one where it can (root, apt-get)", first_line(&e))
     })?;
-    let compose = docker_run(&["compose", "version", "--short"])
-        .map_err(|e| format!("no compose v2 client ({}); `make containers` installs the pinned one", first_line(&e)))?;
+    let compose = docker_run(&["compose", "version", "--short"]).map_err(|e| {
+        format!(
+            "no compose v2 client ({}); `make containers` installs the pinned one",
+            first_line(&e)
+        )
+    })?;
     if !compose.trim().starts_with('2') && !compose.trim().starts_with("v2") {
         return Err(format!("compose {} is not v2", compose.trim()));
     }
     for tool in tools {
         if Command::new(tool).arg("--version").output().is_err() {
-            return Err(format!("{tool} is not installed (`make containers` installs it as root)"));
+            return Err(format!(
+                "{tool} is not installed (`make containers` installs it as root)"
+            ));
         }
     }
     Ok(())

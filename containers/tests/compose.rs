@@ -72,10 +72,12 @@ fn rust_build_image() -> String {
     let path = workspace_root().join("envoy/demo.Dockerfile");
     let text = std::fs::read_to_string(&path).expect("envoy/demo.Dockerfile");
     text.lines()
-        .find_map(|line| match line.split_whitespace().collect::<Vec<_>>()[..] {
-            ["FROM", image, "AS", "build"] => Some(image.to_string()),
-            _ => None,
-        })
+        .find_map(
+            |line| match line.split_whitespace().collect::<Vec<_>>()[..] {
+                ["FROM", image, "AS", "build"] => Some(image.to_string()),
+                _ => None,
+            },
+        )
         .expect("demo.Dockerfile has a build stage")
 }
 
@@ -109,14 +111,21 @@ fn token(idp: SocketAddr, client_id: &str, secret: &str) -> String {
     .expect("the IdP answers on its published port");
     assert_eq!(response.status, 200, "{}", response.text());
     let json = response.json().expect("a JSON token response");
-    json["access_token"].as_str().expect("access_token").to_string()
+    json["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_string()
 }
 
 /// The token with one character of its signature changed.
 fn tampered(token: &str) -> String {
     let (signed, signature) = token.rsplit_once('.').expect("a JWT");
     let middle = signature.len() / 2;
-    let swapped = if &signature[middle..=middle] == "A" { "B" } else { "A" };
+    let swapped = if &signature[middle..=middle] == "A" {
+        "B"
+    } else {
+        "A"
+    };
     format!(
         "{signed}.{}{swapped}{}",
         &signature[..middle],
@@ -213,7 +222,10 @@ fn the_compose_demo_comes_up_decides_and_goes_down_quickly() {
     .expect("Envoy answers");
     assert_eq!(response.status, 200, "{}", response.text());
     let seen = response.json().expect("the echo's JSON");
-    assert_eq!(seen["headers"]["x-user-id"], "demo-client@clients", "{seen}");
+    assert_eq!(
+        seen["headers"]["x-user-id"], "demo-client@clients",
+        "{seen}"
+    );
     let scopes = seen["headers"]["x-scopes"].as_str().unwrap_or_default();
     assert!(scopes.contains("read:messages"), "{seen}");
     assert!(seen["headers"].get("authorization").is_none(), "{seen}");
@@ -224,7 +236,8 @@ fn the_compose_demo_comes_up_decides_and_goes_down_quickly() {
     assert_eq!(response.status, 401, "{}", response.text());
     let challenge = response.header("www-authenticate").unwrap_or_default();
     assert!(
-        challenge.starts_with("Bearer realm=\"api\"") && challenge.contains("error=\"invalid_token\""),
+        challenge.starts_with("Bearer realm=\"api\"")
+            && challenge.contains("error=\"invalid_token\""),
         "{challenge}"
     );
     // Without a token: 401 with the bare challenge.
@@ -236,13 +249,20 @@ fn the_compose_demo_comes_up_decides_and_goes_down_quickly() {
     );
 
     // The decisions, counted.
-    wait_for("the signature refusal counted", Duration::from_secs(5), || {
-        http::get(admin, "/stats/prometheus", &[]).is_ok_and(|r| {
-            r.text()
-                .contains("jwt_authz_provider_denied{provider=\"devidp\",reason=\"signature\"} 1")
-        })
-    });
-    let stats = http::get(admin, "/stats/prometheus", &[]).expect("admin").text();
+    wait_for(
+        "the signature refusal counted",
+        Duration::from_secs(5),
+        || {
+            http::get(admin, "/stats/prometheus", &[]).is_ok_and(|r| {
+                r.text().contains(
+                    "jwt_authz_provider_denied{provider=\"devidp\",reason=\"signature\"} 1",
+                )
+            })
+        },
+    );
+    let stats = http::get(admin, "/stats/prometheus", &[])
+        .expect("admin")
+        .text();
     for counter in [
         "jwt_authz_provider_denied{provider=\"devidp\",reason=\"scope\"} 2",
         "jwt_authz_provider_allowed{provider=\"devidp\"}",

@@ -20,8 +20,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use container_tests::{docker_run, output_of, ready_or_skip, workspace_root};
-use devstack::http;
 use devstack::TempDir;
+use devstack::http;
 use jwt_authz_cli::oci::{LAYER_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, MODULE_FILE};
 use serde_json::Value;
 
@@ -80,12 +80,19 @@ impl Registry {
         )
         .expect("the registry answers");
         assert_eq!(response.status, 200, "{name}:{tag}: {}", response.text());
-        let media_type = response.header("content-type").unwrap_or_default().to_string();
+        let media_type = response
+            .header("content-type")
+            .unwrap_or_default()
+            .to_string();
         let digest = response
             .header("docker-content-digest")
             .unwrap_or_default()
             .to_string();
-        (media_type, digest, response.json().expect("a JSON manifest"))
+        (
+            media_type,
+            digest,
+            response.json().expect("a JSON manifest"),
+        )
     }
 }
 
@@ -196,9 +203,13 @@ fn the_module_image_goes_through_a_registry_unchanged() {
         return;
     }
     let root = workspace_root();
-    let module = std::fs::read(root.join("dist/jwt_authz.wasm")).expect("dist/jwt_authz.wasm: run make build");
+    let module = std::fs::read(root.join("dist/jwt_authz.wasm"))
+        .expect("dist/jwt_authz.wasm: run make build");
     let layout = root.join("dist/oci");
-    assert!(layout.join("index.json").is_file(), "dist/oci: run make oci");
+    assert!(
+        layout.join("index.json").is_file(),
+        "dist/oci: run make oci"
+    );
     let tag = env!("CARGO_PKG_VERSION");
     let scratch = TempDir::new("jwt-authz-oci").expect("a temporary directory");
     let registry = Registry::start();
@@ -217,7 +228,13 @@ fn the_module_image_goes_through_a_registry_unchanged() {
             &target,
         ],
     );
-    assert_pullable(&registry, "jwt-authz", tag, MANIFEST_MEDIA_TYPE, LAYER_MEDIA_TYPE);
+    assert_pullable(
+        &registry,
+        "jwt-authz",
+        tag,
+        MANIFEST_MEDIA_TYPE,
+        LAYER_MEDIA_TYPE,
+    );
     let (_, pushed_digest, _) = registry.manifest("jwt-authz", tag);
     assert_eq!(
         pushed_digest, layout_digest,
@@ -242,7 +259,18 @@ fn the_module_image_goes_through_a_registry_unchanged() {
     )
     .unwrap_or_else(|e| panic!("{e}"));
     docker_run(&["push", &image]).unwrap_or_else(|e| panic!("{e}"));
-    assert_pullable(&registry, "jwt-authz-docker", tag, DOCKER_MANIFEST, DOCKER_LAYER);
-    pull_and_check(&format!("docker://{image}"), &module, scratch.path(), "from-docker");
+    assert_pullable(
+        &registry,
+        "jwt-authz-docker",
+        tag,
+        DOCKER_MANIFEST,
+        DOCKER_LAYER,
+    );
+    pull_and_check(
+        &format!("docker://{image}"),
+        &module,
+        scratch.path(),
+        "from-docker",
+    );
     let _ = docker_run(&["image", "rm", &image]);
 }
