@@ -248,6 +248,7 @@ define import
 	tar -C $(1) -c . | docker import \
 	  --change 'LABEL $(STANDIN_LABEL)="$(3), made by make test from Debian packages; not the real image"' \
 	  $(4) - $(2) >/dev/null
+	rm -rf $(1) $(STANDINS)/debs
 	@echo "Made a stand-in for $(2): $(3)"
 endef
 
@@ -277,7 +278,6 @@ standin-rust:
 	cargo vendor --locked --quiet $(STANDINS)/rust/usr/local/cargo-vendor >/dev/null
 	printf '[source.crates-io]\nreplace-with = "vendored"\n\n[source.vendored]\ndirectory = "/usr/local/cargo-vendor"\n\n[net]\noffline = true\n' > $(STANDINS)/rust/usr/local/cargo/config.toml
 	$(call import,$(STANDINS)/rust,$(RUST_IMAGE),rustc $(shell rustc --version | cut -d' ' -f2) of this machine with the crates of Cargo.lock vendored,--change 'LABEL $(STANDIN_LABEL).cargo-lock=$(LOCK_SUM)' --change 'ENV CARGO_HOME=/usr/local/cargo' --change 'ENV PATH=/usr/local/cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin')
-	rm -rf $(STANDINS)/rust
 
 $(COMPOSE):
 	@mkdir -p .tools/docker/cli-plugins .tools/compose-download

@@ -221,6 +221,21 @@ fn find_key(value: &Value, key: &str, found: &mut Vec<String>) {
     }
 }
 
+/// A `# syntax=` line makes BuildKit fetch a frontend image before building, which fails
+/// offline, behind a registry mirror or in an air-gapped CI; the engine's own frontend has
+/// everything these Dockerfiles use (`RUN --mount` since Docker 20.10).
+#[test]
+fn dockerfiles_build_with_the_engines_own_frontend() {
+    for dockerfile in ["envoy/demo.Dockerfile", "deploy/oci/Dockerfile"] {
+        let text = read(dockerfile);
+        let directive = text.lines().find(|line| {
+            let line = line.trim_start_matches('#').trim_start().to_ascii_lowercase();
+            line.starts_with("syntax=") || line.starts_with("syntax =")
+        });
+        assert_eq!(directive, None, "{dockerfile} names a frontend image");
+    }
+}
+
 #[test]
 fn dockerfiles_copy_what_their_contexts_hold() {
     let root = workspace_root();

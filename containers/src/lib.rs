@@ -65,12 +65,12 @@ fn readiness(tools: &[&str]) -> Result<(), String> {
         return Err(reason);
     }
     docker_run(&["info", "--format", "{{.ServerVersion}}"]).map_err(|e| {
-        format!("no Docker engine answers ({}); `make containers` starts one where it can (root, apt-get)", first_line(&e))
+        format!("no Docker engine answers ({}); `make containers` starts one where it can (root, apt-get)", last_line(&e))
     })?;
     let compose = docker_run(&["compose", "version", "--short"]).map_err(|e| {
         format!(
             "no compose v2 client ({}); `make containers` installs the pinned one",
-            first_line(&e)
+            last_line(&e)
         )
     })?;
     if !compose.trim().starts_with('2') && !compose.trim().starts_with("v2") {
@@ -86,8 +86,12 @@ fn readiness(tools: &[&str]) -> Result<(), String> {
     Ok(())
 }
 
-fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or_default()
+/// The last line of a failed command's report: docker's own message.
+fn last_line(text: &str) -> &str {
+    text.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default()
 }
 
 /// The value of `label` on the local `image`, if it has it.
