@@ -249,6 +249,7 @@ define import
 	  --change 'LABEL $(STANDIN_LABEL)="$(3), made by make test from Debian packages; not the real image"' \
 	  $(4) - $(2) >/dev/null
 	rm -rf $(1) $(STANDINS)/debs
+	docker image prune --force --filter label=$(STANDIN_LABEL) >/dev/null
 	@echo "Made a stand-in for $(2): $(3)"
 endef
 
