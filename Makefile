@@ -213,13 +213,16 @@ engine-start:
 	@command -v dockerd >/dev/null && command -v docker-registry >/dev/null && command -v skopeo >/dev/null || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker.io docker-registry skopeo >/dev/null; }
 	@mkdir -p $(ENGINE_RUN) $(ENGINE_DATA)
-	@HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 NO_PROXY=127.0.0.1,localhost \
+	@if DOCKER_HOST=$(ENGINE_HOST) docker info >/dev/null 2>&1; then \
+	  echo "dockerd from an interrupted run answers on $(ENGINE_HOST): using it"; exit 0; fi; \
+	rm -f $(ENGINE_RUN)/dockerd.pid; \
+	HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 NO_PROXY=127.0.0.1,localhost \
 	  setsid dockerd --host $(ENGINE_HOST) --data-root $(ENGINE_DATA) --exec-root $(ENGINE_RUN)/exec \
 	    --pidfile $(ENGINE_RUN)/dockerd.pid --bridge=none --iptables=false --ip-masq=false --ip=127.0.0.1 \
 	    >$(ENGINE_RUN)/dockerd.log 2>&1 </dev/null &
 	@for i in $$(seq 150); do DOCKER_HOST=$(ENGINE_HOST) docker info >/dev/null 2>&1 && break; sleep 0.2; done
 	@DOCKER_HOST=$(ENGINE_HOST) docker info >/dev/null 2>&1 || { tail -n 20 $(ENGINE_RUN)/dockerd.log; echo "dockerd did not start"; exit 1; }
-	@echo "Started dockerd $$(DOCKER_HOST=$(ENGINE_HOST) docker version -f '{{.Server.Version}}') on $(ENGINE_HOST) for this run (isolated: no bridge, no iptables, pulls fail)"
+	@echo "dockerd $$(DOCKER_HOST=$(ENGINE_HOST) docker version -f '{{.Server.Version}}') on $(ENGINE_HOST) for this run (isolated: no bridge, no iptables, pulls fail)"
 
 engine-stop:
 	@pid=$$(cat $(ENGINE_RUN)/dockerd.pid 2>/dev/null) && kill $$pid && \

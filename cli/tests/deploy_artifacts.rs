@@ -229,7 +229,10 @@ fn dockerfiles_build_with_the_engines_own_frontend() {
     for dockerfile in ["envoy/demo.Dockerfile", "deploy/oci/Dockerfile"] {
         let text = read(dockerfile);
         let directive = text.lines().find(|line| {
-            let line = line.trim_start_matches('#').trim_start().to_ascii_lowercase();
+            let line = line
+                .trim_start_matches('#')
+                .trim_start()
+                .to_ascii_lowercase();
             line.starts_with("syntax=") || line.starts_with("syntax =")
         });
         assert_eq!(directive, None, "{dockerfile} names a frontend image");
