@@ -160,12 +160,13 @@ clean:
 	rm -rf target dist .tools $(VENV) fuzz/target fuzz/corpus fuzz/artifacts docs/book
 
 # ---------------------------------------------------------------------------------------------
-# Containers: the compose demo and the module image run for real (tests/containers, the
-# `container-tests` package). A Docker engine that answers is used as it is; where none does and
-# the machine allows it (root, apt-get), Debian's docker.io is installed and a dockerd started
-# for the run and stopped after it, isolated: no default bridge, no iptables rules or
-# masquerading, published ports on 127.0.0.1, and every registry pull sent to a closed port on
-# 127.0.0.1, so that it fails at once. Its images and build cache stay in ENGINE_DATA between runs.
+# Containers: the compose demo and the module image run for real (the `container-tests`
+# package in containers/). A Docker engine that answers is used as it is. Where none does and the
+# machine allows it (root, apt-get), Debian's docker.io is installed (policy-rc.d keeps its
+# system service from starting) and a dockerd is started for the run and stopped after it,
+# isolated: no default bridge, no iptables rules or masquerading, published ports on 127.0.0.1,
+# and every registry pull sent to a closed port on 127.0.0.1, so that it fails at once. Its
+# images and build cache stay in ENGINE_DATA between runs.
 ENGINE_DATA  := /var/lib/jwt-authz/docker
 ENGINE_RUN   := /run/jwt-authz
 ENGINE_HOST  := unix://$(ENGINE_RUN)/docker.sock
@@ -191,7 +192,7 @@ LOCK_SUM        = $(shell sha256sum Cargo.lock | cut -c1-64)
 
 ## containers: the compose demo (`up --build`, the demo session, `down`) and the module image
 ## pushed to and pulled from a registry on 127.0.0.1, with a real Docker engine (part of make test)
-containers: build $(COMPOSE)
+containers: setup build $(COMPOSE)
 	@flock $(ENGINE_LOCK) $(MAKE) --no-print-directory containers-locked
 
 containers-locked:
@@ -199,7 +200,7 @@ containers-locked:
 	  $(MAKE) --no-print-directory containers-run; \
 	elif [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then \
 	  $(MAKE) --no-print-directory engine-start || exit 1; \
-	  DOCKER_HOST=$(ENGINE_HOST) $(MAKE) --no-print-directory containers-run; status=$$?; \
+	  DOCKER_HOST=$(ENGINE_HOST) JWT_AUTHZ_ENGINE=isolated $(MAKE) --no-print-directory containers-run; status=$$?; \
 	  $(MAKE) --no-print-directory engine-stop; exit $$status; \
 	else \
 	  JWT_AUTHZ_NO_ENGINE="no Docker engine answers (docker info failed) and none can be started here (that needs root and apt-get)" \
@@ -211,7 +212,11 @@ containers-run: standins oci
 
 engine-start:
 	@command -v dockerd >/dev/null && command -v docker-registry >/dev/null && command -v skopeo >/dev/null || \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker.io docker-registry skopeo >/dev/null; }
+	  { guard=; [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d; \
+	      chmod 755 /usr/sbin/policy-rc.d; guard=1; }; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	      docker.io docker-registry skopeo >/dev/null; status=$$?; \
+	    [ -z "$$guard" ] || rm -f /usr/sbin/policy-rc.d; exit $$status; }
 	@mkdir -p $(ENGINE_RUN) $(ENGINE_DATA)
 	@if DOCKER_HOST=$(ENGINE_HOST) docker info >/dev/null 2>&1; then \
 	  echo "dockerd from an interrupted run answers on $(ENGINE_HOST): using it"; exit 0; fi; \

@@ -256,6 +256,8 @@ fn dockerfiles_copy_what_their_contexts_hold() {
         "devidp",
         "devstack",
         "bench",
+        "soak",
+        "containers",
     ] {
         assert!(root.join(needed).exists(), "{needed}");
         assert!(
