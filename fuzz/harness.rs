@@ -21,9 +21,10 @@ use jwt_authz::keys::keyring::Keyring;
 use jwt_authz::keys::share;
 use jwt_authz::keys::uri::Endpoint;
 use jwt_authz::proof::binding::{self, Binding};
+use jwt_authz::proof::certificate::{self, Peer};
 use jwt_authz::proof::dpop::{self, ProofRequest};
 use jwt_authz::proof::sender;
-use jwt_authz::proof::settings::{DpopMode, DpopSettings};
+use jwt_authz::proof::settings::{CertificateMode, CertificateSettings, DpopMode, DpopSettings};
 use jwt_authz::request::headers::{self, Header};
 use serde_json::{Value, json};
 use std::rc::Rc;
@@ -93,14 +94,38 @@ pub fn proof(data: &[u8]) {
         );
         assert!((NOW..=NOW + 60 + 60 + 1).contains(&passed.id.expires));
     }
+    // The second line also stands for an `x-forwarded-client-cert` from a trusted forwarder.
+    let forwarder = "spiffe://edge/gateway";
+    let certificates = CertificateSettings {
+        mode: CertificateMode::Enforced,
+        forwarded_by: vec![forwarder.to_string()],
+    };
+    let peer = Peer {
+        certificate_sha256: Some(claims),
+        uri_san: Some(forwarder),
+    };
+    let presented = certificate::presented(&certificates, &peer, Some(claims));
     let Ok(claims) = json::parse_object(claims.as_bytes()) else {
         return;
     };
-    let _ = sender::confirm(&settings, true, &claims, || checked.clone());
-    if binding::of(&claims) != Ok(Binding::Unbound) {
-        let as_bearer = sender::confirm(&settings, false, &claims, || {
-            panic!("a proof checked for a Bearer token")
-        });
+    let _ = sender::confirm(
+        &settings,
+        &certificates,
+        true,
+        &claims,
+        || presented,
+        || checked.clone(),
+    );
+    if binding::of(&claims) != Ok(Binding::default()) {
+        let off = CertificateSettings::default();
+        let as_bearer = sender::confirm(
+            &settings,
+            &off,
+            false,
+            &claims,
+            || None,
+            || panic!("a proof checked for a Bearer token"),
+        );
         assert!(as_bearer.is_err(), "a bound token passed as Bearer");
     }
 }

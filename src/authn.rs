@@ -17,6 +17,7 @@ use crate::keys::keyring::Keyring;
 use crate::policy::cors;
 use crate::policy::requirement::{Checks, Failure, Step};
 use crate::policy::rules;
+use crate::proof::certificate;
 use crate::proof::dpop::{self, Proof, ProofRequest};
 use crate::proof::nonce;
 use crate::proof::replay::ProofId;
@@ -369,8 +370,18 @@ impl<'c, 'r> Session<'c, 'r, '_> {
             return Step::Pass(verified);
         };
         let claims = Rc::clone(&first.claims);
+        let request = self.request;
+        let presented = || {
+            let forwarded = request.header(certificate::XFCC_HEADER);
+            certificate::presented(
+                &provider.certificate_binding,
+                &request.peer,
+                forwarded.as_deref(),
+            )
+        };
         let check = || self.check_proof(provider, &token);
-        match sender::confirm(&provider.dpop, sent_as_dpop, &claims, check) {
+        let (dpop, certificates) = (&provider.dpop, &provider.certificate_binding);
+        match sender::confirm(dpop, certificates, sent_as_dpop, &claims, presented, check) {
             Ok(proof) => {
                 first.proof = proof.map(|p| p.id);
                 Step::Pass(verified)

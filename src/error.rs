@@ -128,9 +128,12 @@ refusal_texts! {
         DpopRequired => "Jwt must be sent with the DPoP scheme and a DPoP proof",
         BoundTokenAsBearer => "Jwt is bound to a key and must be sent with the DPoP scheme",
         DpopOff => "Jwt is bound to a DPoP key and its provider does not check DPoP: set dpop.mode to allowed or required",
-        CertificateBound => "Jwt is bound to a client certificate, which this provider does not check",
+        CertificateOff => "Jwt is bound to a client certificate and its provider does not check certificates: set certificate_binding.mode to enforced or required",
+        CertificateMissing => "Jwt is bound to a client certificate and the request came without one",
+        CertificateMismatch => "Jwt is bound to another client certificate than the request's",
+        CertificateRequired => "Jwt must be bound to the client certificate (cnf x5t#S256)",
         UnsupportedConfirmation => "Jwt cnf claim names a binding that is not supported",
-        MalformedConfirmation => "Jwt cnf claim is not an object with a string jkt",
+        MalformedConfirmation => "Jwt cnf claim is not an object of a jkt or an x5t#S256 string",
         NotBound => "Jwt has no cnf.jkt binding it to the DPoP proof key",
         KeyMismatch => "Jwt cnf.jkt does not match the DPoP proof key",
     }
@@ -143,10 +146,12 @@ impl BindingFault {
             Self::DpopRequired => "dpop_required",
             Self::BoundTokenAsBearer
             | Self::DpopOff
-            | Self::CertificateBound
+            | Self::CertificateOff
             | Self::UnsupportedConfirmation
             | Self::MalformedConfirmation => "bound_token",
             Self::NotBound | Self::KeyMismatch => "dpop_binding",
+            Self::CertificateMissing | Self::CertificateMismatch => "certificate_binding",
+            Self::CertificateRequired => "certificate_required",
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::authn::Allowed;
 use crate::config::Config;
 
 /// Every denial reason ([`crate::error::AuthError::reason`]), each with its own counter.
-pub const REASONS: [&str; 31] = [
+pub const REASONS: [&str; 33] = [
     "missing",
     "multiple_tokens",
     "unreadable",
@@ -30,6 +30,8 @@ pub const REASONS: [&str; 31] = [
     "dpop_required",
     "bound_token",
     "dpop_binding",
+    "certificate_binding",
+    "certificate_required",
     "dpop_missing",
     "dpop_malformed",
     "dpop_algorithm",

@@ -424,7 +424,7 @@ fn write_seeds(target: &str, seeds: impl Iterator<Item = (&'static str, Vec<u8>)
 fn the_bound_proof_seed_passes_every_check() {
     use jwt_authz::jose::algorithm::Algorithm;
     use jwt_authz::proof::dpop::{self, ProofRequest};
-    use jwt_authz::proof::settings::{DpopMode, DpopSettings};
+    use jwt_authz::proof::settings::{CertificateSettings, DpopMode, DpopSettings};
     use jwt_authz::proof::{binding, sender};
     let seed = include_str!("../fuzz/seeds/proof/es256-bound");
     let (proof, claims) = seed.split_once('\n').unwrap();
@@ -441,8 +441,19 @@ fn the_bound_proof_seed_passes_every_check() {
     let claims = jwt_authz::json::parse_object(claims.as_bytes()).unwrap();
     assert_eq!(
         binding::of(&claims),
-        Ok(binding::Binding::Key(&checked.thumbprint))
+        Ok(binding::Binding {
+            key: Some(&checked.thumbprint),
+            certificate: None
+        })
     );
-    let confirmed = sender::confirm(&settings, true, &claims, || Ok(checked.clone()));
+    let off = CertificateSettings::default();
+    let confirmed = sender::confirm(
+        &settings,
+        &off,
+        true,
+        &claims,
+        || None,
+        || Ok(checked.clone()),
+    );
     assert_eq!(confirmed, Ok(Some(checked)));
 }

@@ -70,7 +70,7 @@ pub static CONFIG: [Member; 4] = [
     value("bypass_cors_preflight"),
 ];
 
-pub static PROVIDER: [Member; 16] = [
+pub static PROVIDER: [Member; 17] = [
     value("issuer"),
     value("audiences"),
     object("remote_jwks", &REMOTE_JWKS),
@@ -87,7 +87,10 @@ pub static PROVIDER: [Member; 16] = [
     value("pad_forward_payload_header"),
     object("jwt_cache_config", &JWT_CACHE_CONFIG),
     object("dpop", &DPOP),
+    object("certificate_binding", &CERTIFICATE_BINDING),
 ];
+
+pub static CERTIFICATE_BINDING: [Member; 2] = [value("mode"), value("forwarded_by")];
 
 pub static DPOP: [Member; 5] = [
     value("mode"),

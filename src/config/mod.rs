@@ -8,6 +8,7 @@
 //! [`fields`], which the reader in `reader.rs` follows; providers are compiled here, rules in
 //! `rule.rs`.
 
+mod certificate;
 pub mod fields;
 mod reader;
 mod rule;
@@ -18,7 +19,7 @@ use crate::json;
 use crate::keys::discovery;
 use crate::keys::uri::Endpoint;
 use crate::policy::rules::Rule;
-use crate::proof::settings::{self, DpopMode, DpopSettings};
+use crate::proof::settings::{self, CertificateMode, CertificateSettings, DpopMode, DpopSettings};
 use crate::proof::uri;
 use crate::request::extract::{DPOP_PREFIX, TokenLocation};
 use crate::request::identity::{ClaimToHeader, IdentityHeaders};
@@ -75,6 +76,8 @@ pub struct Provider {
     pub token_cache_size: usize,
     /// DPoP-bound tokens and their proofs (`dpop`).
     pub dpop: DpopSettings,
+    /// Tokens bound to a client certificate (`certificate_binding`).
+    pub certificate_binding: CertificateSettings,
     /// The keys of `local_jwks` that were left out, and why (logged at start, warned by
     /// `jwt-authz check`); the rest of the set works.
     pub skipped_local_keys: Vec<String>,
@@ -144,6 +147,14 @@ fn error(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
 }
 
 impl Config {
+    /// Whether a provider holds tokens to client certificates: only then does the filter ask
+    /// the host for the connection's certificate.
+    pub fn binds_certificates(&self) -> bool {
+        self.providers
+            .iter()
+            .any(|p| p.certificate_binding.mode != CertificateMode::Off)
+    }
+
     /// Parses and validates the plugin configuration (JSON bytes); the first error if refused.
     pub fn from_json(bytes: &[u8]) -> Result<Config, ConfigError> {
         Config::check_json(bytes).map_err(|errors| {
@@ -310,6 +321,7 @@ fn compile_provider(entry: &Element, name: String) -> Result<Provider, Vec<Confi
     let token_cache_size = keep(&mut errors, compile_token_cache_size(&raw));
     let forward = keep(&mut errors, raw.bool("forward"));
     let dpop = keep(&mut errors, compile_dpop(&raw));
+    let certificate_binding = keep(&mut errors, certificate::compile(&raw));
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -326,6 +338,7 @@ fn compile_provider(entry: &Element, name: String) -> Result<Provider, Vec<Confi
         Some(token_cache_size),
         Some(forward),
         Some(dpop),
+        Some(certificate_binding),
     ) = (
         name,
         issuer,
@@ -339,6 +352,7 @@ fn compile_provider(entry: &Element, name: String) -> Result<Provider, Vec<Confi
         token_cache_size,
         forward,
         dpop,
+        certificate_binding,
     )
     else {
         // Every `None` above left an error; this only keeps the refusal from being silent.
@@ -366,6 +380,7 @@ fn compile_provider(entry: &Element, name: String) -> Result<Provider, Vec<Confi
         identity,
         token_cache_size,
         dpop,
+        certificate_binding,
         skipped_local_keys,
     })
 }
@@ -1080,7 +1095,7 @@ pub(crate) mod tests {
                 "rule: unknown field `rule`, expected one of `providers`, `rules`, `realm`, `bypass_cors_preflight`",
                 "realm: must be non-empty printable ASCII without quotes or backslashes",
                 "providers.bad_timeout.remote_jwks.http_uri.timeout: invalid duration \"5\": expected seconds like \"5s\" or \"1.5s\"",
-                "providers.many.claim_to_header: unknown field `claim_to_header`, expected one of `issuer`, `audiences`, `remote_jwks`, `oidc_discovery`, `local_jwks`, `from_headers`, `from_params`, `forward`, `clock_skew_seconds`, `algorithms`, `max_token_bytes`, `claim_to_headers`, `forward_payload_header`, `pad_forward_payload_header`, `jwt_cache_config`, `dpop`",
+                "providers.many.claim_to_header: unknown field `claim_to_header`, expected one of `issuer`, `audiences`, `remote_jwks`, `oidc_discovery`, `local_jwks`, `from_headers`, `from_params`, `forward`, `clock_skew_seconds`, `algorithms`, `max_token_bytes`, `claim_to_headers`, `forward_payload_header`, `pad_forward_payload_header`, `jwt_cache_config`, `dpop`, `certificate_binding`",
                 "providers.many.issuer: must not be empty",
                 "providers.many.audiences[0]: must not be empty",
                 "providers.many.oidc_discovery.cluster: must not be empty",

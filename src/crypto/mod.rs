@@ -29,6 +29,14 @@ impl Hash {
         }
     }
 
+    /// Length of the blocks it hashes, in bytes (HMAC pads its key to one).
+    pub const fn block_len(self) -> usize {
+        match self {
+            Hash::Sha256 => 64,
+            Hash::Sha384 | Hash::Sha512 => 128,
+        }
+    }
+
     /// The digest of `message`, in a buffer long enough for any of them; the first
     /// [`Hash::output_len`] bytes are the digest.
     pub fn digest(self, message: &[u8]) -> Digest64 {

@@ -92,6 +92,12 @@ unsafe extern "C" {
         return_id: *mut u32,
     ) -> u32;
     fn proxy_increment_metric(metric_id: u32, offset: i64) -> u32;
+    fn proxy_get_property(
+        path_data: *const u8,
+        path_size: usize,
+        return_value_data: *mut *mut u8,
+        return_value_size: *mut usize,
+    ) -> u32;
 }
 
 fn result(status: u32) -> Result<(), Failure> {
@@ -286,4 +292,20 @@ pub fn define_counter(name: &str) -> Result<u32, Failure> {
 pub fn increment_counter(id: u32, by: i64) -> Result<(), Failure> {
     // SAFETY: plain values.
     result(unsafe { proxy_increment_metric(id, by) })
+}
+
+/// The host property at `path` (Envoy's attributes, such as `connection`,
+/// `sha256_peer_certificate_digest`); `None` when it has none.
+pub fn property(path: &[&str]) -> Result<Option<Vec<u8>>, Failure> {
+    // The ABI takes the path's segments joined with NUL bytes.
+    let joined = path.join("\0");
+    // SAFETY: `joined` is valid for its length during the call; the host writes the value's
+    // address and size into the out-pointers.
+    let value = buffer_call(|data, size| unsafe {
+        proxy_get_property(joined.as_ptr(), joined.len(), data, size)
+    });
+    match value {
+        Err(NOT_FOUND) => Ok(None),
+        other => other,
+    }
 }

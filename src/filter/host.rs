@@ -5,6 +5,7 @@ use super::abi;
 use crate::authn::Allowed;
 use crate::error::AuthError;
 use crate::keys::uri::Endpoint;
+use crate::proof::certificate::Peer;
 use crate::proof::replay::{self, Admission, ProofId};
 use crate::reply::{self, Client};
 use crate::request::headers;
@@ -44,6 +45,38 @@ pub fn request_headers() -> Vec<u8> {
         .unwrap_or_default();
     headers::sanitize(&mut buffer);
     buffer
+}
+
+/// What the downstream TLS connection says of the client certificate, owned; lend it to a
+/// request as a [`Peer`].
+pub struct PeerCertificate {
+    sha256: Option<String>,
+    uri_san: Option<String>,
+}
+
+impl PeerCertificate {
+    /// Asks the host (two property reads: only for a configuration that binds tokens to
+    /// certificates). A connection without TLS or without a client certificate has neither.
+    pub fn read() -> PeerCertificate {
+        let text = |name: &str| {
+            abi::property(&["connection", name])
+                .ok()
+                .flatten()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .filter(|text| !text.is_empty())
+        };
+        PeerCertificate {
+            sha256: text("sha256_peer_certificate_digest"),
+            uri_san: text("uri_san_peer_certificate"),
+        }
+    }
+
+    pub fn peer(&self) -> Peer<'_> {
+        Peer {
+            certificate_sha256: self.sha256.as_deref(),
+            uri_san: self.uri_san.as_deref(),
+        }
+    }
 }
 
 /// Applies an allowed request's header edits: removals first (client-sent identity headers,

@@ -104,7 +104,14 @@ impl Vm {
     ) -> Action {
         let buffer = host::request_headers();
         let headers = headers::parse(&buffer);
-        let request = Request::from_headers(&headers);
+        let certificate = self
+            .config
+            .binds_certificates()
+            .then(host::PeerCertificate::read);
+        let mut request = Request::from_headers(&headers);
+        if let Some(certificate) = &certificate {
+            request.peer = certificate.peer();
+        }
         let decision = authn::authorize(&self.config, request, &mut self.keyring, now);
         match decision {
             Decision::Allow(allowed) => {

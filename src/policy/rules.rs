@@ -5,6 +5,7 @@
 
 use crate::policy::access::Access;
 use crate::policy::requirement::Requirement;
+use crate::proof::certificate::Peer;
 use crate::request::headers::Header;
 
 /// The request facts matching and the checks need.
@@ -16,6 +17,9 @@ pub struct Request<'r> {
     pub path: &'r str,
     /// All request headers, names in lower case, repeated names as separate entries.
     pub headers: &'r [Header<'r>],
+    /// The downstream connection's client certificate, when the configuration binds tokens
+    /// to certificates (the host is not asked otherwise).
+    pub peer: Peer<'r>,
 }
 
 impl<'r> Request<'r> {
@@ -31,6 +35,7 @@ impl<'r> Request<'r> {
             method: pseudo(":method"),
             path: pseudo(":path"),
             headers,
+            peer: Peer::default(),
         }
     }
 

@@ -3,36 +3,42 @@
 use crate::error::BindingFault;
 use serde_json::{Map, Value};
 
-/// What a token is bound to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Binding<'c> {
-    /// No `cnf`: a bearer token.
-    Unbound,
-    /// `cnf.jkt`: the RFC 7638 thumbprint of the key whose DPoP proofs it needs.
-    Key(&'c str),
-    /// `cnf["x5t#S256"]`: the client certificate it needs (RFC 8705 §3).
-    Certificate,
+/// What a token is bound to: nothing (a bearer token), a DPoP key, a client certificate, or
+/// both, each of which must then be proven.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Binding<'c> {
+    /// `cnf.jkt`: the RFC 7638 thumbprint of the key whose DPoP proofs it needs (RFC 9449 §6).
+    pub key: Option<&'c str>,
+    /// `cnf["x5t#S256"]`: the SHA-256 thumbprint of the client certificate it needs
+    /// (RFC 8705 §3.1).
+    pub certificate: Option<&'c str>,
 }
 
 /// The binding `claims` declare. A `cnf` this filter cannot hold the sender to (another
 /// confirmation method, a malformed one) is a refusal, never a bearer token.
 pub fn of(claims: &Map<String, Value>) -> Result<Binding<'_>, BindingFault> {
     let Some(cnf) = claims.get("cnf") else {
-        return Ok(Binding::Unbound);
+        return Ok(Binding::default());
     };
     let Value::Object(cnf) = cnf else {
         return Err(BindingFault::MalformedConfirmation);
     };
-    if cnf.contains_key("x5t#S256") {
-        return Ok(Binding::Certificate);
-    }
-    if cnf.keys().any(|name| name != "jkt") {
+    if cnf.keys().any(|name| name != "jkt" && name != "x5t#S256") {
         return Err(BindingFault::UnsupportedConfirmation);
     }
-    match cnf.get("jkt") {
-        Some(Value::String(jkt)) if !jkt.is_empty() => Ok(Binding::Key(jkt)),
-        _ => Err(BindingFault::MalformedConfirmation),
+    let member = |name: &str| match cnf.get(name) {
+        None => Ok(None),
+        Some(Value::String(value)) if !value.is_empty() => Ok(Some(value.as_str())),
+        Some(_) => Err(BindingFault::MalformedConfirmation),
+    };
+    let binding = Binding {
+        key: member("jkt")?,
+        certificate: member("x5t#S256")?,
+    };
+    if binding == Binding::default() {
+        return Err(BindingFault::MalformedConfirmation);
     }
+    Ok(binding)
 }
 
 #[cfg(test)]
@@ -47,20 +53,24 @@ mod tests {
         of(Box::leak(Box::new(claims)))
     }
 
+    fn bound(key: Option<&'static str>, certificate: Option<&'static str>) -> Binding<'static> {
+        Binding { key, certificate }
+    }
+
     #[test]
     fn each_confirmation_is_read_as_what_it_binds() {
-        assert_eq!(binding(json!({"sub": "a"})), Ok(Binding::Unbound));
+        assert_eq!(binding(json!({"sub": "a"})), Ok(Binding::default()));
         assert_eq!(
             binding(json!({"cnf": {"jkt": "abc"}})),
-            Ok(Binding::Key("abc"))
+            Ok(bound(Some("abc"), None))
         );
         assert_eq!(
             binding(json!({"cnf": {"x5t#S256": "abc"}})),
-            Ok(Binding::Certificate)
+            Ok(bound(None, Some("abc")))
         );
         assert_eq!(
             binding(json!({"cnf": {"x5t#S256": "abc", "jkt": "k"}})),
-            Ok(Binding::Certificate)
+            Ok(bound(Some("k"), Some("abc")))
         );
     }
 
@@ -69,6 +79,7 @@ mod tests {
         for cnf in [
             json!({"jwk": {"kty": "EC"}}),
             json!({"jkt": "a", "kid": "b"}),
+            json!({"x5t#S256": "a", "x5t": "b"}),
         ] {
             assert_eq!(
                 binding(json!({"cnf": cnf})),
@@ -81,6 +92,9 @@ mod tests {
             json!({}),
             json!({"jkt": 1}),
             json!({"jkt": ""}),
+            json!({"x5t#S256": ["a"]}),
+            json!({"x5t#S256": ""}),
+            json!({"jkt": "a", "x5t#S256": null}),
             json!(null),
         ] {
             assert_eq!(

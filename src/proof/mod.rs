@@ -1,10 +1,12 @@
-//! What proves the sender holds the token's key: DPoP proofs (RFC 9449) checked against the
-//! token's `cnf` claim, and the store that lets each proof be used once.
+//! What proves the sender holds what the token is bound to: DPoP proofs (RFC 9449) and client
+//! certificates (RFC 8705) checked against the token's `cnf` claim, and the store that lets
+//! each proof be used once.
 //!
 //! | module | job |
 //! |--------|-----|
-//! | [`settings`] | a provider's DPoP settings, validated |
-//! | [`binding`] | the token's `cnf` claim: unbound, bound to a key, or to a certificate |
+//! | [`settings`] | a provider's DPoP and certificate-binding settings, validated |
+//! | [`binding`] | the token's `cnf` claim: unbound, bound to a key, to a certificate, or both |
+//! | [`certificate`] | the client certificate's SHA-256: the TLS connection's own, or a trusted forwarder's `x-forwarded-client-cert` |
 //! | [`dpop`] | the proof checks of RFC 9449 §4.3, time injected |
 //! | [`thumbprint`] | the RFC 7638 thumbprint of a public JWK (`cnf.jkt`) |
 //! | [`uri`] | `htu` and the request URI compared after RFC 3986 normalisation |
@@ -13,6 +15,7 @@
 //! | [`sender`] | how a token was sent, its binding and its proof -> accepted or the refusal |
 
 pub mod binding;
+pub mod certificate;
 pub mod dpop;
 pub mod nonce;
 pub mod replay;
@@ -21,5 +24,7 @@ pub mod settings;
 pub mod thumbprint;
 pub mod uri;
 
+#[cfg(test)]
+mod certificate_tests;
 #[cfg(test)]
 mod tests;

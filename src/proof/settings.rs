@@ -81,3 +81,26 @@ impl DpopSettings {
         }
     }
 }
+
+/// Whether a provider holds tokens to the client certificate they are bound to (RFC 8705 §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CertificateMode {
+    /// Certificates are not looked at; a token bound to one is refused.
+    #[default]
+    Off,
+    /// A token bound to a certificate (`cnf["x5t#S256"]`) passes only with that client
+    /// certificate; tokens that are not bound pass as before.
+    Enforced,
+    /// Only tokens bound to the request's client certificate pass.
+    Required,
+}
+
+/// A provider's certificate binding (`certificate_binding` in its configuration).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CertificateSettings {
+    pub mode: CertificateMode,
+    /// Peers, named by the first URI SAN of their certificate, that end the client's TLS in
+    /// front of Envoy and pass its certificate's hash on in `x-forwarded-client-cert`. Empty:
+    /// only the downstream connection's own client certificate counts.
+    pub forwarded_by: Vec<String>,
+}

@@ -190,7 +190,7 @@ fn a_bound_token_as_bearer_is_refused_whatever_the_mode() {
     let certificate = self::token(Some(json!({"x5t#S256": "abc"})));
     let authorization = format!("DPoP {certificate}");
     let proof = self::proof(&certificate);
-    let described = "Jwt is bound to a client certificate, which this provider does not check";
+    let described = "Jwt is bound to a client certificate and its provider does not check certificates: set certificate_binding.mode to enforced or required";
     assert_eq!(
         refusal(
             &config("required"),
