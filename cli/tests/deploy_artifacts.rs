@@ -1,6 +1,7 @@
-//! Every deployment artifact, checked statically (no Docker engine, no Kubernetes here):
-//! the compose file's builds and mounts exist and its Envoy config is the one the tests run
-//! and passes `envoy --mode validate`; the Dockerfiles copy what their contexts hold; every
+//! Every deployment artifact, checked statically (the compose demo and the module image also
+//! run for real in `containers/`; no Kubernetes here): the compose file's builds and mounts
+//! exist and its Envoy config is the one the tests run and passes `envoy --mode validate`; the
+//! Dockerfiles name no frontend image and copy what their contexts hold; every
 //! example configuration passes `jwt-authz check` without a warning; Istio's and Envoy
 //! Gateway's plugin configurations are the Auth0 example's; `render` gives a bootstrap Envoy
 //! accepts, from flags, the environment or `.env`.
