@@ -247,6 +247,7 @@ standins:
 
 # $(call debian_root,DIR,PACKAGES): the packages and everything they depend on, unpacked into DIR.
 define debian_root
+	apt-cache show libc6 >/dev/null 2>&1 || $(SUDO) apt-get update -qq
 	rm -rf $(1) $(STANDINS)/debs && mkdir -p $(1) $(STANDINS)/debs
 	cd $(STANDINS)/debs && apt-get download -qq $$(apt-cache depends --recurse --no-recommends --no-suggests \
 	  --no-conflicts --no-breaks --no-replaces --no-enhances $(2) | grep '^[a-z0-9]' | sort -u) 2>/dev/null
