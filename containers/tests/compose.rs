@@ -2,8 +2,8 @@
 //! envoy/docker-compose.yaml up --build` (the file unchanged; where the Rust build image is
 //! `make containers`' stand-in, beside it the override that builds without network), then
 //! the session `make demo` prints through the published ports, the decisions and identity
-//! headers, Envoy's readiness, counters and log, and last a quick stop (every service exits
-//! 0 on SIGTERM) and `down` leaving nothing behind.
+//! headers, Envoy's readiness, counters and log, and last a quick `down` (every service exits
+//! 0 on SIGTERM) leaving nothing behind.
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 /// The `name:` of envoy/docker-compose.yaml.
 const PROJECT: &str = "jwt-authz-demo";
-/// What a `stop` and a `down` may each take: the services stop on SIGTERM at once.
+/// What `down` may take: the services stop on SIGTERM at once.
 const QUICK: Duration = Duration::from_secs(2);
 
 /// The compose demo: `docker compose` on its file (and the override, where needed).
