@@ -18,3 +18,4 @@ pub use envoy::{Envoy, EnvoyOptions, module_path, validate, workspace_root};
 pub use http::{Connection, Response};
 pub use ports::free_port;
 pub use stack::{Stack, StackPorts, demo_envoy_config};
+pub use temp_dir::TempDir;
