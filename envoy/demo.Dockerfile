@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # The demo's dev IdP, echo upstream and gRPC upstream (envoy/docker-compose.yaml builds one
 # stage each).
 # Context: the repository root; .dockerignore keeps target/, dist/ and .venv/ out.

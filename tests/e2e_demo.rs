@@ -3,14 +3,12 @@
 //! themselves: the session `make demo` prints (which the book and the README show) and the
 //! book's Auth0 session, run with curl step by step.
 
-use devstack::demo_commands::demo_session;
+use devstack::demo_commands::{demo_session, first_status, run_session, sh};
 use devstack::{
     EnvoyOptions, Stack, StackPorts, demo_envoy_config, http, validate, workspace_root,
 };
 use serde_json::json;
 use std::net::SocketAddr;
-use std::process::Command;
-use std::time::{Duration, Instant};
 
 fn client_token(idp: SocketAddr, client_id: &str, secret: &str) -> String {
     client_token_for(idp, client_id, secret, "https://api.example.com")
@@ -221,69 +219,11 @@ fn demo_stack() -> Stack {
     Stack::start(ports, &yaml, &EnvoyOptions::default()).expect("stack starts")
 }
 
-/// Runs `script` with `sh`, the variables `env` set; its standard output.
-fn sh(script: &str, env: &[(String, String)]) -> String {
-    let output = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .output()
-        .expect("sh runs (and the session needs curl: apt-get install curl)");
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// The status of the first HTTP response `curl -i` printed.
-fn first_status(output: &str) -> Option<u16> {
-    output
-        .lines()
-        .find(|l| l.starts_with("HTTP/"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|s| s.parse().ok())
-}
-
 #[test]
 fn the_printed_session_runs_as_it_says() {
     let stack = demo_stack();
-    let mut env: Vec<(String, String)> = Vec::new();
-    for step in demo_session(&stack.ports) {
-        // `NAME=$(...)` sets a variable the later steps use.
-        if let Some((name, _)) = step.command.split_once("=$(") {
-            let value = sh(&format!("{}\nprintf %s \"${name}\"", step.command), &env);
-            assert_eq!(
-                value.split('.').count(),
-                3,
-                "{}: {name} is a JWT",
-                step.title
-            );
-            env.push((name.to_string(), value));
-            continue;
-        }
-        // Counters reach Envoy on the filter's 500 ms tick: a step may need a moment.
-        let started = Instant::now();
-        let output = loop {
-            let output = sh(&step.command, &env);
-            let shown = step.shows.is_none_or(|text| output.contains(text));
-            if shown || started.elapsed() > Duration::from_secs(3) {
-                break output;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        };
-        if let Some(status) = step.status {
-            assert_eq!(
-                first_status(&output),
-                Some(status),
-                "{}: {}\n{output}",
-                step.title,
-                step.command
-            );
-        }
-        if let Some(text) = step.shows {
-            assert!(
-                output.contains(text),
-                "{}: {text:?} not in\n{output}",
-                step.title
-            );
-        }
+    if let Err(e) = run_session(&demo_session(&stack.ports)) {
+        panic!("{e}");
     }
 }
 
@@ -317,6 +257,7 @@ fn the_books_auth0_session_runs_against_the_dev_idp() {
         );
         script = script.replace(placeholder, value);
     }
-    let output = sh(&script, &[]);
+    let output =
+        sh(&script, &[]).expect("sh runs (and the session needs curl: apt-get install curl)");
     assert_eq!(first_status(&output), Some(200), "{script}\n{output}");
 }

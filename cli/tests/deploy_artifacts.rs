@@ -1,6 +1,7 @@
-//! Every deployment artifact, checked statically (no Docker engine, no Kubernetes here):
-//! the compose file's builds and mounts exist and its Envoy config is the one the tests run
-//! and passes `envoy --mode validate`; the Dockerfiles copy what their contexts hold; every
+//! Every deployment artifact, checked statically (the compose demo and the module image also
+//! run for real in `containers/`; no Kubernetes here): the compose file's builds and mounts
+//! exist and its Envoy config is the one the tests run and passes `envoy --mode validate`; the
+//! Dockerfiles name no frontend image and copy what their contexts hold; every
 //! example configuration passes `jwt-authz check` without a warning; Istio's and Envoy
 //! Gateway's plugin configurations are the Auth0 example's; `render` gives a bootstrap Envoy
 //! accepts, from flags, the environment or `.env`.
@@ -221,6 +222,24 @@ fn find_key(value: &Value, key: &str, found: &mut Vec<String>) {
     }
 }
 
+/// A `# syntax=` line makes BuildKit fetch a frontend image before building, which fails
+/// offline, behind a registry mirror or in an air-gapped CI; the engine's own frontend has
+/// everything these Dockerfiles use (`RUN --mount` since Docker 20.10).
+#[test]
+fn dockerfiles_build_with_the_engines_own_frontend() {
+    for dockerfile in ["envoy/demo.Dockerfile", "deploy/oci/Dockerfile"] {
+        let text = read(dockerfile);
+        let directive = text.lines().find(|line| {
+            let line = line
+                .trim_start_matches('#')
+                .trim_start()
+                .to_ascii_lowercase();
+            line.starts_with("syntax=") || line.starts_with("syntax =")
+        });
+        assert_eq!(directive, None, "{dockerfile} names a frontend image");
+    }
+}
+
 #[test]
 fn dockerfiles_copy_what_their_contexts_hold() {
     let root = workspace_root();
@@ -238,6 +257,8 @@ fn dockerfiles_copy_what_their_contexts_hold() {
         "devidp",
         "devstack",
         "bench",
+        "soak",
+        "containers",
     ] {
         assert!(root.join(needed).exists(), "{needed}");
         assert!(

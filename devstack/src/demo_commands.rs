@@ -1,6 +1,10 @@
 //! The copy-paste curl session `make demo` prints. The book's demo page and the README show
-//! [`session_text`] for the demo ports (a test compares them), and `tests/e2e_demo.rs` runs
-//! every step against a stack and checks the status each step announces.
+//! [`session_text`] for the demo ports (a test compares them), and [`run_session`] runs every
+//! step with `sh` against a stack (`make demo`'s in `tests/e2e_demo.rs`, the compose demo's in
+//! `containers/tests/compose.rs`) and checks the status and text each step announces.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
 
 use devidp::{DEFAULT_AUDIENCE, DEMO_ES256_AUDIENCE};
 
@@ -190,6 +194,71 @@ pub fn session_text(steps: &[Step]) -> String {
         })
         .collect();
     blocks.join("\n")
+}
+
+/// Runs `steps` with `sh`, in order, as a user pasting them would: a `NAME=$(...)` step sets
+/// `NAME` (a JWT) for the later ones; any other step must print its status and text. A step
+/// is tried again for up to 3 s, as counters reach Envoy on the filter's 500 ms tick. The
+/// first step that does not show what it says is the error.
+pub fn run_session(steps: &[Step]) -> Result<(), String> {
+    let mut env: Vec<(String, String)> = Vec::new();
+    for step in steps {
+        if let Some((name, _)) = step.command.split_once("=$(") {
+            let value = sh(&format!("{}\nprintf %s \"${name}\"", step.command), &env)?;
+            if value.split('.').count() != 3 {
+                return Err(format!("{}: {name} is not a JWT: {value:?}", step.title));
+            }
+            env.push((name.to_string(), value));
+            continue;
+        }
+        let started = Instant::now();
+        let output = loop {
+            let output = sh(&step.command, &env)?;
+            let shown = step.shows.is_none_or(|text| output.contains(text));
+            let status_right = step.status.is_none_or(|s| first_status(&output) == Some(s));
+            if (shown && status_right) || started.elapsed() > Duration::from_secs(3) {
+                break output;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        if let Some(status) = step.status
+            && first_status(&output) != Some(status)
+        {
+            return Err(format!(
+                "{}: expected {status}: {}\n{output}",
+                step.title, step.command
+            ));
+        }
+        if let Some(text) = step.shows
+            && !output.contains(text)
+        {
+            return Err(format!(
+                "{}: {text:?} not in the output of {}\n{output}",
+                step.title, step.command
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Runs `script` with `sh`, the variables `env` set; its standard output.
+pub fn sh(script: &str, env: &[(String, String)]) -> Result<String, String> {
+    let output = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .map_err(|e| format!("cannot run sh: {e}"))?;
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// The status of the first HTTP response `curl -i` printed.
+pub fn first_status(output: &str) -> Option<u16> {
+    output
+        .lines()
+        .find(|l| l.starts_with("HTTP/"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
 }
 
 /// What `make demo` prints once the stack is up: where everything is, then the session.

@@ -151,7 +151,8 @@ impl Connection {
     }
 }
 
-fn build_request(
+/// The bytes [`request`] sends, also for a caller with a stream of its own (TLS).
+pub fn build_request(
     addr: SocketAddr,
     method: &str,
     path: &str,
