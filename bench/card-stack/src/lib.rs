@@ -6,7 +6,8 @@
 //! algorithms the key can verify) once per JWK of each provider's inline key set; per request
 //! it takes the bearer token (from `Authorization: Bearer` or `?access_token=`), picks the
 //! provider by path prefix and the key by `kid`, and lets `jsonwebtoken::decode` check the rest.
-//! Anything else gets 401. The decision is plain Rust ([`CardStack`]), tested natively; the
+//! Anything else gets 401. A request let through goes on unchanged (jwt-authz also removes the
+//! token, one host call more). The decision is plain Rust ([`CardStack`]), tested natively; the
 //! proxy-wasm glue is in `filter` (wasm32 only).
 
 use std::collections::HashMap;
