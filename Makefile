@@ -203,7 +203,7 @@ containers-locked:
 	  $(MAKE) --no-print-directory engine-start || exit 1; \
 	  DOCKER_HOST=$(ENGINE_HOST) JWT_AUTHZ_ENGINE=isolated $(MAKE) --no-print-directory containers-run; status=$$?; \
 	  DOCKER_HOST=$(ENGINE_HOST) docker image prune --force >/dev/null; \
-	  DOCKER_HOST=$(ENGINE_HOST) docker builder prune --force --filter unused-for=168h >/dev/null; \
+	  DOCKER_HOST=$(ENGINE_HOST) docker builder prune --force --filter unused-for=168h >/dev/null 2>&1; \
 	  $(MAKE) --no-print-directory engine-stop; exit $$status; \
 	else \
 	  JWT_AUTHZ_NO_ENGINE="no Docker engine answers (docker info failed) and none can be started here (that needs root and apt-get)" \
