@@ -8,6 +8,11 @@ TARGET       := wasm32-wasip1
 MODULE       := dist/jwt_authz.wasm
 RAW_MODULE   := target/$(TARGET)/release/jwt_authz.wasm
 NOOP_MODULE  := dist/noop_filter.wasm
+# The bench's other Wasm filters: the design card's stack (jsonwebtoken), and the primitives
+# filter that times one signature verification in V8.
+CARD_MODULE  := dist/card_stack.wasm
+RAW_CARD     := target/$(TARGET)/release/card_stack.wasm
+PRIMITIVES_MODULE := dist/primitives.wasm
 # Debian's binaryen predates the features rustc now emits by default; name them.
 WASM_FEATURES := --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
                  --enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue
@@ -45,7 +50,7 @@ define optimise
 	@echo "$(2): $$(stat -c %s $(2)) bytes"
 endef
 
-.PHONY: demo test build setup lint clean bench oci fuzz fuzz-smoke fuzz-run soak docs \
+.PHONY: demo test build setup lint clean bench card-stack oci fuzz fuzz-smoke fuzz-run soak docs \
         containers containers-locked containers-run engine-start engine-stop standins
 
 ## demo: build everything, start the dev IdP, an echo upstream and Envoy with the filter
@@ -55,7 +60,7 @@ demo: setup build
 ## test: unit tests, end-to-end tests against a real Envoy (faults included), the fuzz
 ## seeds on stable and a few seconds of each fuzz target, a one-minute soak, and the book
 ## (built without a warning; its links, examples and reference checked by cli/tests/book.rs)
-test: setup build lint fuzz-smoke docs
+test: setup build card-stack lint fuzz-smoke docs
 	cargo test --workspace --exclude container-tests
 	@$(MAKE) --no-print-directory containers
 
@@ -98,10 +103,22 @@ build: setup
 ## bench: the filter's cost per request against no filter, Envoy's native jwt_authn and a
 ## Wasm filter that decides nothing, on one pinned Envoy worker (~12 min); prints the tables
 ## and writes them into docs/src/benchmarks.md (the book). More options: make bench BENCH_ARGS=--help
-bench: setup build .tools/h2load
+bench: setup build card-stack .tools/h2load
 	cargo build --release --target $(TARGET) -p noop-filter
 	$(call optimise,target/$(TARGET)/release/noop_filter.wasm,$(NOOP_MODULE))
+	cargo build --release --target $(TARGET) -p primitives
+	$(call optimise,target/$(TARGET)/release/primitives.wasm,$(PRIMITIVES_MODULE))
 	cargo run --quiet --release -p bench -- --noop-module $(NOOP_MODULE) --write docs/src/benchmarks.md $(BENCH_ARGS)
+
+## card-stack: the design card's stack as a filter (bench/card-stack), optimised as the
+## module is; `make test` checks it decides correctly in Envoy
+card-stack: setup
+	cargo build --release --target $(TARGET) -p card-stack
+	@$(MAKE) --no-print-directory $(CARD_MODULE)
+
+# Optimised again only when cargo rebuilt it.
+$(CARD_MODULE): $(RAW_CARD)
+	$(call optimise,$(RAW_CARD),$(CARD_MODULE))
 
 ## oci: the module as a Wasm OCI image (one layer, /plugin.wasm) for Istio and Envoy Gateway:
 ## always as an OCI image layout in dist/oci (no container engine needed), and also as a local
@@ -155,6 +172,7 @@ lint:
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
 	cargo clippy --release --target $(TARGET) -p jwt-authz --quiet -- -D warnings
 	cargo clippy --release --target $(TARGET) -p noop-filter --quiet -- -D warnings
+	cargo clippy --release --target $(TARGET) -p card-stack -p primitives --quiet -- -D warnings
 
 clean:
 	rm -rf target dist .tools $(VENV) fuzz/target fuzz/corpus fuzz/artifacts docs/book

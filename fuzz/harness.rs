@@ -84,6 +84,7 @@ pub fn proof(data: &[u8]) {
         now: NOW,
         clock_skew_seconds: 60,
         nonce_key: None,
+        keys: None,
     };
     let checked = dpop::check(&[("dpop", proof)], &settings, &request);
     if let Ok(passed) = &checked {

@@ -415,6 +415,7 @@ impl<'c, 'r> Session<'c, 'r, '_> {
             now: self.now.as_secs(),
             clock_skew_seconds: provider.clock_skew_seconds,
             nonce_key: self.keyring.nonce_key(),
+            keys: Some(self.keyring.proof_keys()),
         };
         dpop::check(request.headers, &provider.dpop, &proof_request)
     }

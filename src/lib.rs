@@ -27,7 +27,8 @@
 //! audience; [`policy::access`] the scopes and claims, and [`request::identity`] the headers
 //! for the upstream. [`authn`] runs those steps [`error`] names every refusal and [`reply`] shapes it.
 //!
-//! The `filter` module (wasm32 only) is the thin proxy-wasm glue.
+//! The `filter` module (wasm32 only) is the thin proxy-wasm glue; its feature, on by default,
+//! lets a test module link the library without the filter (`bench/primitives`).
 #![cfg_attr(
     not(test),
     deny(
@@ -55,5 +56,5 @@ pub mod proof;
 pub mod reply;
 pub mod request;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "filter"))]
 mod filter;

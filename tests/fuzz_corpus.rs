@@ -436,6 +436,7 @@ fn the_bound_proof_seed_passes_every_check() {
         now: harness::NOW,
         clock_skew_seconds: 60,
         nonce_key: None,
+        keys: None,
     };
     let checked = dpop::check(&[("dpop", proof)], &settings, &request).unwrap();
     let claims = jwt_authz::json::parse_object(claims.as_bytes()).unwrap();

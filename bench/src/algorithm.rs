@@ -131,6 +131,11 @@ impl Algorithm {
         }
     }
 
+    /// Whether the card stack (jsonwebtoken) implements it: every algorithm but ES512.
+    pub fn in_card_stack(self) -> bool {
+        self != Algorithm::Es512
+    }
+
     /// The ratio to native this algorithm's fresh-token cost must stay under (issue 13).
     pub fn goal(self) -> f64 {
         match self {
@@ -188,6 +193,11 @@ impl Keys {
         json!({ "keys": keys }).to_string()
     }
 
+    /// The RSA public key's modulus, big-endian: the secret of an algorithm-confusion attack.
+    pub fn rsa_modulus(&self) -> Vec<u8> {
+        self.rsa.n().to_bytes_be()
+    }
+
     /// The HMAC secret as a local JWKS (`kty` `oct`), for its own provider.
     pub fn hmac_jwks(&self) -> String {
         let keys: Vec<Value> = self.hmac.secret_jwk().into_iter().collect();
@@ -235,11 +245,7 @@ impl Keys {
         if algorithm == Algorithm::Hs256 {
             claims["iss"] = json!(HMAC_ISSUER);
         }
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
+        let input = signing_input(&header, &claims);
         let signature = self.sign(algorithm, input.as_bytes());
         format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
     }
@@ -270,6 +276,15 @@ impl Keys {
             .flat_map(|h| h.join().expect("minting thread panicked"))
             .collect()
     }
+}
+
+/// A JWS signing input: the header and the claims, each base64url JSON.
+pub fn signing_input(header: &Value, claims: &Value) -> String {
+    format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    )
 }
 
 #[cfg(test)]

@@ -3,13 +3,14 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::envoy_config::Listener;
 use crate::workload::Workload;
 
 pub const USAGE: &str = "\
 usage: bench [options]
   --module PATH        jwt-authz module (default: dist/jwt_authz.wasm, or JWT_AUTHZ_WASM)
   --noop-module PATH   no-op filter module (default: dist/noop_filter.wasm, as `make bench` builds it)
+  --card-stack-module PATH  the card stack's filter (default: dist/card_stack.wasm)
+  --primitives-module PATH  the primitives filter (default: dist/primitives.wasm)
   --write FILE         also put the results in FILE's results section (e.g. docs/src/benchmarks.md)
   --rounds N           measured rounds per listener and workload (default 5)
   --duration SECS      measured seconds per round (default 3)
@@ -21,8 +22,9 @@ usage: bench [options]
                        filter caches there)
   --workloads LIST     comma-separated subset of: repeated, repeated-query, fresh, junk, none,
                        rs256, rs384, rs512, ps256, ps384, ps512, es256, es384, es512, eddsa,
-                       hs256, grpc; `classic` names repeated to none and grpc, `algorithms` the others
-                       (default: all)
+                       hs256, grpc, primitives; `classic` names repeated to none and grpc,
+                       `algorithms` rs256 to hs256, `primitives` each signature alone in the
+                       primitives filter (default: all)
   --envoy-cpu LIST     CPUs for Envoy, taskset form (default 0)
   --load-cpu LIST      CPUs for h2load, taskset form (default 1)
   --nice N             niceness for Envoy and h2load, against other work on the machine
@@ -33,6 +35,8 @@ usage: bench [options]
 pub struct Options {
     pub module: PathBuf,
     pub noop_module: PathBuf,
+    pub card_stack_module: PathBuf,
+    pub primitives_module: PathBuf,
     pub write: Option<PathBuf>,
     pub rounds: usize,
     pub duration: Duration,
@@ -58,6 +62,8 @@ impl Default for Options {
         Options {
             module: devstack::module_path(),
             noop_module: root.join("dist").join("noop_filter.wasm"),
+            card_stack_module: root.join("dist").join("card_stack.wasm"),
+            primitives_module: root.join("dist").join("primitives.wasm"),
             write: None,
             rounds: 5,
             duration: Duration::from_secs(3),
@@ -99,6 +105,8 @@ impl Options {
             match arg.as_str() {
                 "--module" => options.module = PathBuf::from(value()?),
                 "--noop-module" => options.noop_module = PathBuf::from(value()?),
+                "--card-stack-module" => options.card_stack_module = PathBuf::from(value()?),
+                "--primitives-module" => options.primitives_module = PathBuf::from(value()?),
                 "--write" => options.write = Some(PathBuf::from(value()?)),
                 "--rounds" => options.rounds = positive(&arg, &value()?)?,
                 "--duration" => {
@@ -136,9 +144,8 @@ fn workloads(list: &str) -> Result<Vec<Workload>, String> {
     for name in list.split(',').map(str::trim) {
         match name {
             "classic" => chosen.extend(Workload::CLASSIC),
-            "algorithms" => {
-                chosen.extend(all.iter().filter(|w| w.listeners() == Listener::ALGORITHMS))
-            }
+            "primitives" => chosen.extend(Workload::primitives()),
+            "algorithms" => chosen.extend(all.iter().filter(|w| matches!(w, Workload::Signed(_)))),
             _ => {
                 let workload = all.iter().find(|w| w.name() == name).ok_or_else(|| {
                     let names: Vec<&str> = all.iter().map(|w| w.name()).collect();

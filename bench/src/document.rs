@@ -1,7 +1,12 @@
 //! The results section: what was measured, on what, how, and the tables.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
+
+use primitives::Verifier;
+
+use crate::algorithm::Algorithm;
 
 use crate::args::Options;
 use crate::machine::Machine;
@@ -24,6 +29,14 @@ pub struct Run<'a> {
     pub options: &'a Options,
     pub module_bytes: u64,
     pub noop_module_bytes: u64,
+    pub card_stack_module_bytes: u64,
+    /// The card stack's correctness cases that got another status than they must (`None`:
+    /// not checked, the card stack not run).
+    pub card_stack_wrong: Option<Vec<String>>,
+    /// µs per verification natively, by verifier and algorithm.
+    pub native_primitives: BTreeMap<(Verifier, Algorithm), f64>,
+    /// `/proc/loadavg` at the start and the end of the run: other work on the machine.
+    pub load_average: (String, String),
     /// Length of one token.
     pub token_bytes: usize,
     /// The scheduling priority Envoy and h2load ran at.
@@ -49,14 +62,34 @@ impl Run<'_> {
         );
         let _ = writeln!(
             out,
-            "- Module: `{}` {} bytes; no-op filter {} bytes.",
+            "- Modules (each after the same `wasm-metadce` and `wasm-opt -O3`): `{}` {} bytes; \
+             no-op filter {} bytes; the card stack (jsonwebtoken) {} bytes.",
             o.module.file_name().map_or_else(
                 || o.module.display().to_string(),
                 |n| n.to_string_lossy().into_owned()
             ),
             self.module_bytes,
             self.noop_module_bytes,
+            self.card_stack_module_bytes,
         );
+        let _ = writeln!(
+            out,
+            "- Load average (`/proc/loadavg`: 1, 5, 15 min) at the start: {}; at the end: {}.",
+            self.load_average.0, self.load_average.1
+        );
+        if let Some(wrong) = &self.card_stack_wrong {
+            let _ = writeln!(
+                out,
+                "- The card stack's correctness cases (valid tokens 200; tampered, wrong \
+                 audience, expired, unknown `kid`, `alg: none`, HS256 keyed with the RSA public \
+                 key, no token: 401): {}.",
+                if wrong.is_empty() {
+                    "every one as it must".to_string()
+                } else {
+                    format!("**FLAGGED**: {}", wrong.join("; "))
+                }
+            );
+        }
         let _ = writeln!(
             out,
             "- Load: Envoy `--concurrency 1` on CPU {}, h2load on CPU {}: {} HTTP/2 connection(s) \
@@ -110,6 +143,14 @@ impl Run<'_> {
         if self.results.has_algorithms() {
             let _ = writeln!(out, "#### Algorithms: a fresh token of each\n");
             let _ = writeln!(out, "{}", self.results.algorithms_table());
+        }
+        if self.results.has_primitives() {
+            let _ = writeln!(out, "#### The signature alone, in V8 and natively\n");
+            let _ = writeln!(
+                out,
+                "{}",
+                self.results.primitives_table(&self.native_primitives)
+            );
         }
         let _ = writeln!(out, "#### Every listener and workload\n");
         let _ = writeln!(out, "{}", self.results.detail_table());

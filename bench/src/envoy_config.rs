@@ -42,10 +42,16 @@ pub enum Listener {
     NativeAlgorithms,
     /// jwt-authz with the same providers and keys as [`Listener::NativeAlgorithms`].
     OursAlgorithms,
+    /// The design card's stack (`bench/card-stack`: jsonwebtoken on RustCrypto) with the same
+    /// providers and keys.
+    CardStack,
+    /// The primitives filter (`bench/primitives`): one signature verified per request, chosen
+    /// by path, deciding nothing.
+    Primitives,
 }
 
 impl Listener {
-    pub const ALL: [Listener; 8] = [
+    pub const ALL: [Listener; 10] = [
         Listener::NoFilter,
         Listener::Native,
         Listener::NativeCached,
@@ -54,6 +60,8 @@ impl Listener {
         Listener::Ours,
         Listener::NativeAlgorithms,
         Listener::OursAlgorithms,
+        Listener::CardStack,
+        Listener::Primitives,
     ];
 
     /// The listeners of the classic workloads (RS256 keys from the dev IdP).
@@ -67,7 +75,15 @@ impl Listener {
     ];
 
     /// The listeners of the algorithm workloads.
-    pub const ALGORITHMS: [Listener; 3] = [
+    pub const ALGORITHMS: [Listener; 4] = [
+        Listener::NoFilter,
+        Listener::NativeAlgorithms,
+        Listener::OursAlgorithms,
+        Listener::CardStack,
+    ];
+
+    /// The listeners of an algorithm the card stack does not implement (ES512).
+    pub const ALGORITHMS_BUT_CARD_STACK: [Listener; 3] = [
         Listener::NoFilter,
         Listener::NativeAlgorithms,
         Listener::OursAlgorithms,
@@ -84,6 +100,8 @@ impl Listener {
             Listener::Ours => "jwt-authz",
             Listener::NativeAlgorithms => "jwt_authn, every alg",
             Listener::OursAlgorithms => "jwt-authz, every alg",
+            Listener::CardStack => "card stack (jsonwebtoken), every alg",
+            Listener::Primitives => "primitives wasm",
         }
     }
 
@@ -98,6 +116,8 @@ impl Listener {
             Listener::Ours => "ours",
             Listener::NativeAlgorithms => "native_algorithms",
             Listener::OursAlgorithms => "ours_algorithms",
+            Listener::CardStack => "card_stack",
+            Listener::Primitives => "primitives",
         }
     }
 
@@ -110,6 +130,7 @@ impl Listener {
                 | Listener::Ours
                 | Listener::NativeAlgorithms
                 | Listener::OursAlgorithms
+                | Listener::CardStack
         )
     }
 
@@ -120,7 +141,11 @@ impl Listener {
 
     /// Whether the listener runs a Wasm filter.
     pub fn is_wasm(self) -> bool {
-        self.is_ours() || matches!(self, Listener::Noop | Listener::HostCalls)
+        self.is_ours()
+            || matches!(
+                self,
+                Listener::Noop | Listener::HostCalls | Listener::CardStack | Listener::Primitives
+            )
     }
 
     /// The Envoy cluster this listener's filter fetches keys through: one per listener, so
@@ -148,6 +173,11 @@ pub struct BenchConfig {
     pub ours_module: PathBuf,
     /// The no-op filter, absolute.
     pub noop_module: PathBuf,
+    /// The card stack's filter, absolute.
+    pub card_stack_module: PathBuf,
+    /// The primitives filter, absolute, and its configuration (JSON).
+    pub primitives_module: PathBuf,
+    pub primitives_config: String,
     /// The local key sets of the algorithm listeners.
     pub algorithm_keys: AlgorithmKeySets,
 }
@@ -245,6 +275,16 @@ impl BenchConfig {
                 &self.ours_module.display().to_string(),
                 Some(&self.algorithms_config(true)),
             )],
+            Listener::CardStack => vec![wasm_filter(
+                "card_stack",
+                &self.card_stack_module.display().to_string(),
+                Some(&self.card_stack_config()),
+            )],
+            Listener::Primitives => vec![wasm_filter(
+                "primitives",
+                &self.primitives_module.display().to_string(),
+                Some(&Value::String(self.primitives_config.clone())),
+            )],
         };
         filters.push(json!({
             "name": "envoy.filters.http.router",
@@ -318,6 +358,29 @@ impl BenchConfig {
             "rules": [
                 {"match": {"prefix": HMAC_PATH}, "requires": {"provider_name": "hmac"}},
                 {"match": {"prefix": "/"}, "requires": {"provider_name": "asymmetric"}}
+            ]
+        })
+    }
+
+    /// The card stack with the algorithm listeners' providers, rules and keys, in its own
+    /// configuration format: the first provider whose prefix starts the path decides.
+    pub fn card_stack_config(&self) -> Value {
+        let keys = &self.algorithm_keys;
+        let jwks = |text: &str| serde_json::from_str::<Value>(text).unwrap_or(Value::Null);
+        json!({
+            "providers": [
+                {
+                    "path_prefix": HMAC_PATH,
+                    "issuer": HMAC_ISSUER,
+                    "audiences": [AUDIENCE],
+                    "jwks": jwks(&keys.hmac_jwks)
+                },
+                {
+                    "path_prefix": "/",
+                    "issuer": self.issuer,
+                    "audiences": [AUDIENCE],
+                    "jwks": jwks(&keys.asymmetric_jwks)
+                }
             ]
         })
     }
@@ -399,6 +462,9 @@ mod tests {
             jwks_uri: "http://127.0.0.1:9200/.well-known/jwks.json".to_string(),
             ours_module: devstack::module_path(),
             noop_module: devstack::module_path(),
+            card_stack_module: devstack::module_path(),
+            primitives_module: devstack::module_path(),
+            primitives_config: String::new(),
             algorithm_keys: AlgorithmKeySets {
                 asymmetric_jwks: r#"{"keys":[]}"#.to_string(),
                 hmac_jwks: r#"{"keys":[]}"#.to_string(),
@@ -484,7 +550,7 @@ mod tests {
         assert_eq!(Listener::OursAlgorithms.jwks_cluster(), None);
         let yaml = bench.yaml();
         assert!(!yaml.contains("idp_native_algorithms"), "{yaml}");
-        assert_eq!(yaml.matches("direct_response").count(), 8);
+        assert_eq!(yaml.matches("direct_response").count(), 10);
     }
 
     #[test]

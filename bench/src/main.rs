@@ -5,11 +5,14 @@
 
 mod algorithm;
 mod args;
+mod card_stack;
+mod chart;
 mod document;
 mod envoy_config;
 mod load;
 mod machine;
 mod measure;
+mod primitive;
 mod procstat;
 mod report;
 mod startup;
@@ -55,10 +58,19 @@ fn main() {
 
 fn run(options: &Options) -> Result<(), String> {
     let started = Instant::now();
+    let load_at_start = load_average();
     let module = existing_file(&options.module, "the jwt-authz module (run `make build`)")?;
     let noop_module = existing_file(
         &options.noop_module,
         "the no-op filter (run `make bench`, which builds it)",
+    )?;
+    let card_stack_module = existing_file(
+        &options.card_stack_module,
+        "the card stack's filter (run `make bench`, which builds it)",
+    )?;
+    let primitives_module = existing_file(
+        &options.primitives_module,
+        "the primitives filter (run `make bench`, which builds it)",
     )?;
     require_tool("h2load", "--version", "nghttp2-client")?;
     require_tool("taskset", "--version", "util-linux")?;
@@ -101,6 +113,7 @@ fn run(options: &Options) -> Result<(), String> {
         asymmetric_jwks: keys.asymmetric_jwks(),
         hmac_jwks: keys.hmac_jwks(),
     };
+    let primitives_config = primitive::configuration(&keys, &claims);
     let config_for = |listeners: &[Listener]| {
         BenchConfig {
             admin_port,
@@ -110,6 +123,9 @@ fn run(options: &Options) -> Result<(), String> {
             jwks_uri: idp.jwks_uri(),
             ours_module: module.clone(),
             noop_module: noop_module.clone(),
+            card_stack_module: card_stack_module.clone(),
+            primitives_module: primitives_module.clone(),
+            primitives_config: primitives_config.clone(),
             algorithm_keys: algorithm_keys.clone(),
         }
         .yaml()
@@ -196,6 +212,18 @@ fn run(options: &Options) -> Result<(), String> {
         streams: options.streams,
         connections: options.connections,
     };
+    let card_stack_wrong = listener_ports.get(&Listener::CardStack).map(|&port| {
+        let claims = idp.claims_for("demo-client", AUDIENCE, &["read:messages"]);
+        check_card_stack(port, &card_stack::cases(&keys, &claims))
+    });
+    if let Some(wrong) = &card_stack_wrong
+        && !wrong.is_empty()
+    {
+        progress(&format!(
+            "the card stack decided wrongly: {}",
+            wrong.join("; ")
+        ));
+    }
     let cells = measure_all(&mut bench, options)?;
 
     memory.insert(
@@ -208,12 +236,17 @@ fn run(options: &Options) -> Result<(), String> {
         by_cluster_at_end: startup::jwks_fetches(&envoy, &clusters)?,
     };
     drop(envoy);
+    let native_primitives = time_primitives_natively(options, &primitives_config)?;
 
     let run = Run {
         machine: &machine,
         options,
         module_bytes: file_size(&module),
         noop_module_bytes: file_size(&noop_module),
+        card_stack_module_bytes: file_size(&card_stack_module),
+        card_stack_wrong,
+        native_primitives,
+        load_average: (load_at_start, load_average()),
         token_bytes,
         priority,
         results: Results { cells: &cells },
@@ -225,11 +258,13 @@ fn run(options: &Options) -> Result<(), String> {
     let markdown = run.markdown();
     println!("{markdown}");
     if let Some(path) = &options.write {
-        // A run of the algorithm workloads alone has a section of its own.
-        let only_algorithms = options
-            .workloads
-            .iter()
-            .all(|w| matches!(w, Workload::Signed(_)));
+        // A run of the algorithm and primitive workloads alone has a section of its own.
+        let only_algorithms = options.workloads.iter().all(|w| {
+            matches!(
+                w,
+                Workload::Signed(_) | Workload::Primitive(..) | Workload::Boundary
+            )
+        });
         let section = if only_algorithms {
             report::ALGORITHMS
         } else {
@@ -237,6 +272,19 @@ fn run(options: &Options) -> Result<(), String> {
         };
         write_section(path, section, &markdown)?;
         progress(&format!("results written to {}", path.display()));
+        // The charts beside the page, each only when its workloads ran.
+        let charts = [
+            (chart::ALGORITHMS_FILE, chart::algorithms(&run.results)),
+            (chart::REPEATED_FILE, chart::repeated(&run.results)),
+        ];
+        for (name, svg) in charts {
+            if let Some(svg) = svg {
+                let out = path.with_file_name(name);
+                std::fs::write(&out, svg?)
+                    .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+                progress(&format!("chart written to {}", out.display()));
+            }
+        }
     }
     Ok(())
 }
@@ -283,6 +331,80 @@ fn measure_all(bench: &mut Bench, options: &Options) -> Result<Vec<Cell>, String
         }
     }
     Ok(cells)
+}
+
+/// The card stack's answer to each case that is not the one it must give.
+fn check_card_stack(port: u16, cases: &[card_stack::Case]) -> Vec<String> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    cases
+        .iter()
+        .filter_map(|case| {
+            let status = devstack::http::get(addr, &case.path, &[]).map(|r| r.status);
+            match status {
+                Ok(status) if status == case.expected => None,
+                other => Some(format!("{}: {other:?}, not {}", case.name, case.expected)),
+            }
+        })
+        .collect()
+}
+
+/// µs per verification natively for every primitive workload chosen, on this thread pinned
+/// to Envoy's CPU (after the runs, so nothing else of the bench runs there).
+fn time_primitives_natively(
+    options: &Options,
+    configuration: &str,
+) -> Result<BTreeMap<(primitives::Verifier, Algorithm), f64>, String> {
+    let chosen: Vec<(primitives::Verifier, Algorithm)> = options
+        .workloads
+        .iter()
+        .filter_map(|w| match w {
+            Workload::Primitive(verifier, algorithm) => Some((*verifier, *algorithm)),
+            _ => None,
+        })
+        .collect();
+    if chosen.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    progress("timing the primitives natively");
+    let prepared = primitives::Primitives::from_json(configuration.as_bytes())?;
+    pin_this_thread(&options.envoy_cpu);
+    chosen
+        .into_iter()
+        .map(|(verifier, algorithm)| {
+            primitive::time_natively(&prepared, verifier, algorithm)
+                .map(|us| ((verifier, algorithm), us))
+        })
+        .collect()
+}
+
+/// Pins the calling thread to `cpus` (taskset form); measuring unpinned if that fails.
+fn pin_this_thread(cpus: &str) {
+    let thread = std::fs::read_link("/proc/thread-self")
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()));
+    let pinned = thread.is_some_and(|tid| {
+        Command::new("taskset")
+            .args(["-p", "-c", cpus, &tid])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    if !pinned {
+        progress("cannot pin the native timing's thread; timing it unpinned");
+    }
+}
+
+/// `/proc/loadavg`'s three load averages, or why not.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg").map_or_else(
+        |e| format!("unknown ({e})"),
+        |text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(", ")
+        },
+    )
 }
 
 /// `count` fresh tokens of each algorithm.

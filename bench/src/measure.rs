@@ -74,6 +74,9 @@ impl Bench<'_> {
                 uri
             }
             Workload::NoToken | Workload::GrpcRepeated => "/".to_string(),
+            Workload::Primitive(..) | Workload::Boundary => {
+                workload.primitive_path().unwrap_or_default()
+            }
         };
         devstack::http::get(addr, &path, &headers)
             .map(|r| r.status)
@@ -112,6 +115,11 @@ impl Bench<'_> {
                 vec![Target::Uri(token_uri(&base, &self.repeated)); self.connections]
             }
             Workload::NoToken => vec![Target::Uri(base); self.connections],
+            Workload::Primitive(..) | Workload::Boundary => {
+                let path = workload.primitive_path().unwrap_or_default();
+                let uri = format!("{}{path}", base.trim_end_matches('/'));
+                vec![Target::Uri(uri); self.connections]
+            }
             Workload::GrpcRepeated => {
                 let body = self.scratch.join("grpc-call.bin");
                 std::fs::write(&body, grpc_call())

@@ -44,6 +44,15 @@ pub fn cpu_time(pid: u32) -> Result<Duration, String> {
     Ok(Duration::from_nanos(total))
 }
 
+/// CPU time of the calling thread so far (`/proc/thread-self/schedstat`).
+pub fn thread_cpu_time() -> Result<Duration, String> {
+    let path = "/proc/thread-self/schedstat";
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    parse_schedstat(&text)
+        .map(Duration::from_nanos)
+        .ok_or_else(|| format!("cannot read {path}: `{text}`"))
+}
+
 /// The first field of a schedstat line: nanoseconds spent on a CPU.
 fn parse_schedstat(text: &str) -> Option<u64> {
     text.split_whitespace().next()?.parse().ok()

@@ -3,6 +3,10 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use std::collections::BTreeMap;
+
+use primitives::Verifier;
+
 use crate::algorithm::Algorithm;
 use crate::envoy_config::Listener;
 use crate::load::LoadResult;
@@ -254,13 +258,15 @@ impl Results<'_> {
             .any(|c| matches!(c.workload, Workload::Signed(_)))
     }
 
-    /// jwt-authz against native jwt_authn without cache on a fresh token of each algorithm,
-    /// with the goal of each, met or not by the ratio of added Envoy CPU.
+    /// jwt-authz and the card stack against native jwt_authn without cache on a fresh token
+    /// of each algorithm, with jwt-authz's goal for each, met or not by the ratio of added
+    /// Envoy CPU.
     pub fn algorithms_table(&self) -> String {
         let mut out = String::from(
             "| algorithm | native added µs/req | jwt-authz added µs/req | jwt-authz / native | \
-             same, by Envoy CPU | goal | met | flagged |\n\
-             |---|--:|--:|--:|--:|--:|---|---|\n",
+             same, by Envoy CPU | goal | met | card stack added µs/req | card stack / native, \
+             by Envoy CPU | card stack / jwt-authz, by Envoy CPU | flagged |\n\
+             |---|--:|--:|--:|--:|--:|---|--:|--:|--:|---|\n",
         );
         for algorithm in Algorithm::ALL {
             let workload = Workload::Signed(algorithm);
@@ -270,10 +276,17 @@ impl Results<'_> {
             let ours = self.added_us(Listener::OursAlgorithms, workload);
             let native = self.added_us(Listener::NativeAlgorithms, workload);
             let by_rps = ours.zip(native).and_then(|(o, n)| ratio(o, n));
-            let by_cpu = self
-                .added_cpu_us(Listener::OursAlgorithms, workload)
-                .zip(self.added_cpu_us(Listener::NativeAlgorithms, workload))
+            let cpu = |listener| self.added_cpu_us(listener, workload);
+            let by_cpu = cpu(Listener::OursAlgorithms)
+                .zip(cpu(Listener::NativeAlgorithms))
                 .and_then(|(o, n)| ratio(o, n));
+            let card = cpu(Listener::CardStack);
+            let card_to_native = card
+                .zip(cpu(Listener::NativeAlgorithms))
+                .and_then(|(c, n)| ratio(c, n));
+            let card_to_ours = card
+                .zip(cpu(Listener::OursAlgorithms))
+                .and_then(|(c, o)| ratio(c, o));
             let flagged: Vec<&str> = workload
                 .listeners()
                 .iter()
@@ -292,9 +305,20 @@ impl Results<'_> {
                 }
                 _ => "–",
             };
+            let (card_us, card_to_native, card_to_ours) = if algorithm.in_card_stack() {
+                (
+                    number(self.added_us(Listener::CardStack, workload), 1),
+                    times(card_to_native),
+                    times(card_to_ours),
+                )
+            } else {
+                let absent = "(not in jsonwebtoken)".to_string();
+                (absent, "–".to_string(), "–".to_string())
+            };
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | ≤ {goal:.1}× | {met} | {} |",
+                "| {} | {} | {} | {} | {} | ≤ {goal:.1}× | {met} | {card_us} | {card_to_native} | \
+                 {card_to_ours} | {} |",
                 algorithm.name(),
                 number(native, 1),
                 number(ours, 1),
@@ -307,6 +331,88 @@ impl Results<'_> {
                 },
             );
         }
+        out
+    }
+
+    /// Whether any primitive workload was measured.
+    pub fn has_primitives(&self) -> bool {
+        self.cells
+            .iter()
+            .any(|c| matches!(c.workload, Workload::Primitive(..)))
+    }
+
+    /// Envoy CPU µs per verification in V8: the primitives filter's CPU per request on the
+    /// signature's path less that on the path that verifies nothing.
+    pub fn in_v8_us(&self, verifier: Verifier, algorithm: Algorithm) -> Option<f64> {
+        let cell = self.cell(
+            Listener::Primitives,
+            Workload::Primitive(verifier, algorithm),
+        )?;
+        if cell.problem().is_some() {
+            return None;
+        }
+        let boundary = self.cell(Listener::Primitives, Workload::Boundary)?;
+        Some(cell.median_cpu_us()? - boundary.median_cpu_us()?)
+    }
+
+    /// Each signature alone: µs per verification in V8 and natively (`native`, by verifier
+    /// and algorithm), per implementation, their ratio, beside native jwt_authn's whole cost.
+    pub fn primitives_table(&self, native: &BTreeMap<(Verifier, Algorithm), f64>) -> String {
+        let mut out = String::from(
+            "| algorithm | jwt_authn added CPU µs/req (whole filter) | jwt-authz in V8 µs | \
+             jwt-authz native µs | V8 / native | jsonwebtoken in V8 µs | jsonwebtoken native µs | \
+             V8 / native | jsonwebtoken / jwt-authz in V8 |\n\
+             |---|--:|--:|--:|--:|--:|--:|--:|--:|\n",
+        );
+        let boundary = self
+            .cell(Listener::Primitives, Workload::Boundary)
+            .and_then(Cell::median_cpu_us);
+        for algorithm in Algorithm::ALL {
+            let measured = Verifier::ALL.into_iter().any(|v| {
+                self.cell(Listener::Primitives, Workload::Primitive(v, algorithm))
+                    .is_some()
+            });
+            if !measured {
+                continue;
+            }
+            let v8 = |v| self.in_v8_us(v, algorithm);
+            let here = |v| native.get(&(v, algorithm)).copied();
+            let over = |a: Option<f64>, b: Option<f64>| {
+                a.zip(b).and_then(|(a, b)| (b > 0.0).then(|| a / b))
+            };
+            let implemented = crate::primitive::implements(Verifier::Jsonwebtoken, algorithm);
+            let theirs = |text: String| {
+                if implemented { text } else { "–".to_string() }
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                algorithm.name(),
+                number(
+                    self.added_cpu_us(Listener::NativeAlgorithms, Workload::Signed(algorithm)),
+                    1
+                ),
+                number(v8(Verifier::JwtAuthz), 1),
+                number(here(Verifier::JwtAuthz), 1),
+                times(over(v8(Verifier::JwtAuthz), here(Verifier::JwtAuthz))),
+                theirs(number(v8(Verifier::Jsonwebtoken), 1)),
+                theirs(number(here(Verifier::Jsonwebtoken), 1)),
+                theirs(times(over(
+                    v8(Verifier::Jsonwebtoken),
+                    here(Verifier::Jsonwebtoken)
+                ))),
+                theirs(times(over(
+                    v8(Verifier::Jsonwebtoken),
+                    v8(Verifier::JwtAuthz)
+                ))),
+            );
+        }
+        let _ = writeln!(
+            out,
+            "\nThe boundary (the primitives filter verifying nothing): {} Envoy CPU µs per \
+             request, subtracted from each V8 figure.",
+            number(boundary, 1)
+        );
         out
     }
 }
@@ -558,6 +664,7 @@ mod tests {
                 125.0,
             ));
             cells.push(cell(Listener::OursAlgorithms, workload, &[ours_rps], 200.0));
+            cells.push(cell(Listener::CardStack, workload, &[2_000.0], 400.0));
         }
         let results = Results { cells: &cells };
         assert!(results.has_algorithms());
@@ -565,11 +672,15 @@ mod tests {
         // RS256: 175 / 100 = 1.75 by Envoy CPU, over its 1.5 goal; ES384: 9.75 by rate but
         // 1.75 by CPU, which decides.
         assert!(
-            table.contains("| RS256 | 100.0 | 175.0 | 1.8× | 1.8× | ≤ 1.5× | no | none |"),
+            table.contains(
+                "| RS256 | 100.0 | 175.0 | 1.8× | 1.8× | ≤ 1.5× | no | 475.0 | 3.8× | 2.1× | none |"
+            ),
             "{table}"
         );
         assert!(
-            table.contains("| ES384 | 100.0 | 975.0 | 9.8× | 1.8× | ≤ 2.0× | yes | none |"),
+            table.contains(
+                "| ES384 | 100.0 | 975.0 | 9.8× | 1.8× | ≤ 2.0× | yes | 475.0 | 3.8× | 2.1× | none |"
+            ),
             "{table}"
         );
         assert_eq!(table.lines().count(), 2 + 2, "{table}");
@@ -577,6 +688,51 @@ mod tests {
         assert_eq!(results.summary_table().lines().count(), 2);
         let classic = results_cells();
         assert!(!Results { cells: &classic }.has_algorithms());
+    }
+
+    #[test]
+    fn the_primitives_table_subtracts_the_boundary_and_divides_by_native() {
+        let rs256 = Algorithm::Rs256;
+        let es512 = Algorithm::Es512;
+        let cells = vec![
+            cell(Listener::Primitives, Workload::Boundary, &[50_000.0], 20.0),
+            cell(
+                Listener::Primitives,
+                Workload::Primitive(Verifier::JwtAuthz, rs256),
+                &[10_000.0],
+                80.0,
+            ),
+            cell(
+                Listener::Primitives,
+                Workload::Primitive(Verifier::Jsonwebtoken, rs256),
+                &[2_000.0],
+                260.0,
+            ),
+            cell(
+                Listener::Primitives,
+                Workload::Primitive(Verifier::JwtAuthz, es512),
+                &[1_000.0],
+                520.0,
+            ),
+        ];
+        let results = Results { cells: &cells };
+        assert!(results.has_primitives());
+        assert_eq!(results.in_v8_us(Verifier::JwtAuthz, rs256), Some(60.0));
+        let native = BTreeMap::from([
+            ((Verifier::JwtAuthz, rs256), 30.0),
+            ((Verifier::Jsonwebtoken, rs256), 120.0),
+        ]);
+        let table = results.primitives_table(&native);
+        // RS256: 60 µs in V8 against 30 natively; jsonwebtoken 240 against 120, 4× jwt-authz.
+        assert!(
+            table.contains("| RS256 | – | 60.0 | 30.0 | 2.0× | 240.0 | 120.0 | 2.0× | 4.0× |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| ES512 | – | 500.0 | – | n/a | – | – | – | – |"),
+            "{table}"
+        );
+        assert!(table.contains("20.0 Envoy CPU µs per request"), "{table}");
     }
 
     #[test]

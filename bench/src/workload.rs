@@ -1,7 +1,10 @@
 //! The kinds of traffic, and what each listener must answer to them.
 
+use primitives::Verifier;
+
 use crate::algorithm::Algorithm;
 use crate::envoy_config::Listener;
+use crate::primitive;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Workload {
@@ -21,6 +24,11 @@ pub enum Workload {
     /// A valid token of this algorithm never seen recently on every request, to the
     /// listeners configured with a key of every algorithm.
     Signed(Algorithm),
+    /// No token: the primitives filter verifies one prepared signature of the algorithm with
+    /// the verifier on every request.
+    Primitive(Verifier, Algorithm),
+    /// No token: the primitives filter verifying nothing, the boundary's cost.
+    Boundary,
 }
 
 /// The class of status a request must get, as h2load counts them.
@@ -50,12 +58,25 @@ impl Workload {
         Workload::GrpcRepeated,
     ];
 
-    /// Every workload, in the report's order: the classic ones, then one per algorithm.
+    /// Every workload, in the report's order: the classic ones, one per algorithm, then the
+    /// primitives alone.
     pub fn all() -> Vec<Workload> {
         Workload::CLASSIC
             .into_iter()
             .chain(Algorithm::ALL.map(Workload::Signed))
+            .chain(Workload::primitives())
             .collect()
+    }
+
+    /// The boundary, then every algorithm by every verifier that implements it.
+    pub fn primitives() -> Vec<Workload> {
+        let each = Algorithm::ALL.into_iter().flat_map(|algorithm| {
+            Verifier::ALL
+                .into_iter()
+                .filter(move |&v| primitive::implements(v, algorithm))
+                .map(move |v| Workload::Primitive(v, algorithm))
+        });
+        std::iter::once(Workload::Boundary).chain(each).collect()
     }
 
     /// The short name `--workloads` takes.
@@ -68,18 +89,33 @@ impl Workload {
             Workload::NoToken => "none",
             Workload::Signed(algorithm) => algorithm.workload_name(),
             Workload::GrpcRepeated => "grpc",
+            // Chosen together only (`--workloads primitives`).
+            Workload::Primitive(..) | Workload::Boundary => "primitives",
         }
     }
 
-    pub fn label(self) -> &'static str {
+    pub fn label(self) -> String {
         match self {
-            Workload::Repeated => "repeated token",
-            Workload::RepeatedInQuery => "repeated, in query",
-            Workload::Fresh => "fresh token",
-            Workload::Junk => "bad signature",
-            Workload::NoToken => "no token",
-            Workload::Signed(algorithm) => algorithm.label(),
-            Workload::GrpcRepeated => "gRPC unary, repeated",
+            Workload::Repeated => "repeated token".into(),
+            Workload::RepeatedInQuery => "repeated, in query".into(),
+            Workload::Fresh => "fresh token".into(),
+            Workload::Junk => "bad signature".into(),
+            Workload::NoToken => "no token".into(),
+            Workload::Signed(algorithm) => algorithm.label().into(),
+            Workload::GrpcRepeated => "gRPC unary, repeated".into(),
+            Workload::Primitive(verifier, algorithm) => {
+                format!("{algorithm} alone, {}", verifier.name())
+            }
+            Workload::Boundary => "nothing verified".into(),
+        }
+    }
+
+    /// The path of the primitives filter's requests.
+    pub fn primitive_path(self) -> Option<String> {
+        match self {
+            Workload::Primitive(verifier, algorithm) => Some(verifier.path(algorithm.name())),
+            Workload::Boundary => Some(primitives::BOUNDARY_PATH.to_string()),
+            _ => None,
         }
     }
 
@@ -93,6 +129,8 @@ impl Workload {
                 | Workload::Fresh
                 | Workload::GrpcRepeated
                 | Workload::Signed(_)
+                | Workload::Primitive(..)
+                | Workload::Boundary
         );
         if valid || !listener.authenticates() {
             200
@@ -116,14 +154,18 @@ impl Workload {
                 Listener::NativeCached
             }
             Workload::Fresh | Workload::Junk | Workload::NoToken => Listener::Native,
-            Workload::Signed(_) => Listener::NativeAlgorithms,
+            Workload::Signed(_) | Workload::Primitive(..) | Workload::Boundary => {
+                Listener::NativeAlgorithms
+            }
         }
     }
 
     /// The listeners this workload runs on: the baseline, and the filters with its keys.
     pub fn listeners(self) -> &'static [Listener] {
         match self {
-            Workload::Signed(_) => &Listener::ALGORITHMS,
+            Workload::Signed(algorithm) if algorithm.in_card_stack() => &Listener::ALGORITHMS,
+            Workload::Signed(_) => &Listener::ALGORITHMS_BUT_CARD_STACK,
+            Workload::Primitive(..) | Workload::Boundary => &[Listener::Primitives],
             _ => &Listener::CLASSIC,
         }
     }
@@ -191,15 +233,31 @@ mod tests {
             [
                 Listener::NoFilter,
                 Listener::NativeAlgorithms,
-                Listener::OursAlgorithms
+                Listener::OursAlgorithms,
+                Listener::CardStack
             ]
         );
+        let es512 = Workload::Signed(Algorithm::Es512);
+        assert!(!es512.listeners().contains(&Listener::CardStack));
         assert_eq!(hs256.expected_status(Listener::OursAlgorithms), 200);
         assert!(hs256.is_fresh() && Workload::Junk.is_fresh());
         assert!(!Workload::Repeated.is_fresh());
         assert_eq!(Workload::Fresh.listeners(), Listener::CLASSIC);
-        assert_eq!(Workload::all().len(), 6 + 11);
+        assert_eq!(Workload::all().len(), 6 + 11 + 1 + 11 + 10);
         assert_eq!(hs256.name(), "hs256");
         assert_eq!(hs256.label(), "fresh HS256");
+    }
+
+    #[test]
+    fn primitive_workloads_hit_their_path_on_the_primitives_listener() {
+        let rs256 = Workload::Primitive(Verifier::JwtAuthz, Algorithm::Rs256);
+        assert_eq!(rs256.primitive_path().unwrap(), "/jwt-authz/RS256");
+        assert_eq!(Workload::Boundary.primitive_path().unwrap(), "/none");
+        assert_eq!(rs256.listeners(), [Listener::Primitives]);
+        assert_eq!(rs256.expected_status(Listener::Primitives), 200);
+        assert!(!rs256.is_fresh());
+        let es512 = Workload::Primitive(Verifier::Jsonwebtoken, Algorithm::Es512);
+        assert!(!Workload::primitives().contains(&es512));
+        assert_eq!(Workload::Fresh.primitive_path(), None);
     }
 }

@@ -24,6 +24,7 @@
 
 mod algorithm;
 mod config;
+pub mod dpop_proof;
 mod fault;
 pub mod forge;
 pub mod http;

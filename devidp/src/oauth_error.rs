@@ -20,6 +20,11 @@ impl OAuthError {
         }
     }
 
+    /// 400: the DPoP proof sent with the token request fails a check (RFC 9449 §5).
+    pub fn invalid_dpop_proof(description: impl Into<String>) -> Self {
+        Self::new(400, "invalid_dpop_proof", description)
+    }
+
     /// 400: the request is missing a field or cannot be parsed.
     pub fn invalid_request(description: impl Into<String>) -> Self {
         Self::new(400, "invalid_request", description)

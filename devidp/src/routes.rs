@@ -1,9 +1,13 @@
 //! Maps a request to its answer, applying any injected fault.
 
+use base64::Engine;
 use serde_json::{Value, json};
+use sha2::Digest;
 
+use crate::dpop_proof;
 use crate::fault::Fault;
 use crate::http::{HttpRequest, HttpResponse, Reply};
+use crate::oauth_error::OAuthError;
 use crate::state::IdpState;
 use crate::token::client_credentials;
 use crate::token_request::parse_token_request;
@@ -42,13 +46,40 @@ fn token(state: &IdpState, request: &HttpRequest, now: u64) -> HttpResponse {
         request.header("authorization"),
         &request.body,
     )
-    .and_then(|params| {
+    .and_then(|mut params| {
+        if let Some(proof) = request.header("dpop") {
+            params.dpop_jkt = Some(dpop_key(state, request, proof, now)?);
+        }
+        params.certificate_thumbprint = request.client_certificate().map(|der| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(der))
+        });
         let key_for = |audience: &str| state.signing_key_for(audience);
         client_credentials(&state.config, &state.issuer, key_for, &params, now)
     });
     match result {
         Ok(token) => HttpResponse::json(200, &token.to_json()),
         Err(err) => HttpResponse::json(err.status, &err.to_json()),
+    }
+}
+
+/// The key a token request's DPoP proof binds the token to. Its `htu` is this token endpoint
+/// under the issuer's URL or under the `Host` the client reached (they differ when the issuer
+/// is configured, as in the compose demo).
+fn dpop_key(
+    state: &IdpState,
+    request: &HttpRequest,
+    proof: &str,
+    now: u64,
+) -> Result<String, OAuthError> {
+    let by_issuer = format!("{}{}", state.issuer, &TOKEN_PATH[1..]);
+    match dpop_proof::bound_key(proof, &by_issuer, now) {
+        Err(error) if error.description.contains("htu") => {
+            let scheme = state.issuer.split("://").next().unwrap_or("http");
+            let host = request.header("host").unwrap_or_default();
+            dpop_proof::bound_key(proof, &format!("{scheme}://{host}{TOKEN_PATH}"), now)
+                .map_err(|_| error)
+        }
+        result => result,
     }
 }
 

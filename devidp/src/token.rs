@@ -17,14 +17,16 @@ pub struct TokenResponse {
     pub expires_in: u64,
     /// The granted scopes, space-joined.
     pub scope: String,
+    /// `Bearer`, or `DPoP` for a token bound to a DPoP key.
+    pub token_type: &'static str,
 }
 
 impl TokenResponse {
-    /// `{"access_token","token_type":"Bearer","expires_in","scope"}`.
+    /// `{"access_token","token_type","expires_in","scope"}`.
     pub fn to_json(&self) -> Value {
         json!({
             "access_token": self.access_token,
-            "token_type": "Bearer",
+            "token_type": self.token_type,
             "expires_in": self.expires_in,
             "scope": self.scope,
         })
@@ -57,7 +59,7 @@ pub fn client_credentials(
     let client_id = authenticate(config, params)?;
     let scopes = granted_scopes(config, client_id, audience, params.scope.as_deref())?;
 
-    let claims = access_token_claims(
+    let mut claims = access_token_claims(
         issuer,
         client_id,
         audience,
@@ -65,6 +67,12 @@ pub fn client_credentials(
         now,
         config.token_lifetime_secs,
     );
+    if let Some(jkt) = &params.dpop_jkt {
+        claims["cnf"]["jkt"] = json!(jkt);
+    }
+    if let Some(x5t) = &params.certificate_thumbprint {
+        claims["cnf"]["x5t#S256"] = json!(x5t);
+    }
     let access_token = key_for(audience)
         .and_then(|key| key.mint(&claims))
         .map_err(OAuthError::server_error)?;
@@ -72,6 +80,11 @@ pub fn client_credentials(
         access_token,
         expires_in: config.token_lifetime_secs,
         scope: scopes.join(" "),
+        token_type: if params.dpop_jkt.is_some() {
+            "DPoP"
+        } else {
+            "Bearer"
+        },
     })
 }
 
@@ -198,6 +211,8 @@ mod tests {
             client_secret: Some(secret.to_owned()),
             audience: Some(DEFAULT_AUDIENCE.to_owned()),
             scope: scope.map(str::to_owned),
+            dpop_jkt: None,
+            certificate_thumbprint: None,
         }
     }
 

@@ -17,6 +17,12 @@ pub struct TokenParams {
     pub audience: Option<String>,
     /// Space-delimited scopes the client asks for; `None` asks for all it is granted.
     pub scope: Option<String>,
+    /// The thumbprint of the key a DPoP proof with the request proved (RFC 9449 §5): the
+    /// token is bound to it.
+    pub dpop_jkt: Option<String>,
+    /// The SHA-256 thumbprint (base64url) of the client certificate the request came with
+    /// over mutual TLS (RFC 8705 §3): the token is bound to it.
+    pub certificate_thumbprint: Option<String>,
 }
 
 impl fmt::Debug for TokenParams {
@@ -97,6 +103,8 @@ fn parse_json_body(body: &[u8]) -> Result<TokenParams, OAuthError> {
         client_secret: field("client_secret")?,
         audience: field("audience")?,
         scope: field("scope")?,
+        dpop_jkt: None,
+        certificate_thumbprint: None,
     })
 }
 

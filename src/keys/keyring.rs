@@ -5,8 +5,10 @@ use crate::config::{Config, KeySource};
 use crate::jose::jwt::Algorithm;
 use crate::keys::cache::{KeyCache, Lookup};
 use crate::keys::token_cache::{Entry, TokenCache};
+use crate::proof::key_cache::ProofKeys;
 use crate::proof::nonce::NonceKey;
 use serde_json::{Map, Value};
+use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -20,6 +22,9 @@ pub struct Keyring {
     /// The secret DPoP nonces are made and checked with: one per Envoy process, shared by
     /// its workers. `None` until the host gives it (nonces are then never current).
     nonce_key: Option<NonceKey>,
+    /// DPoP proof keys prepared before (a proof is checked through a shared borrow of the
+    /// keyring, hence the cell).
+    proof_keys: RefCell<ProofKeys>,
 }
 
 #[derive(Debug)]
@@ -53,6 +58,7 @@ impl Keyring {
         Keyring {
             providers,
             nonce_key: None,
+            proof_keys: RefCell::default(),
         }
     }
 
@@ -64,6 +70,11 @@ impl Keyring {
     /// The key DPoP nonces are made and checked with, once the secret is known.
     pub fn nonce_key(&self) -> Option<&NonceKey> {
         self.nonce_key.as_ref()
+    }
+
+    /// The DPoP proof keys this VM prepared before.
+    pub fn proof_keys(&self) -> &RefCell<ProofKeys> {
+        &self.proof_keys
     }
 
     /// The key of `provider` for a token's `kid` and `alg`.

@@ -9,6 +9,7 @@ use crate::jose::jwks;
 use crate::jose::jwt::decode_base64url;
 use crate::jose::verify::verify_signature;
 use crate::json::{self, StrictJsonError};
+use crate::proof::key_cache::{self, ProofKeys};
 use crate::proof::replay::ProofId;
 use crate::proof::settings::DpopSettings;
 use crate::proof::{nonce, thumbprint, uri};
@@ -16,6 +17,7 @@ use crate::request::headers::Header;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
+use std::cell::RefCell;
 
 /// Longest proof read: an RSA-4096 `jwk` and signature fit in well under this.
 pub const MAX_PROOF_BYTES: usize = 8 * 1024;
@@ -40,6 +42,8 @@ pub struct ProofRequest<'a> {
     pub clock_skew_seconds: u64,
     /// The process's nonce secret, when the host has given one.
     pub nonce_key: Option<&'a nonce::NonceKey>,
+    /// Proof keys prepared before, when the caller keeps them.
+    pub keys: Option<&'a RefCell<ProofKeys>>,
 }
 
 /// A proof that passed every check: its key and its identity for the replay store.
@@ -150,7 +154,12 @@ pub fn check(
     }
     // The key and the signature last: preparing a key (an EC key's table of multiples) is the
     // costly step, and every claim above is refused as cheaply whether signed or not.
-    let key = jwks::public_key(jwk).map_err(|_| ProofFault::UnusableKey)?;
+    let prepare = || jwks::public_key(jwk).map_err(|_| ProofFault::UnusableKey);
+    let kept = request.keys.and_then(|keys| keys.try_borrow_mut().ok());
+    let key = match (kept, key_cache::lookup_key(&thumbprint, jwk)) {
+        (Some(mut keys), Some(lookup)) => keys.get_or_prepare(&lookup, prepare)?,
+        _ => prepare()?,
+    };
     if !key.verifies(algorithm) {
         return Err(ProofFault::UnusableKey);
     }
@@ -257,6 +266,7 @@ mod tests {
             now: NOW,
             clock_skew_seconds: 10,
             nonce_key: None,
+            keys: None,
         };
         check(headers, &settings(), &request)
     }
@@ -281,6 +291,42 @@ mod tests {
             &with(header(algorithm), member, value),
             &claims(),
         ))
+    }
+
+    #[test]
+    fn a_kept_key_is_prepared_once_and_still_checks_every_signature() {
+        let keys = RefCell::new(ProofKeys::default());
+        let request = ProofRequest {
+            method: "GET",
+            uri: Some(URI),
+            access_token: TOKEN,
+            now: NOW,
+            clock_skew_seconds: 10,
+            nonce_key: None,
+            keys: Some(&keys),
+        };
+        let check_with_keys = |proof: &str| check(&[("dpop", proof)], &settings(), &request);
+        let algorithm = Algorithm::ES256;
+        for jti in ["one", "two", "three"] {
+            let proof = sign(
+                algorithm,
+                &header(algorithm),
+                &with(claims(), "jti", Some(json!(jti))),
+            );
+            assert!(check_with_keys(&proof).is_ok(), "{jti}");
+        }
+        assert_eq!(keys.borrow().len(), 1);
+        // The kept key verifies, it does not vouch: a bad signature by it is still refused.
+        let proof = sign(algorithm, &header(algorithm), &claims());
+        let (signed, signature) = proof.rsplit_once('.').unwrap();
+        let mut forged = URL_SAFE_NO_PAD.decode(signature).unwrap();
+        forged[5] ^= 1;
+        let forged = format!("{signed}.{}", URL_SAFE_NO_PAD.encode(forged));
+        assert_eq!(check_with_keys(&forged), Err(ProofFault::BadSignature));
+        // A key of another algorithm's JWK is its own entry.
+        let other = Algorithm::EdDSA;
+        assert!(check_with_keys(&sign(other, &header(other), &claims())).is_ok());
+        assert_eq!(keys.borrow().len(), 2);
     }
 
     #[test]
@@ -375,6 +421,7 @@ mod tests {
             now: NOW,
             clock_skew_seconds: 10,
             nonce_key: None,
+            keys: None,
         };
         assert_eq!(
             check(&[("dpop", &proof)], &only_eddsa, &request),
@@ -491,6 +538,7 @@ mod tests {
             now: NOW,
             clock_skew_seconds: 10,
             nonce_key: None,
+            keys: None,
         };
         assert_eq!(
             check(&[("dpop", &proof)], &settings(), &request),
