@@ -1,6 +1,7 @@
 //! `jwt-authz`, the command line: the filter's own configuration validation for files,
 //! Envoy bootstraps and Kubernetes manifests (`check`), a complete Envoy bootstrap for an
-//! Auth0 tenant (`render`), and the module as an OCI image layout (`oci`).
+//! Auth0 tenant (`render`), the module as an OCI image layout (`oci`), and DPoP keys and
+//! proofs for curl (`dpop`).
 //!
 //! | module | job |
 //! |---|---|
@@ -11,9 +12,11 @@
 //! | [`render`] | an Envoy bootstrap for an Auth0 tenant |
 //! | [`dotenv`] | `.env` files |
 //! | [`oci`] | the module as an OCI image layout |
+//! | [`dpop`] | a DPoP key pair and proofs made with it |
 
 pub mod check;
 pub mod dotenv;
+pub mod dpop;
 pub mod locate;
 pub mod oci;
 pub mod render;

@@ -1,6 +1,7 @@
 //! `jwt-authz`: check plugin configurations, render an Envoy bootstrap for an Auth0 tenant,
 //! write the module as an OCI image layout.
 
+use jwt_authz_cli::dpop::{DpopKey, ProofFor};
 use jwt_authz_cli::render::{self, HostPort, Tenant};
 use jwt_authz_cli::{check, dotenv, oci};
 use std::io::Read;
@@ -36,6 +37,20 @@ Usage:
       format Istio and Envoy Gateway pull. Push it with
       `skopeo copy oci:DIR:TAG docker://REGISTRY/jwt-authz:TAG`. TAG defaults to the version.
 
+  jwt-authz dpop key [-o FILE]
+      Makes a P-256 key pair for DPoP proofs (RFC 9449) and writes it to FILE (default
+      dpop-key.json, readable by you only) as a private JWK; prints its RFC 7638 thumbprint,
+      the `cnf.jkt` of tokens bound to it.
+
+  jwt-authz dpop proof --key FILE --method METHOD --url URL [--token TOKEN] [--nonce NONCE]
+      Prints a fresh DPoP proof (ES256, a random jti, iat now) signed with the key in FILE,
+      for METHOD and URL (query and fragment left out); with TOKEN, bound to that access
+      token (ath); with NONCE, carrying the server's nonce. For curl:
+        -H \"DPoP: $(jwt-authz dpop proof --key dpop-key.json --method GET --url URL --token TOKEN)\"
+
+  jwt-authz dpop thumbprint --key FILE
+      Prints the RFC 7638 thumbprint of the key in FILE.
+
   jwt-authz --version | --help";
 
 fn main() -> ExitCode {
@@ -44,6 +59,7 @@ fn main() -> ExitCode {
         Some("check") => run_check(&args[1..]),
         Some("render") => run_render(&args[1..]),
         Some("oci") => run_oci(&args[1..]),
+        Some("dpop") => run_dpop(&args[1..]),
         Some("--version" | "-V" | "version") => {
             println!("jwt-authz {}", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::SUCCESS)
@@ -253,4 +269,66 @@ fn run_oci(args: &[String]) -> Result<ExitCode, String> {
         image.module_sha256
     );
     Ok(ExitCode::SUCCESS)
+}
+
+fn run_dpop(args: &[String]) -> Result<ExitCode, String> {
+    let (command, rest) = args
+        .split_first()
+        .ok_or("dpop needs key, proof or thumbprint")?;
+    let read_key = |flags: &Flags| -> Result<DpopKey, String> {
+        let path = flags.last("--key").ok_or("needs --key FILE")?;
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+        DpopKey::from_jwk(&text).map_err(|e| format!("{path}: {e}"))
+    };
+    match command.as_str() {
+        "key" => {
+            let flags = Flags::parse(rest, &["-o"])?;
+            let path = flags.last("-o").unwrap_or("dpop-key.json");
+            let key = DpopKey::generate();
+            write_private(Path::new(path), &format!("{}\n", key.private_jwk()))?;
+            println!("{}", key.thumbprint());
+        }
+        "proof" => {
+            let flags = Flags::parse(rest, &["--key", "--method", "--url", "--token", "--nonce"])?;
+            let key = read_key(&flags)?;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_err(|e| e.to_string())?
+                .as_secs();
+            let proof = key.proof(&ProofFor {
+                method: flags
+                    .last("--method")
+                    .ok_or("proof needs --method METHOD")?,
+                url: flags.last("--url").ok_or("proof needs --url URL")?,
+                access_token: flags.last("--token"),
+                nonce: flags.last("--nonce"),
+                now,
+            });
+            println!("{proof}");
+        }
+        "thumbprint" => {
+            let flags = Flags::parse(rest, &["--key"])?;
+            println!("{}", read_key(&flags)?.thumbprint());
+        }
+        other => {
+            return Err(format!(
+                "unknown dpop command {other:?}: key, proof or thumbprint"
+            ));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `text` to a new file only its owner can read (a private key).
+fn write_private(path: &Path, text: &str) -> Result<(), String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    file.write_all(text.as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }

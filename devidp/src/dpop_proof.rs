@@ -67,10 +67,10 @@ pub fn bound_key(proof: &str, token_endpoint: &str, now: u64) -> Result<String, 
     if iat.abs_diff(now) > MAX_AGE_SECS {
         return Err(refuse("iat is not within a minute of now"));
     }
-    if !claims
+    if claims
         .get("jti")
         .and_then(Value::as_str)
-        .is_some_and(|j| !j.is_empty())
+        .is_none_or(str::is_empty)
     {
         return Err(refuse("has no jti"));
     }

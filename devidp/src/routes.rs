@@ -1,6 +1,8 @@
 //! Maps a request to its answer, applying any injected fault.
 
+use base64::Engine;
 use serde_json::{Value, json};
+use sha2::Digest;
 
 use crate::dpop_proof;
 use crate::fault::Fault;
@@ -48,6 +50,9 @@ fn token(state: &IdpState, request: &HttpRequest, now: u64) -> HttpResponse {
         if let Some(proof) = request.header("dpop") {
             params.dpop_jkt = Some(dpop_key(state, request, proof, now)?);
         }
+        params.certificate_thumbprint = request.client_certificate().map(|der| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(der))
+        });
         let key_for = |audience: &str| state.signing_key_for(audience);
         client_credentials(&state.config, &state.issuer, key_for, &params, now)
     });

@@ -817,4 +817,42 @@ mod tests {
         let claims = verify_with_jwks(&idp.jwks(), token["access_token"].as_str().unwrap());
         assert_eq!(claims["iss"], idp.issuer());
     }
+
+    #[test]
+    fn a_client_certificate_binds_the_token_to_it() {
+        use crate::http::test_pki::{TestPki, tls_exchange};
+        use base64::Engine;
+        use sha2::Digest;
+        let pki = TestPki::new("test CA");
+        let options = ServerOptions {
+            tls: Some(
+                pki.server_tls()
+                    .optional_client_certificates(vec![pki.ca()]),
+            ),
+            ..ServerOptions::default()
+        };
+        let idp = Idp::start_with("127.0.0.1:0", IdpConfig::default(), options).unwrap();
+        let body = format!(
+            r#"{{"grant_type":"client_credentials","client_id":"demo-client","client_secret":"demo-secret","audience":"{DEFAULT_AUDIENCE}"}}"#
+        );
+        let raw = format!(
+            "POST /oauth/token HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let claims_with = |identity| {
+            let answer = tls_exchange(idp.addr(), &pki.ca(), identity, raw.as_bytes()).unwrap();
+            let (_, json) = answer.split_once("\r\n\r\n").unwrap();
+            let token: Value = serde_json::from_str(json).unwrap();
+            assert_eq!(token["token_type"], "Bearer");
+            verify_with_jwks(&idp.jwks(), token["access_token"].as_str().unwrap())
+        };
+        let identity = pki.issue("client", &[]);
+        let thumbprint = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(sha2::Sha256::digest(identity.0[0].as_ref()));
+        assert_eq!(
+            claims_with(Some(identity))["cnf"],
+            json!({"x5t#S256": thumbprint})
+        );
+        assert!(claims_with(None).get("cnf").is_none());
+    }
 }

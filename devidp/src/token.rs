@@ -68,7 +68,10 @@ pub fn client_credentials(
         config.token_lifetime_secs,
     );
     if let Some(jkt) = &params.dpop_jkt {
-        claims["cnf"] = json!({"jkt": jkt});
+        claims["cnf"]["jkt"] = json!(jkt);
+    }
+    if let Some(x5t) = &params.certificate_thumbprint {
+        claims["cnf"]["x5t#S256"] = json!(x5t);
     }
     let access_token = key_for(audience)
         .and_then(|key| key.mint(&claims))
@@ -209,6 +212,7 @@ mod tests {
             audience: Some(DEFAULT_AUDIENCE.to_owned()),
             scope: scope.map(str::to_owned),
             dpop_jkt: None,
+            certificate_thumbprint: None,
         }
     }
 

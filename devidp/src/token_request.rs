@@ -20,6 +20,9 @@ pub struct TokenParams {
     /// The thumbprint of the key a DPoP proof with the request proved (RFC 9449 §5): the
     /// token is bound to it.
     pub dpop_jkt: Option<String>,
+    /// The SHA-256 thumbprint (base64url) of the client certificate the request came with
+    /// over mutual TLS (RFC 8705 §3): the token is bound to it.
+    pub certificate_thumbprint: Option<String>,
 }
 
 impl fmt::Debug for TokenParams {
@@ -101,6 +104,7 @@ fn parse_json_body(body: &[u8]) -> Result<TokenParams, OAuthError> {
         audience: field("audience")?,
         scope: field("scope")?,
         dpop_jkt: None,
+        certificate_thumbprint: None,
     })
 }
 
