@@ -6,9 +6,10 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::jwk::{Jwk, ThumbprintHash};
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
+use crate::independent_verifier;
 use crate::oauth_error::OAuthError;
 
 /// How far a proof's `iat` may be from the IdP's clock, either way.
@@ -18,7 +19,7 @@ const MAX_AGE_SECS: u64 = 60;
 pub fn bound_key(proof: &str, token_endpoint: &str, now: u64) -> Result<String, OAuthError> {
     let refuse = |why: &str| OAuthError::invalid_dpop_proof(format!("DPoP proof {why}"));
     let mut parts = proof.trim().split('.');
-    let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
+    let (Some(header_b64), Some(payload_b64), Some(_signature), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(refuse("is not a compact JWS"));
@@ -32,9 +33,6 @@ pub fn bound_key(proof: &str, token_endpoint: &str, now: u64) -> Result<String, 
     };
     let header = object(header_b64).ok_or_else(|| refuse("header is not a JSON object"))?;
     let claims = object(payload_b64).ok_or_else(|| refuse("payload is not a JSON object"))?;
-    let signature = URL_SAFE_NO_PAD
-        .decode(signature_b64)
-        .map_err(|_| refuse("signature is not base64url"))?;
     if header.get("typ").and_then(Value::as_str) != Some("dpop+jwt") {
         return Err(refuse("typ is not dpop+jwt"));
     }
@@ -47,13 +45,12 @@ pub fn bound_key(proof: &str, token_endpoint: &str, now: u64) -> Result<String, 
     {
         return Err(refuse("jwk holds private key material"));
     }
-    let signing_input = format!("{header_b64}.{payload_b64}");
-    let verified = match header.get("alg").and_then(Value::as_str) {
-        Some("ES256") => verify_es256(jwk, signing_input.as_bytes(), &signature),
-        Some("EdDSA") => verify_ed25519(jwk, signing_input.as_bytes(), &signature),
+    let alg = match header.get("alg").and_then(Value::as_str) {
+        Some(alg @ ("ES256" | "EdDSA")) => alg,
         _ => return Err(refuse("alg is not ES256 or EdDSA")),
     };
-    verified.map_err(|why| refuse(&why))?;
+    independent_verifier::verify(&Value::Object(jwk.clone()), alg, proof.trim())
+        .map_err(|_| refuse("signature does not verify with its jwk"))?;
     if claims.get("htm").and_then(Value::as_str) != Some("POST") {
         return Err(refuse("htm is not POST"));
     }
@@ -77,67 +74,14 @@ pub fn bound_key(proof: &str, token_endpoint: &str, now: u64) -> Result<String, 
     thumbprint(jwk).ok_or_else(|| refuse("jwk is not an EC P-256 or OKP Ed25519 key"))
 }
 
-/// The RFC 7638 thumbprint of an EC or OKP public JWK: SHA-256 of its required members in
-/// lexical order, base64url.
+/// The RFC 7638 thumbprint (SHA-256, base64url) of an EC or OKP public JWK, the key types a
+/// proof signed ES256 or EdDSA has.
 pub fn thumbprint(jwk: &Map<String, Value>) -> Option<String> {
-    let members: &[&str] = match jwk.get("kty")?.as_str()? {
-        "EC" => &["crv", "kty", "x", "y"],
-        "OKP" => &["crv", "kty", "x"],
-        _ => return None,
-    };
-    let mut canonical = Map::new();
-    for name in members {
-        canonical.insert((*name).to_string(), Value::from(jwk.get(*name)?.as_str()?));
+    if !matches!(jwk.get("kty")?.as_str()?, "EC" | "OKP") {
+        return None;
     }
-    // serde_json's map is ordered by name: the JSON text is the canonical one.
-    let text = Value::Object(canonical).to_string();
-    Some(URL_SAFE_NO_PAD.encode(Sha256::digest(text.as_bytes())))
-}
-
-fn coordinate(jwk: &Map<String, Value>, name: &str, len: usize) -> Result<Vec<u8>, String> {
-    jwk.get(name)
-        .and_then(Value::as_str)
-        .and_then(|text| URL_SAFE_NO_PAD.decode(text).ok())
-        .filter(|bytes| bytes.len() == len)
-        .ok_or_else(|| format!("jwk {name} is not {len} bytes of base64url"))
-}
-
-fn verify_es256(jwk: &Map<String, Value>, message: &[u8], signature: &[u8]) -> Result<(), String> {
-    use p256::ecdsa::signature::Verifier;
-    use p256::ecdsa::{Signature, VerifyingKey};
-    if jwk.get("kty").and_then(Value::as_str) != Some("EC")
-        || jwk.get("crv").and_then(Value::as_str) != Some("P-256")
-    {
-        return Err("jwk is not an EC P-256 key".into());
-    }
-    let point = [
-        vec![4],
-        coordinate(jwk, "x", 32)?,
-        coordinate(jwk, "y", 32)?,
-    ]
-    .concat();
-    let key = VerifyingKey::from_sec1_bytes(&point).map_err(|_| "jwk is not a P-256 point")?;
-    let signature = Signature::from_slice(signature).map_err(|_| "signature is not r||s")?;
-    key.verify(message, &signature)
-        .map_err(|_| "signature does not verify with its jwk".into())
-}
-
-fn verify_ed25519(
-    jwk: &Map<String, Value>,
-    message: &[u8],
-    signature: &[u8],
-) -> Result<(), String> {
-    use ed25519_dalek::{Signature, VerifyingKey};
-    if jwk.get("kty").and_then(Value::as_str) != Some("OKP")
-        || jwk.get("crv").and_then(Value::as_str) != Some("Ed25519")
-    {
-        return Err("jwk is not an OKP Ed25519 key".into());
-    }
-    let x: [u8; 32] = coordinate(jwk, "x", 32)?.try_into().map_err(|_| "jwk x")?;
-    let key = VerifyingKey::from_bytes(&x).map_err(|_| "jwk is not an Ed25519 point")?;
-    let signature = Signature::from_slice(signature).map_err(|_| "signature is not 64 bytes")?;
-    key.verify_strict(message, &signature)
-        .map_err(|_| "signature does not verify with its jwk".into())
+    let jwk: Jwk = serde_json::from_value(Value::Object(jwk.clone())).ok()?;
+    jwk.thumbprint(ThumbprintHash::SHA256).ok()
 }
 
 #[cfg(test)]

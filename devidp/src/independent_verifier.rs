@@ -1,5 +1,6 @@
-//! Verification of the IdP's tokens by code other than its own: jsonwebtoken for the
-//! algorithms it has, the p521 crate's verifier for ES512 (which jsonwebtoken lacks).
+//! Verification of a JWS by code other than the IdP's own signing: jsonwebtoken for the
+//! algorithms it has, the p521 crate's verifier for ES512 (which jsonwebtoken lacks). The
+//! tests check the IdP's tokens with it; the token endpoint checks DPoP proofs with it.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -28,7 +28,6 @@ pub mod dpop_proof;
 mod fault;
 pub mod forge;
 pub mod http;
-#[cfg(test)]
 mod independent_verifier;
 mod keys;
 mod oauth_error;
