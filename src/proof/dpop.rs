@@ -258,8 +258,9 @@ mod tests {
         value
     }
 
-    fn check_headers(headers: &[Header]) -> Result<Proof, ProofFault> {
-        let request = ProofRequest {
+    /// `GET` of [`URI`] with [`TOKEN`] at [`NOW`], 10 s of skew, no nonce secret, no kept keys.
+    fn request() -> ProofRequest<'static> {
+        ProofRequest {
             method: "GET",
             uri: Some(URI),
             access_token: TOKEN,
@@ -267,7 +268,11 @@ mod tests {
             clock_skew_seconds: 10,
             nonce_key: None,
             keys: None,
-        };
+        }
+    }
+
+    fn check_headers(headers: &[Header]) -> Result<Proof, ProofFault> {
+        let request = request();
         check(headers, &settings(), &request)
     }
 
@@ -297,13 +302,8 @@ mod tests {
     fn a_kept_key_is_prepared_once_and_still_checks_every_signature() {
         let keys = RefCell::new(ProofKeys::default());
         let request = ProofRequest {
-            method: "GET",
-            uri: Some(URI),
-            access_token: TOKEN,
-            now: NOW,
-            clock_skew_seconds: 10,
-            nonce_key: None,
             keys: Some(&keys),
+            ..request()
         };
         let check_with_keys = |proof: &str| check(&[("dpop", proof)], &settings(), &request);
         let algorithm = Algorithm::ES256;
@@ -414,15 +414,7 @@ mod tests {
         }
         let only_eddsa = DpopSettings::new(DpopMode::Allowed, vec![Algorithm::EdDSA], 60, None);
         let proof = sign(Algorithm::ES256, &header(Algorithm::ES256), &claims());
-        let request = ProofRequest {
-            method: "GET",
-            uri: Some(URI),
-            access_token: TOKEN,
-            now: NOW,
-            clock_skew_seconds: 10,
-            nonce_key: None,
-            keys: None,
-        };
+        let request = request();
         assert_eq!(
             check(&[("dpop", &proof)], &only_eddsa, &request),
             Err(ProofFault::AlgorithmNotAllowed)
@@ -532,13 +524,8 @@ mod tests {
     fn a_request_without_a_known_uri_matches_no_proof() {
         let proof = sign(Algorithm::ES256, &header(Algorithm::ES256), &claims());
         let request = ProofRequest {
-            method: "GET",
             uri: None,
-            access_token: TOKEN,
-            now: NOW,
-            clock_skew_seconds: 10,
-            nonce_key: None,
-            keys: None,
+            ..request()
         };
         assert_eq!(
             check(&[("dpop", &proof)], &settings(), &request),
