@@ -9,7 +9,7 @@
 
 mod support;
 
-use devstack::bootstrap::{jwt_authn_filter, jwt_authz_filter, router_filter, static_cluster};
+use devstack::bootstrap::{jwt_authn_filter, jwt_authz_filter, listener_to, static_cluster};
 use devstack::grpc::{
     self, COUNT, EchoReply, EchoRequest, GrpcClient, GrpcUpstream, HEALTH_CHECK,
     HealthCheckRequest, HealthCheckResponse, REFLECTION, RawResponse, SAY, SERVING,
@@ -95,37 +95,14 @@ fn native_config(idp: &devidp::Idp) -> Value {
     })
 }
 
-/// A listener (HTTP/1.1 and HTTP/2 without TLS) whose filters are `grpc_web`, `auth` and the
-/// router, in front of the gRPC cluster (JSON is YAML).
+/// A listener whose filters are `grpc_web`, `auth` and the router, in front of the gRPC
+/// cluster.
 fn listener(name: &str, port: u16, auth: &Value) -> String {
     let grpc_web = json!({
         "name": "envoy.filters.http.grpc_web",
         "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.grpc_web.v3.GrpcWeb"}
     });
-    let router = router_filter();
-    format!(
-        r#"  - name: {name}
-    address: {{socket_address: {{address: 127.0.0.1, port_value: {port}}}}}
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: {name}
-          codec_type: AUTO
-          route_config:
-            virtual_hosts:
-            - name: {name}
-              domains: ["*"]
-              routes:
-              - match: {{prefix: "/"}}
-                route: {{cluster: grpc}}
-          http_filters:
-          - {grpc_web}
-          - {auth}
-          - {router}
-"#
-    )
+    listener_to(name, port, &[grpc_web, auth.clone()], "grpc")
 }
 
 /// The gRPC upstream's cluster: HTTP/2 without TLS.

@@ -139,7 +139,18 @@ pub fn router_filter() -> Value {
 /// A listener on `port` whose HTTP filters are `filter` and the router, in front of the
 /// cluster `upstream`, with `envoy/envoy.yaml`'s path normalisation (JSON is YAML).
 pub fn listener(name: &str, port: u16, filter: &Value) -> String {
-    let router = router_filter();
+    listener_to(name, port, std::slice::from_ref(filter), "upstream")
+}
+
+/// A listener on `port` whose HTTP filters are `filters` and the router, in front of the
+/// cluster `cluster` (HTTP/1.1 and HTTP/2 without TLS), with `envoy/envoy.yaml`'s path
+/// normalisation (JSON is YAML).
+pub fn listener_to(name: &str, port: u16, filters: &[Value], cluster: &str) -> String {
+    let filters: String = filters
+        .iter()
+        .chain(std::iter::once(&router_filter()))
+        .map(|filter| format!("          - {filter}\n"))
+        .collect();
     format!(
         r#"  - name: {name}
     address: {{socket_address: {{address: 127.0.0.1, port_value: {port}}}}}
@@ -158,10 +169,8 @@ pub fn listener(name: &str, port: u16, filter: &Value) -> String {
               domains: ["*"]
               routes:
               - match: {{prefix: "/"}}
-                route: {{cluster: upstream}}
+                route: {{cluster: {cluster}}}
           http_filters:
-          - {filter}
-          - {router}
-"#
+{filters}"#
     )
 }
