@@ -15,8 +15,9 @@ use crate::oauth_error::OAuthError;
 /// How far a proof's `iat` may be from the IdP's clock, either way.
 const MAX_AGE_SECS: u64 = 60;
 
-/// Checks `proof` for a token request to `token_endpoint` at `now`; the thumbprint of its key.
-pub fn bound_key(proof: &str, token_endpoint: &str, now: u64) -> Result<String, OAuthError> {
+/// Checks `proof` for a token request at `now` to the token endpoint, known by any of the URLs
+/// `token_endpoints`; the thumbprint of its key.
+pub fn bound_key(proof: &str, token_endpoints: &[&str], now: u64) -> Result<String, OAuthError> {
     let refuse = |why: &str| OAuthError::invalid_dpop_proof(format!("DPoP proof {why}"));
     let mut parts = proof.trim().split('.');
     let (Some(header_b64), Some(payload_b64), Some(_signature), None) =
@@ -54,8 +55,12 @@ pub fn bound_key(proof: &str, token_endpoint: &str, now: u64) -> Result<String, 
     if claims.get("htm").and_then(Value::as_str) != Some("POST") {
         return Err(refuse("htm is not POST"));
     }
-    if claims.get("htu").and_then(Value::as_str) != Some(token_endpoint) {
-        return Err(refuse(&format!("htu is not {token_endpoint}")));
+    let htu = claims.get("htu").and_then(Value::as_str);
+    if !htu.is_some_and(|htu| token_endpoints.contains(&htu)) {
+        return Err(refuse(&format!(
+            "htu is not {}",
+            token_endpoints.join(" or ")
+        )));
     }
     let iat = claims
         .get("iat")
@@ -128,7 +133,7 @@ mod tests {
 
     #[test]
     fn a_proof_for_the_token_endpoint_binds_its_key() {
-        let jkt = bound_key(&proof(header(), claims()), ENDPOINT, NOW + 30).unwrap();
+        let jkt = bound_key(&proof(header(), claims()), &[ENDPOINT], NOW + 30).unwrap();
         let jwk = public_jwk(&key());
         assert_eq!(Some(jkt), thumbprint(jwk.as_object().unwrap()));
         // The dev IdP binds to EC and OKP keys only; RFC 8037 §A.3's key and thumbprint.
@@ -184,7 +189,7 @@ mod tests {
             ),
         ];
         for (proof, expected) in cases {
-            let error = bound_key(&proof, ENDPOINT, NOW).unwrap_err();
+            let error = bound_key(&proof, &[ENDPOINT], NOW).unwrap_err();
             assert_eq!(
                 (error.status, error.error),
                 (400, "invalid_dpop_proof"),
@@ -198,7 +203,9 @@ mod tests {
         bytes[3] ^= 1;
         let forged = format!("{input}.{}", URL_SAFE_NO_PAD.encode(bytes));
         assert_eq!(
-            bound_key(&forged, ENDPOINT, NOW).unwrap_err().description,
+            bound_key(&forged, &[ENDPOINT], NOW)
+                .unwrap_err()
+                .description,
             "DPoP proof signature does not verify with its jwk"
         );
     }

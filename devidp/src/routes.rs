@@ -72,15 +72,10 @@ fn dpop_key(
     now: u64,
 ) -> Result<String, OAuthError> {
     let by_issuer = format!("{}{}", state.issuer, &TOKEN_PATH[1..]);
-    match dpop_proof::bound_key(proof, &by_issuer, now) {
-        Err(error) if error.description.contains("htu") => {
-            let scheme = state.issuer.split("://").next().unwrap_or("http");
-            let host = request.header("host").unwrap_or_default();
-            dpop_proof::bound_key(proof, &format!("{scheme}://{host}{TOKEN_PATH}"), now)
-                .map_err(|_| error)
-        }
-        result => result,
-    }
+    let scheme = state.issuer.split("://").next().unwrap_or("http");
+    let host = request.header("host").unwrap_or_default();
+    let by_host = format!("{scheme}://{host}{TOKEN_PATH}");
+    dpop_proof::bound_key(proof, &[&by_issuer, &by_host], now)
 }
 
 /// Serves `document` unless a fault says otherwise.
