@@ -1,5 +1,6 @@
 //! `jwt-authz`: check plugin configurations, render an Envoy bootstrap for an Auth0 tenant,
-//! write the module as an OCI image layout, make DPoP keys and proofs. The command line is
+//! convert jwt_authn and Istio configurations, write the module as an OCI image layout, make
+//! DPoP keys and proofs. The command line is
 //! declared with clap's derive: help, errors (exit status 2) and shell completions come from
 //! these declarations.
 
@@ -7,13 +8,14 @@ use clap::{CommandFactory, Parser, Subcommand};
 use clap_complete::Shell;
 use jwt_authz_cli::dpop::{DpopKey, ProofFor};
 use jwt_authz_cli::render::{self, HostPort, Tenant};
-use jwt_authz_cli::{check, dotenv, oci};
+use jwt_authz_cli::{check, convert, dotenv, oci};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Checks jwt-authz configurations with the filter's own code, renders an Envoy bootstrap
-/// for an Auth0 tenant, writes the module as an OCI image, makes DPoP keys and proofs.
+/// for an Auth0 tenant, converts jwt_authn and Istio configurations, writes the module as an
+/// OCI image, makes DPoP keys and proofs.
 #[derive(Parser)]
 #[command(name = "jwt-authz", version, arg_required_else_help = true)]
 // A flag given twice keeps its last value, as the hand-written parser did.
@@ -49,6 +51,26 @@ enum Command {
     /// wins, as with the dotenv libraries of Auth0's quickstarts. The bootstrap passes the
     /// filter's own validation before it is written.
     Render(RenderArgs),
+    /// Converts Envoy jwt_authn or Istio configurations to jwt-authz's
+    ///
+    /// Reads Envoy's jwt_authn filter configuration (JSON or YAML, bare or in a bootstrap) or
+    /// Istio RequestAuthentication and ALLOW AuthorizationPolicy resources (several documents,
+    /// kubectl Lists, several files), and writes the jwt-authz configuration that decides the
+    /// same, checked by the filter's own code. Everything it could not carry is listed on
+    /// standard error with why and what it does to the decisions. Exit status 0 when written
+    /// and nothing left out lets more through (with --strict: nothing left out at all), 1
+    /// otherwise, 2 for a usage error.
+    Convert {
+        /// Fail (exit status 1) when anything was not carried
+        #[arg(long)]
+        strict: bool,
+        /// Write the configuration to FILE instead of standard output
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Files to convert; `-` reads standard input
+        #[arg(value_name = "FILE", required = true)]
+        files: Vec<String>,
+    },
     /// Writes the module as an OCI image layout
     ///
     /// One gzip layer holding plugin.wasm, the format Istio and Envoy Gateway pull. Push it
@@ -123,7 +145,12 @@ enum DpopCommand {
     /// The key is written as a private JWK, readable by you only.
     Key {
         /// Where to write the key
-        #[arg(short = 'o', long = "output", value_name = "FILE", default_value = "dpop-key.json")]
+        #[arg(
+            short = 'o',
+            long = "output",
+            value_name = "FILE",
+            default_value = "dpop-key.json"
+        )]
         output: PathBuf,
     },
     /// Prints a fresh DPoP proof (ES256, a random jti, iat now)
@@ -161,6 +188,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check { strict, files } => run_check(strict, &files),
         Command::Render(args) => run_render(args),
+        Command::Convert {
+            strict,
+            output,
+            files,
+        } => run_convert(strict, output, &files),
         Command::Oci { module, out, tag } => run_oci(&module, &out, tag),
         Command::Dpop(command) => run_dpop(command),
         Command::Completions { shell } => print_completions(shell),
@@ -189,6 +221,58 @@ fn print_completions(shell: Shell) -> Result<ExitCode, String> {
 }
 
 fn run_check(strict: bool, paths: &[String]) -> Result<ExitCode, String> {
+    let Some(files) = read_inputs(paths)? else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let report = check::check(&files);
+    print!("{}", report.text);
+    let passed = report.ok && !(strict && report.warnings > 0);
+    Ok(if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn run_convert(
+    strict: bool,
+    output: Option<PathBuf>,
+    paths: &[String],
+) -> Result<ExitCode, String> {
+    let Some(files) = read_inputs(paths)? else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let conversions = match convert::convert(&files) {
+        Ok(conversions) => conversions,
+        Err(error) => {
+            eprintln!("jwt-authz convert: {error}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let text = convert::output(&conversions);
+    match output {
+        Some(path) => std::fs::write(&path, &text)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
+        None => print!("{text}"),
+    }
+    eprint!("{}", convert::report(&conversions));
+    let left_out = conversions.iter().flat_map(|c| &c.not_carried);
+    let failed = match strict {
+        true => left_out.count() > 0,
+        false => left_out
+            .into_iter()
+            .any(|n| n.effect == convert::Effect::LetsMoreThrough),
+    };
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The named files (`-`: standard input) with their contents; `None` when one cannot be
+/// read (said on standard error).
+fn read_inputs(paths: &[String]) -> Result<Option<Vec<(String, String)>>, String> {
     let mut files = Vec::new();
     for path in paths {
         let text = if path == "-" {
@@ -202,7 +286,7 @@ fn run_check(strict: bool, paths: &[String]) -> Result<ExitCode, String> {
                 Ok(text) => text,
                 Err(e) => {
                     eprintln!("jwt-authz: cannot read {path}: {e}");
-                    return Ok(ExitCode::FAILURE);
+                    return Ok(None);
                 }
             }
         };
@@ -213,14 +297,7 @@ fn run_check(strict: bool, paths: &[String]) -> Result<ExitCode, String> {
         };
         files.push((name.to_string(), text));
     }
-    let report = check::check(&files);
-    print!("{}", report.text);
-    let passed = report.ok && !(strict && report.warnings > 0);
-    Ok(if passed {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(Some(files))
 }
 
 fn run_render(args: RenderArgs) -> Result<ExitCode, String> {

@@ -40,7 +40,10 @@ fn help_lists_every_command_and_each_command_its_flags() {
         !text.lines().any(|l| l.trim_start().starts_with("version")),
         "`version` is hidden:\n{text}"
     );
-    assert_eq!(stdout(&jwt_authz(&["-h"])).lines().next(), text.lines().next());
+    assert_eq!(
+        stdout(&jwt_authz(&["-h"])).lines().next(),
+        text.lines().next()
+    );
     assert_eq!(stdout(&jwt_authz(&["help"])), text);
 
     let flags: [(&[&str], &[&str]); 6] = [
@@ -61,7 +64,10 @@ fn help_lists_every_command_and_each_command_its_flags() {
             ],
         ),
         (&["oci"], &["<MODULE>", "--out <DIR>", "--tag <TAG>"]),
-        (&["dpop", "key"], &["-o, --output <FILE>", "[default: dpop-key.json]"]),
+        (
+            &["dpop", "key"],
+            &["-o, --output <FILE>", "[default: dpop-key.json]"],
+        ),
         (
             &["dpop", "proof"],
             &[
@@ -79,7 +85,10 @@ fn help_lists_every_command_and_each_command_its_flags() {
         assert_eq!(help.status.code(), Some(0), "{command:?}");
         let text = stdout(&help);
         for flag in expected {
-            assert!(text.contains(flag), "{command:?}: {flag} missing from:\n{text}");
+            assert!(
+                text.contains(flag),
+                "{command:?}: {flag} missing from:\n{text}"
+            );
         }
     }
 }
@@ -89,7 +98,11 @@ fn no_command_prints_the_help_and_exits_2() {
     let output = jwt_authz(&[]);
     assert_eq!(output.status.code(), Some(2));
     assert!(stdout(&output).is_empty());
-    assert!(stderr(&output).contains("Usage: jwt-authz <COMMAND>"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("Usage: jwt-authz <COMMAND>"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -128,7 +141,8 @@ fn an_unknown_flag_or_command_is_a_usage_error_with_exit_status_2() {
     let value = jwt_authz(&["oci", "m.wasm", "--out"]);
     assert_eq!(value.status.code(), Some(2));
     assert!(
-        stderr(&value).starts_with("error: a value is required for '--out <DIR>' but none was supplied"),
+        stderr(&value)
+            .starts_with("error: a value is required for '--out <DIR>' but none was supplied"),
         "{}",
         stderr(&value)
     );
@@ -167,7 +181,15 @@ fn completions_are_scripts_for_each_shell_naming_every_command() {
         assert_eq!(output.status.code(), Some(0), "{shell}");
         let script = stdout(&output);
         assert!(script.contains(marker), "{shell}: {marker} missing");
-        for word in ["check", "render", "oci", "dpop", "thumbprint", "strict", "nonce"] {
+        for word in [
+            "check",
+            "render",
+            "oci",
+            "dpop",
+            "thumbprint",
+            "strict",
+            "nonce",
+        ] {
             assert!(script.contains(word), "{shell}: {word} missing");
         }
     }
@@ -201,22 +223,34 @@ fn flags_take_a_separate_or_inline_value_and_a_repeated_flag_keeps_its_last() {
     let thumbprint = stdout(&made);
     assert_eq!(thumbprint.trim().len(), 43, "a SHA-256 in base64url");
     let again = jwt_authz(&["dpop", "key", "-o", key]);
-    assert_eq!(again.status.code(), Some(2), "an existing key is never overwritten");
+    assert_eq!(
+        again.status.code(),
+        Some(2),
+        "an existing key is never overwritten"
+    );
     assert!(stderr(&again).starts_with(&format!("error: cannot create {key}: ")));
 
     let inline = jwt_authz(&["dpop", "thumbprint", &format!("--key={key}")]);
     assert_eq!(stdout(&inline), thumbprint);
 
     let proof = jwt_authz(&[
-        "dpop", "proof", "--key", key, "--method", "PUT", "--method=GET", "--url",
-        "https://api.example.com/orders?page=2", "--nonce", "n-1",
+        "dpop",
+        "proof",
+        "--key",
+        key,
+        "--method",
+        "PUT",
+        "--method=GET",
+        "--url",
+        "https://api.example.com/orders?page=2",
+        "--nonce",
+        "n-1",
     ]);
     assert_eq!(proof.status.code(), Some(0), "{}", stderr(&proof));
     let proof = stdout(&proof);
     let claims = proof.trim().split('.').nth(1).expect("a JWS");
     let claims: serde_json::Value = serde_json::from_slice(
-        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, claims)
-            .unwrap(),
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, claims).unwrap(),
     )
     .unwrap();
     assert_eq!(claims["htm"], "GET", "the last --method wins");
@@ -238,6 +272,12 @@ fn flags_take_a_separate_or_inline_value_and_a_repeated_flag_keeps_its_last() {
     ]);
     assert_eq!(render.status.code(), Some(0), "{}", stderr(&render));
     let yaml = stdout(&render);
-    assert!(yaml.contains("\"issuer\": \"https://tenant.eu.auth0.com/\""), "{yaml}");
-    assert!(yaml.contains("\"read:a\"") && yaml.contains("\"write:b\""), "{yaml}");
+    assert!(
+        yaml.contains("\"issuer\": \"https://tenant.eu.auth0.com/\""),
+        "{yaml}"
+    );
+    assert!(
+        yaml.contains("\"read:a\"") && yaml.contains("\"write:b\""),
+        "{yaml}"
+    );
 }
