@@ -30,7 +30,7 @@ fn help_lists_every_command_and_each_command_its_flags() {
     assert_eq!(help.status.code(), Some(0));
     let text = stdout(&help);
     assert!(text.contains("Usage: jwt-authz <COMMAND>"), "{text}");
-    for command in ["check", "render", "oci", "dpop", "completions"] {
+    for command in ["check", "render", "convert", "oci", "dpop", "completions"] {
         assert!(
             text.lines().any(|l| l.trim_start().starts_with(command)),
             "{command} missing from:\n{text}"
@@ -46,8 +46,12 @@ fn help_lists_every_command_and_each_command_its_flags() {
     );
     assert_eq!(stdout(&jwt_authz(&["help"])), text);
 
-    let flags: [(&[&str], &[&str]); 6] = [
+    let flags: [(&[&str], &[&str]); 7] = [
         (&["check"], &["--strict", "<FILE>..."]),
+        (
+            &["convert"],
+            &["--strict", "-o, --output <FILE>", "<FILE>..."],
+        ),
         (
             &["render"],
             &[

@@ -630,8 +630,14 @@ fn ordered(mut rules: Vec<(String, Value)>, notes: &mut Notes) -> Vec<Value> {
     };
     rules.sort_by_key(|(_, r)| rank(r));
     for (i, (at, rule)) in rules.iter().enumerate() {
+        let decides = |r: &Value| {
+            let mut r = r.clone();
+            r.as_object_mut().map(|o| o.remove("match"));
+            r
+        };
         for (earlier_at, earlier) in &rules[..i] {
-            if overlaps(&earlier["match"], &rule["match"]) && earlier != rule {
+            // Only an earlier rule that asks for something else decides differently.
+            if overlaps(&earlier["match"], &rule["match"]) && decides(earlier) != decides(rule) {
                 notes.add(
                     at.clone(),
                     format!(
@@ -666,6 +672,12 @@ fn overlaps(a: &Value, b: &Value) -> bool {
         (_, Some(prefix)) => path.starts_with(prefix),
         _ => true,
     };
+    let suffix = |m: &Value| m["safe_regex"]["regex"].as_str().and_then(literal_suffix);
+    if let (Some(path), _, _, Some(end)) | (_, Some(path), Some(end), _) =
+        (a["path"].as_str(), b["path"].as_str(), suffix(a), suffix(b))
+    {
+        return path.ends_with(&end);
+    }
     match (
         a["path"].as_str().or(a["prefix"].as_str()),
         b["path"].as_str().or(b["prefix"].as_str()),
@@ -673,4 +685,18 @@ fn overlaps(a: &Value, b: &Value) -> bool {
         (Some(pa), Some(pb)) => covers(a, pb) || covers(b, pa),
         _ => true,
     }
+}
+
+/// The suffix a `.*SUFFIX` expression (an Istio `*SUFFIX` path) stands for.
+fn literal_suffix(regex: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut chars = regex.strip_prefix(".*")?.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.push(chars.next()?),
+            c if ".+*?()|[]{}^$#&-~".contains(c) => return None,
+            c => out.push(c),
+        }
+    }
+    Some(out)
 }

@@ -61,11 +61,14 @@ pub struct Notes(pub Vec<NotCarried>);
 
 impl Notes {
     pub fn add(&mut self, at: impl Into<String>, why: impl Into<String>, effect: Effect) {
-        self.0.push(NotCarried {
+        let item = NotCarried {
             at: at.into(),
             why: why.into(),
             effect,
-        });
+        };
+        if !self.0.contains(&item) {
+            self.0.push(item);
+        }
     }
 }
 
