@@ -188,6 +188,7 @@ fn completions_are_scripts_for_each_shell_naming_every_command() {
         for word in [
             "check",
             "render",
+            "convert",
             "oci",
             "dpop",
             "thumbprint",
