@@ -122,6 +122,16 @@ fn an_unknown_flag_or_command_is_a_usage_error_with_exit_status_2() {
          \nFor more information, try '--help'.\n"
     );
 
+    let book = std::fs::read_to_string(devstack::workspace_root().join("docs/src/cli.md"))
+        .expect("the book's page");
+    assert!(
+        book.contains(&format!(
+            "$ jwt-authz check --stirct envoy.yaml\n{}```",
+            stderr(&flag)
+        )),
+        "the book shows this error as it is"
+    );
+
     let command = jwt_authz(&["chek"]);
     assert_eq!(command.status.code(), Some(2));
     assert!(

@@ -422,3 +422,35 @@ fn several_configurations_are_written_as_a_stream_check_reads() {
     let report = jwt_authz_cli::check::check(&[("stream".into(), stream)]);
     assert!(report.ok && report.configurations == 2, "{}", report.text);
 }
+
+/// The first fenced block of `lang` after `from` in `text`.
+fn block_after<'t>(text: &'t str, from: usize, lang: &str) -> (&'t str, usize) {
+    let open = format!("```{lang}\n");
+    let start = from + text[from..].find(&open).expect("block") + open.len();
+    let end = start + text[start..].find("\n```").expect("closed");
+    (&text[start..=end], end)
+}
+
+#[test]
+fn the_book_s_example_is_what_convert_writes_and_lists() {
+    let book = std::fs::read_to_string(workspace_root().join("docs/src/cli.md")).unwrap();
+    let section = book
+        .find("## `jwt-authz convert`")
+        .expect("the convert section");
+    let (input, end) = block_after(&book, section, "yaml");
+    let (json, end) = block_after(&book, end, "json");
+    let (listed, _) = block_after(&book, end, "text");
+    let conversions =
+        convert::convert(&[("bootstrap.yaml".into(), input.to_string())]).expect("converts");
+    assert_eq!(
+        conversions[0].config,
+        serde_json::from_str::<Value>(json).expect("JSON"),
+        "the book shows another configuration than convert writes"
+    );
+    assert_eq!(
+        convert::output(&conversions),
+        json,
+        "written as the book shows it"
+    );
+    assert_eq!(convert::report(&conversions), listed);
+}
