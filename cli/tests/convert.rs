@@ -185,6 +185,16 @@ fn a_rule_the_filter_refuses_is_left_out_and_a_broken_original_is_an_error() {
         convert::convert(&[("u.json".into(), unknown.to_string())]).unwrap_err(),
         "rules[0].requires: no provider is called \"other\""
     );
+    let mut deep = json!({"provider_name": "idp"});
+    for _ in 0..20 {
+        deep = json!({"requires_any": {"requirements": [deep]}});
+    }
+    let nested = json!({"providers": {"idp": provider}, "rules": [{"match": {"prefix": "/"}, "requires": deep}]});
+    let error = convert::convert(&[("n.json".into(), nested.to_string())]).unwrap_err();
+    assert!(
+        error.ends_with(": requirements nest more than 8 deep"),
+        "{error}"
+    );
     assert_eq!(
         convert::convert(&[("e.yaml".into(), "static_resources: {}\n".into())]).unwrap_err(),
         "no jwt_authn configuration (type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication), RequestAuthentication or AuthorizationPolicy found"

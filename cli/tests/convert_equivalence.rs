@@ -165,6 +165,9 @@ fn tokens(stack: &Stack) -> Tokens {
     }
 }
 
+/// A request: its path, what it sends (for the table), its headers.
+type Case<'a> = (&'a str, &'a str, Vec<(&'a str, String)>);
+
 #[test]
 fn the_converted_configuration_decides_as_native_jwt_authn_does() {
     let text = std::fs::read_to_string(workspace_root().join(FIXTURE)).expect("fixture");
@@ -178,8 +181,7 @@ fn the_converted_configuration_decides_as_native_jwt_authn_does() {
     let partner = |token: &str| ("x-partner-token", token.to_string());
     let call = ("x-partner-call", "1".to_string());
 
-    // (path, what is sent, headers)
-    let cases: Vec<(&str, &str, Vec<(&str, String)>)> = vec![
+    let cases: Vec<Case> = vec![
         ("/healthz", "no token", vec![]),
         ("/healthz", "expired token", vec![bearer(&t.shop_expired)]),
         ("/public/a", "no token", vec![]),

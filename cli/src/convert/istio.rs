@@ -399,11 +399,9 @@ fn allow_rule(
                 if !STRING_CLAIMS.contains(&claim.as_str()) {
                     notes.add(
                         format!("{at}: when {key}"),
-                        format!(
-                            "converted for a claim holding one string (one_of); Istio also matches \
-                             a list holding one of the values, which jwt-authz refuses here \
-                             (its `contains` takes one value)"
-                        ),
+                        "converted for a claim holding one string (one_of); Istio also matches \
+                         a list holding one of the values, which jwt-authz refuses here \
+                         (its `contains` takes one value)",
                         Effect::RefusesMore,
                     );
                 }

@@ -90,6 +90,9 @@ const PROVIDER: &[(&str, Carry)] = &[
     ),
 ];
 
+/// How deep requirements may nest in what is converted (jwt-authz refuses more than 8).
+const MAX_DEPTH: usize = 8;
+
 /// What a provider's audiences are replaced with when `jwt_authn` checks none: jwt-authz
 /// requires audiences, and one no token carries refuses rather than lets through.
 pub const AUDIENCE_PLACEHOLDER: &str = "REPLACE-WITH-THE-API-AUDIENCE";
@@ -378,7 +381,7 @@ impl RuleContext<'_> {
             }
             (None, None) => None,
         };
-        let verifies = requires.as_ref().is_some_and(|r| always_verifies(r));
+        let verifies = requires.as_ref().is_some_and(always_verifies);
         let drop_effect = match verifies {
             true => Effect::LetsMoreThrough,
             false => Effect::RefusesMore,
@@ -439,6 +442,12 @@ impl RuleContext<'_> {
         let object = requirement
             .as_object()
             .ok_or_else(|| format!("{at}: must be an object"))?;
+        // jwt-authz takes 8 levels; deeper is refused here rather than recursed into.
+        if depth >= MAX_DEPTH {
+            return Err(format!(
+                "{at}: requirements nest more than {MAX_DEPTH} deep"
+            ));
+        }
         let Some((kind, value)) = object.iter().next() else {
             return Ok(None);
         };
