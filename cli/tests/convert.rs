@@ -121,11 +121,10 @@ fn a_bootstrap_s_jwt_authn_filter_is_found_and_what_it_cannot_carry_is_listed() 
             {"match": {"safe_regex": {"regex": "(?i)/Docs/.*"}}},
             {"match": {"prefix": "/", "headers": [{"name": "content-type", "prefix_match": "application/grpc"}]},
              "requires": {"requires_any": {"requirements": [{"provider_name": "customers"}, {"provider_name": "employees"}]}}},
-            {"match": {"prefix": "/"}, "requires": {"provider_name": "customers"}},
-            {"match": {"prefix": "/"}}
+            {"match": {"prefix": "/"}, "requires": {"provider_name": "customers"}}
         ]),
         "path_separated_prefix and case_sensitive: false as expressions, grpc as its content type; \
-         the query-parameter rule left out"
+         the query-parameter rule left out; no catch-all after a rule for every path"
     );
     let routes = "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes";
     assert_eq!(
@@ -164,21 +163,50 @@ fn a_rule_the_filter_refuses_is_left_out_and_a_broken_original_is_an_error() {
     let conversion = convert_one(&[("c.json".into(), config.to_string())]);
     assert_eq!(
         conversion.config["rules"],
-        json!([{"match": {"prefix": "/"}, "requires": {"provider_name": "idp"}}, {"match": {"prefix": "/"}}])
+        json!([{"match": {"prefix": "/"}, "requires": {"provider_name": "idp"}}])
     );
-    let notes = notes(&conversion);
-    assert_eq!(notes.len(), 2, "{notes:#?}");
+    let listed = notes(&conversion);
+    assert_eq!(listed.len(), 2, "{listed:#?}");
     assert!(
-        notes[0].starts_with("rules[0]: refused by the filter (rules[0].match.safe_regex.regex: ")
-            && notes[0].ends_with("): the rule is left out (LETS MORE THROUGH)"),
+        listed[0].starts_with("rules[0]: refused by the filter (rules[0].match.safe_regex.regex: ")
+            && listed[0].ends_with("): the rule is left out (LETS MORE THROUGH)"),
         "{}",
-        notes[0]
+        listed[0]
     );
     assert_eq!(
-        notes[1],
+        listed[1],
         "rules[1].match: header x-a: only exact and prefix string matches are carried: the rule is left out, so its requests go to the next rule that matches (refuses more)"
     );
     assert_eq!(conversion.not_carried[0].effect, Effect::LetsMoreThrough);
+
+    let mut with_headers = provider.clone();
+    with_headers["claim_to_headers"] = json!([
+        {"header_name": "x_user", "claim_name": "sub"},
+        {"header_name": "x-user-id", "claim_name": "sub"},
+        {"header_name": "Authorization", "claim_name": "sub"}
+    ]);
+    with_headers["forward_payload_header"] = json!("x_payload");
+    let headers =
+        json!({"providers": {"idp": with_headers}, "rules": [{"match": {"prefix": "/"}}]});
+    let conversion = convert_one(&[("h.json".into(), headers.to_string())]);
+    assert_eq!(
+        conversion.config["providers"]["idp"]["claim_to_headers"],
+        json!([{"header_name": "x-user-id", "claim_name": "sub"}])
+    );
+    assert!(
+        conversion.config["providers"]["idp"]
+            .get("forward_payload_header")
+            .is_none()
+    );
+    assert_eq!(
+        notes(&conversion),
+        [
+            "providers.idp: header \"x_user\" has an underscore: name identity headers with dashes (upstreams read _ and - alike): left out, so the upstream does not get x_user (no decision changes)",
+            "providers.idp: header \"authorization\" cannot carry identity: the filter or Envoy owns it: left out, so the upstream does not get authorization (no decision changes)",
+            "providers.idp: header \"x_payload\" has an underscore: name identity headers with dashes (upstreams read _ and - alike): left out, so the upstream does not get x_payload (no decision changes)",
+        ],
+        "identity headers the filter refuses are left out one by one, not the configuration"
+    );
 
     let unknown = json!({"providers": {"idp": provider}, "rules": [{"match": {"prefix": "/"}, "requires": {"provider_name": "other"}}]});
     assert_eq!(

@@ -157,10 +157,10 @@ pub fn convert(origin: &str, original: &Value, document: &Value) -> Result<Conve
         let provider = provider
             .as_object()
             .ok_or_else(|| format!("{at}: must be an object"))?;
-        providers.insert(
-            names[original_name].clone(),
-            Value::Object(convert_provider(&at, provider, &mut notes)),
-        );
+        let name = &names[original_name];
+        let mut provider = convert_provider(&at, provider, &mut notes);
+        drop_refused_identity_headers(&at, name, &mut provider, &mut notes);
+        providers.insert(name.clone(), Value::Object(provider));
     }
     config.insert("providers".into(), Value::Object(providers.clone()));
 
@@ -187,9 +187,9 @@ pub fn convert(origin: &str, original: &Value, document: &Value) -> Result<Conve
         }
     }
     // jwt_authn lets a request that no rule matches through unverified; jwt-authz refuses it.
-    let catch_all = json!({"match": {"prefix": "/"}});
-    if rules.last() != Some(&catch_all) {
-        rules.push(catch_all);
+    let everything = json!({"prefix": "/"});
+    if rules.last().is_none_or(|r| r["match"] != everything) {
+        rules.push(json!({"match": everything}));
     }
     config.insert("rules".into(), Value::Array(rules));
     per_route(document, &mut notes);
@@ -266,6 +266,59 @@ fn convert_provider(
         );
     }
     out
+}
+
+/// Identity headers the filter refuses (a name with `_`, a header tokens are read from, a
+/// reserved one) are left out, one at a time as the filter names them, rather than the whole
+/// configuration.
+fn drop_refused_identity_headers(
+    at: &str,
+    name: &str,
+    provider: &mut Map<String, Value>,
+    notes: &mut Notes,
+) {
+    let headers = provider
+        .get("claim_to_headers")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    for _ in 0..=headers {
+        let alone = json!({
+            "providers": {name: provider},
+            "rules": [{"match": {"prefix": "/"}, "requires": {"provider_name": name}}]
+        });
+        let Err(errors) = Config::check_json(alone.to_string().as_bytes()) else {
+            return;
+        };
+        let refused = errors.iter().find_map(|e| {
+            let header = e.message.split("header \"").nth(1)?.split('"').next()?;
+            Some((header.to_string(), e.message.clone()))
+        });
+        let Some((header, message)) = refused else {
+            return;
+        };
+        let same = |v: &Value| v.as_str().is_some_and(|h| h.eq_ignore_ascii_case(&header));
+        let mut dropped = false;
+        if let Some(list) = provider
+            .get_mut("claim_to_headers")
+            .and_then(Value::as_array_mut)
+        {
+            let before = list.len();
+            list.retain(|c| !same(&c["header_name"]));
+            dropped = list.len() < before;
+        }
+        if provider.get("forward_payload_header").is_some_and(same) {
+            provider.remove("forward_payload_header");
+            dropped = true;
+        }
+        if !dropped {
+            return;
+        }
+        notes.add(
+            at,
+            format!("{message}: left out, so the upstream does not get {header}"),
+            Effect::NoDecision,
+        );
+    }
 }
 
 fn remote_jwks(at: &str, value: &Value, provider: &mut Map<String, Value>, notes: &mut Notes) {
