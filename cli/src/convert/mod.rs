@@ -183,16 +183,21 @@ pub fn output(conversions: &[Conversion]) -> String {
 /// tables (`issuer` before `audiences`, `match` before `requires`), and what fits on a line
 /// of 100 characters on one line.
 pub fn pretty(value: &Value) -> String {
-    let order: Vec<&str> = jwt_authz::config::fields::all()
-        .iter()
-        .map(|f| f.name)
+    use jwt_authz::config::fields;
+    let tables: Vec<Vec<&str>> = std::iter::once(&fields::CONFIG[..])
+        .chain(fields::all().iter().map(|f| f.kind.members()))
+        .filter(|members| !members.is_empty())
+        .map(|members| members.iter().map(|m| m.name).collect())
         .collect();
     let mut out = String::new();
-    write_pretty(value, 0, &order, &mut out);
+    write_pretty(value, 0, &tables, &mut out);
     out
 }
 
-fn write_pretty(value: &Value, indent: usize, order: &[&str], out: &mut String) {
+/// The field tables of the configuration's objects, each a list of member names in order.
+type Tables<'t> = [Vec<&'t str>];
+
+fn write_pretty(value: &Value, indent: usize, order: &Tables, out: &mut String) {
     let compact = compact(value, order);
     if indent + compact.len() <= 100 || !(value.is_object() || value.is_array()) {
         out.push_str(&compact);
@@ -229,7 +234,7 @@ fn write_pretty(value: &Value, indent: usize, order: &[&str], out: &mut String) 
     out.push(close);
 }
 
-fn compact(value: &Value, order: &[&str]) -> String {
+fn compact(value: &Value, order: &Tables) -> String {
     match value {
         Value::Object(map) => {
             let members: Vec<String> = ordered(map, order)
@@ -246,11 +251,16 @@ fn compact(value: &Value, order: &[&str]) -> String {
     }
 }
 
-/// Members by their place in the field tables; names the tables do not have (provider names)
-/// keep their order, after those that are there.
-fn ordered<'m>(map: &'m Map<String, Value>, order: &[&str]) -> Vec<(&'m String, &'m Value)> {
+/// Members in the order of the first field table that has them all; an object no table has
+/// (the providers, by their names) keeps its order.
+fn ordered<'m>(map: &'m Map<String, Value>, order: &Tables) -> Vec<(&'m String, &'m Value)> {
     let mut members: Vec<(&String, &Value)> = map.iter().collect();
-    members.sort_by_key(|(k, _)| order.iter().position(|o| o == k).unwrap_or(usize::MAX));
+    let table = order
+        .iter()
+        .find(|table| map.keys().all(|k| table.contains(&k.as_str())));
+    if let Some(table) = table {
+        members.sort_by_key(|(k, _)| table.iter().position(|name| name == k));
+    }
     members
 }
 
