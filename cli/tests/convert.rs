@@ -208,6 +208,19 @@ fn a_rule_the_filter_refuses_is_left_out_and_a_broken_original_is_an_error() {
         "identity headers the filter refuses are left out one by one, not the configuration"
     );
 
+    let mut future = provider.clone();
+    future["token_binding_policy"] = json!("strict");
+    let future =
+        json!({"providers": {"idp": future}, "rules": [{"match": {"prefix": "/"}, "tenant": "a"}]});
+    assert_eq!(
+        notes(&convert_one(&[("f.json".into(), future.to_string())])),
+        [
+            "providers.idp.token_binding_policy: a field the converter does not know: it may have refused tokens (LETS MORE THROUGH)",
+            "rules[0].tenant: a field the converter does not know: it may have refused tokens (LETS MORE THROUGH)",
+        ],
+        "what the converter does not know is taken to have refused something"
+    );
+
     let unknown = json!({"providers": {"idp": provider}, "rules": [{"match": {"prefix": "/"}, "requires": {"provider_name": "other"}}]});
     assert_eq!(
         convert::convert(&[("u.json".into(), unknown.to_string())]).unwrap_err(),

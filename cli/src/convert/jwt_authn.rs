@@ -336,8 +336,8 @@ fn remote_jwks(at: &str, value: &Value, provider: &mut Map<String, Value>, notes
             ),
             _ => notes.add(
                 format!("{at}.{name}"),
-                "not a jwt_authn field the converter knows",
-                Effect::RefusesMore,
+                "a field the converter does not know: it may have refused tokens",
+                Effect::LetsMoreThrough,
             ),
         }
     }
@@ -423,6 +423,15 @@ struct RuleContext<'a> {
 impl RuleContext<'_> {
     /// A rule, or `None` when its match cannot be carried (reported).
     fn rule(&self, at: &str, rule: &Value, notes: &mut Notes) -> Result<Option<Value>, String> {
+        for key in rule.as_object().into_iter().flat_map(|r| r.keys()) {
+            if !["match", "requires", "requirement_name"].contains(&key.as_str()) {
+                notes.add(
+                    format!("{at}.{key}"),
+                    "a field the converter does not know: it may have refused tokens",
+                    Effect::LetsMoreThrough,
+                );
+            }
+        }
         let requires = match (rule.get("requires"), rule.get("requirement_name")) {
             (Some(requires), _) => self.requirement(&format!("{at}.requires"), requires, 0)?,
             (None, Some(name)) => {

@@ -339,8 +339,8 @@ pub fn copy_fields(
             Some(Carry::Elsewhere) => {}
             None => notes.add(
                 path(name),
-                "a field the converter does not know",
-                Effect::RefusesMore,
+                "a field the converter does not know: it may have refused tokens",
+                Effect::LetsMoreThrough,
             ),
         }
     }
