@@ -463,10 +463,15 @@ fn several_configurations_are_written_as_a_stream_check_reads() {
     let (name, text) = fixture("jwt_authn.json");
     let original: Value = serde_json::from_str(&text).unwrap();
     let two = format!(
-        "static_resources:\n  listeners:\n  - {{filters: [{{typed_config: {original}}}]}}\n  - {{filters: [{{typed_config: {original}}}]}}\n"
+        "static_resources:\n  listeners:\n  - {{filters: [{{typed_config: {original}}}]}}\n  - {{filters: [{{\"envoy.filters.http.jwt_authn\": {original}}}]}}\n"
     );
     let conversions = convert::convert(&[(name, two)]).unwrap();
-    assert_eq!(conversions.len(), 2);
+    assert_eq!(conversions.len(), 2, "under a key with dots too");
+    assert!(
+        conversions[1]
+            .origin
+            .ends_with(": static_resources.listeners[1].filters[0].envoy.filters.http.jwt_authn")
+    );
     let stream = convert::output(&conversions);
     assert!(stream.starts_with("# converted from cli/tests/fixtures/convert/jwt_authn.json: static_resources.listeners[0].filters[0].typed_config\n{\n"));
     assert_eq!(stream.matches("\n---\n").count(), 1);

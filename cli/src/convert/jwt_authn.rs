@@ -108,31 +108,35 @@ pub fn find(document: &Value) -> Vec<(String, &Value)> {
     if bare || typed(document) {
         return vec![(String::new(), document)];
     }
-    let mut paths = Vec::new();
-    locate::walk(document, String::new(), &mut |path, object| {
-        if object.get("@type").and_then(Value::as_str) == Some(FILTER_TYPE) {
-            paths.push(path.to_string());
-        }
-    });
-    paths
-        .into_iter()
-        .filter_map(|path| Some((path.clone(), at_path(document, &path)?)))
-        .collect()
+    let mut found = Vec::new();
+    typed_within(document, String::new(), &mut found);
+    found
 }
 
-/// The value at a path as [`locate::walk`] writes it (`a.b[2].c`).
-fn at_path<'v>(root: &'v Value, path: &str) -> Option<&'v Value> {
-    let mut value = root;
-    for part in path.split('.') {
-        let (key, indexes) = part.split_once('[').unwrap_or((part, ""));
-        if !key.is_empty() {
-            value = value.get(key)?;
+/// Every object typed `JwtAuthentication` within `value`, with its path as
+/// [`locate::walk`] writes it (`a.b[2].c`).
+fn typed_within<'v>(value: &'v Value, path: String, found: &mut Vec<(String, &'v Value)>) {
+    match value {
+        Value::Object(object) => {
+            if object.get("@type").and_then(Value::as_str) == Some(FILTER_TYPE) {
+                found.push((path, value));
+                return;
+            }
+            for (key, child) in object {
+                let child_path = match path.is_empty() {
+                    true => key.clone(),
+                    false => format!("{path}.{key}"),
+                };
+                typed_within(child, child_path, found);
+            }
         }
-        for index in indexes.split('[').filter(|s| !s.is_empty()) {
-            value = value.get(index.trim_end_matches(']').parse::<usize>().ok()?)?;
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                typed_within(child, format!("{path}[{i}]"), found);
+            }
         }
+        _ => {}
     }
-    Some(value)
 }
 
 /// Converts one `JwtAuthentication`; `document` is what holds it (a bootstrap's per-route
