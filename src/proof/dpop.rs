@@ -6,10 +6,11 @@ use crate::crypto::Hash;
 use crate::error::ProofFault;
 use crate::jose::algorithm::Algorithm;
 use crate::jose::jwks;
+use crate::jose::jwks::Key;
 use crate::jose::jwt::decode_base64url;
 use crate::jose::verify::verify_signature;
 use crate::json::{self, StrictJsonError};
-use crate::proof::key_cache::{self, ProofKeys};
+use crate::proof::key_cache::{self, KnownHeader, ProofKeys};
 use crate::proof::replay::ProofId;
 use crate::proof::settings::DpopSettings;
 use crate::proof::{nonce, thumbprint, uri};
@@ -81,32 +82,28 @@ pub fn check(
     else {
         return Err(ProofFault::NotCompact);
     };
-    let header = json_object(header_b64)?;
+    let kept = request
+        .keys
+        .and_then(|keys| keys.try_borrow_mut().ok()?.header(header_b64));
+    let header = match kept {
+        Some(kept) => ProofHeader::Kept(Box::new(kept)),
+        None => ProofHeader::Read(json_object(header_b64)?),
+    };
     let claims = json_object(payload_b64)?;
     let signature = decode_base64url(signature_b64)
         .filter(|s| !s.is_empty())
         .ok_or(ProofFault::NotCompact)?;
-
-    let typ = header.get("typ").and_then(Value::as_str);
-    if !typ.is_some_and(|t| t.eq_ignore_ascii_case("dpop+jwt")) {
-        return Err(ProofFault::WrongType);
-    }
-    let algorithm = header
-        .get("alg")
-        .and_then(Value::as_str)
-        .and_then(Algorithm::from_name)
-        .filter(|a| !a.is_symmetric() && settings.algorithms.contains(a))
-        .ok_or(ProofFault::AlgorithmNotAllowed)?;
-    if header.contains_key("crit") {
-        return Err(ProofFault::UnsupportedCritical);
-    }
-    let Some(Value::Object(jwk)) = header.get("jwk") else {
-        return Err(ProofFault::NoKey);
+    let (algorithm, thumbprint) = match &header {
+        ProofHeader::Kept(kept) if settings.algorithms.contains(&kept.algorithm) => {
+            (kept.algorithm, kept.thumbprint.clone())
+        }
+        ProofHeader::Kept(_) => return Err(ProofFault::AlgorithmNotAllowed),
+        ProofHeader::Read(header) => {
+            let (algorithm, jwk) = check_header(header, settings)?;
+            let thumbprint = thumbprint::of(jwk).ok_or(ProofFault::UnusableKey)?;
+            (algorithm, thumbprint)
+        }
     };
-    if PRIVATE_MEMBERS.iter().any(|m| jwk.contains_key(*m)) {
-        return Err(ProofFault::PrivateKey);
-    }
-    let thumbprint = thumbprint::of(jwk).ok_or(ProofFault::UnusableKey)?;
 
     if claims.get("htm").and_then(Value::as_str) != Some(request.method) {
         return Err(ProofFault::MethodMismatch);
@@ -154,21 +151,82 @@ pub fn check(
     }
     // The key and the signature last: preparing a key (an EC key's table of multiples) is the
     // costly step, and every claim above is refused as cheaply whether signed or not.
+    let key = match header {
+        ProofHeader::Kept(kept) => kept.key,
+        ProofHeader::Read(header) => {
+            let (_, jwk) = check_header(&header, settings)?;
+            proof_key(jwk, &thumbprint, algorithm, request.keys)?
+        }
+    };
+    let signing_input = &proof[..header_b64.len() + 1 + payload_b64.len()];
+    verify_signature(algorithm, signing_input.as_bytes(), &signature, &key)
+        .map_err(|_| ProofFault::BadSignature)?;
+    if let Some(mut keys) = request.keys.and_then(|keys| keys.try_borrow_mut().ok()) {
+        let thumbprint = thumbprint.clone();
+        keys.remember_header(
+            header_b64,
+            KnownHeader {
+                algorithm,
+                thumbprint,
+                key,
+            },
+        );
+    }
+    // Refused from `expires + 1` on, so kept until then.
+    let id = ProofId::new(&thumbprint, jti, expires.saturating_add(1));
+    Ok(Proof { thumbprint, id })
+}
+
+/// A proof's JOSE header: kept from an earlier proof with the same header text, or read now.
+enum ProofHeader {
+    Kept(Box<KnownHeader>),
+    Read(Map<String, Value>),
+}
+
+/// The JOSE header's checks, in the RFC's order: `typ`, `alg`, no `crit`, a public `jwk`.
+fn check_header<'h>(
+    header: &'h Map<String, Value>,
+    settings: &DpopSettings,
+) -> Result<(Algorithm, &'h Map<String, Value>), ProofFault> {
+    let typ = header.get("typ").and_then(Value::as_str);
+    if !typ.is_some_and(|t| t.eq_ignore_ascii_case("dpop+jwt")) {
+        return Err(ProofFault::WrongType);
+    }
+    let algorithm = header
+        .get("alg")
+        .and_then(Value::as_str)
+        .and_then(Algorithm::from_name)
+        .filter(|a| !a.is_symmetric() && settings.algorithms.contains(a))
+        .ok_or(ProofFault::AlgorithmNotAllowed)?;
+    if header.contains_key("crit") {
+        return Err(ProofFault::UnsupportedCritical);
+    }
+    let Some(Value::Object(jwk)) = header.get("jwk") else {
+        return Err(ProofFault::NoKey);
+    };
+    if PRIVATE_MEMBERS.iter().any(|m| jwk.contains_key(*m)) {
+        return Err(ProofFault::PrivateKey);
+    }
+    Ok((algorithm, jwk))
+}
+
+/// The key of `jwk` for `algorithm`: one prepared before, when `keys` has it, or prepared now.
+fn proof_key(
+    jwk: &Map<String, Value>,
+    thumbprint: &str,
+    algorithm: Algorithm,
+    keys: Option<&RefCell<ProofKeys>>,
+) -> Result<Key, ProofFault> {
     let prepare = || jwks::public_key(jwk).map_err(|_| ProofFault::UnusableKey);
-    let kept = request.keys.and_then(|keys| keys.try_borrow_mut().ok());
-    let key = match (kept, key_cache::lookup_key(&thumbprint, jwk)) {
+    let kept = keys.and_then(|keys| keys.try_borrow_mut().ok());
+    let key = match (kept, key_cache::lookup_key(thumbprint, jwk)) {
         (Some(mut keys), Some(lookup)) => keys.get_or_prepare(&lookup, prepare)?,
         _ => prepare()?,
     };
     if !key.verifies(algorithm) {
         return Err(ProofFault::UnusableKey);
     }
-    let signing_input = &proof[..header_b64.len() + 1 + payload_b64.len()];
-    verify_signature(algorithm, signing_input.as_bytes(), &signature, &key)
-        .map_err(|_| ProofFault::BadSignature)?;
-    // Refused from `expires + 1` on, so kept until then.
-    let id = ProofId::new(&thumbprint, jti, expires.saturating_add(1));
-    Ok(Proof { thumbprint, id })
+    Ok(key)
 }
 
 /// The one `DPoP` header, trimmed. A comma is never part of a compact JWS: it is two proofs
@@ -296,6 +354,50 @@ mod tests {
             &with(header(algorithm), member, value),
             &claims(),
         ))
+    }
+
+    #[test]
+    fn a_kept_header_is_checked_against_each_provider_and_every_claim() {
+        let keys = RefCell::new(ProofKeys::default());
+        let request = ProofRequest {
+            keys: Some(&keys),
+            ..request()
+        };
+        let algorithm = Algorithm::ES256;
+        let proof_with = |jti: &str, claims: Value| {
+            sign(
+                algorithm,
+                &header(algorithm),
+                &with(claims, "jti", Some(json!(jti))),
+            )
+        };
+        let first = proof_with("first", claims());
+        assert!(check(&[("dpop", &first)], &settings(), &request).is_ok());
+        let header_text = first.split('.').next().unwrap();
+        assert!(keys.borrow_mut().header(header_text).is_some());
+        // The same header text again: kept, and still refused where its algorithm is not.
+        let eddsa_only = DpopSettings::new(DpopMode::Required, vec![Algorithm::EdDSA], 60, None);
+        let second = proof_with("second", claims());
+        assert_eq!(
+            check(&[("dpop", &second)], &eddsa_only, &request),
+            Err(ProofFault::AlgorithmNotAllowed)
+        );
+        // Its claims are checked as any proof's are, and its signature verified.
+        let posted = proof_with("third", with(claims(), "htm", Some(json!("POST"))));
+        assert_eq!(
+            check(&[("dpop", &posted)], &settings(), &request),
+            Err(ProofFault::MethodMismatch)
+        );
+        let (signed, _) = second.rsplit_once('.').unwrap();
+        let (_, other_signature) = first.rsplit_once('.').unwrap();
+        let spliced = format!("{signed}.{other_signature}");
+        assert_eq!(
+            check(&[("dpop", &spliced)], &settings(), &request),
+            Err(ProofFault::BadSignature)
+        );
+        let kept = check(&[("dpop", &second)], &settings(), &request).unwrap();
+        let read = check(&[("dpop", &second)], &settings(), &self::request()).unwrap();
+        assert_eq!(kept, read, "a kept header gives the proof reading it gives");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! verifies. A JWK with `key_ops`, or with an `alg` or `use` other than a short name of
 //! letters and digits, is not kept.
 
+use crate::jose::algorithm::Algorithm;
 use crate::jose::jwks::Key;
 use serde_json::{Map, Value};
 
@@ -37,10 +38,29 @@ pub fn lookup_key(thumbprint: &str, jwk: &Map<String, Value>) -> Option<String> 
 /// 400 KiB to 1.3 MiB per worker.
 pub const CAPACITY: usize = 16;
 
-/// The keys, most recently used first.
+/// Headers kept per VM, each at most [`MAX_KEPT_HEADER_BYTES`] of base64url.
+pub const HEADER_CAPACITY: usize = 16;
+/// Longest header text kept: an RSA-4096 `jwk` fits.
+pub const MAX_KEPT_HEADER_BYTES: usize = 1024;
+
+/// What a proof's JOSE header came to: its algorithm, its key's thumbprint and the key.
+#[derive(Clone)]
+pub struct KnownHeader {
+    pub algorithm: Algorithm,
+    pub thumbprint: String,
+    pub key: Key,
+}
+
+/// The keys and the headers, each most recently used first.
+///
+/// A client sends the same header with every proof, so a header whose proof verified is also
+/// kept by its exact base64url text: the next proof with it skips decoding and checking it,
+/// its thumbprint and the key lookup. What depends on the provider (its `algorithms`) is
+/// checked again; every signature is verified.
 #[derive(Default)]
 pub struct ProofKeys {
     entries: Vec<(String, Key)>,
+    headers: Vec<(String, KnownHeader)>,
 }
 
 impl std::fmt::Debug for ProofKeys {
@@ -69,6 +89,24 @@ impl ProofKeys {
         self.entries.truncate(CAPACITY - 1);
         self.entries.insert(0, (jwk.to_string(), key.clone()));
         Ok(key)
+    }
+
+    /// The header kept as `text`, if any.
+    pub fn header(&mut self, text: &str) -> Option<KnownHeader> {
+        let at = self.headers.iter().position(|(kept, _)| kept == text)?;
+        let entry = self.headers.remove(at);
+        let known = entry.1.clone();
+        self.headers.insert(0, entry);
+        Some(known)
+    }
+
+    /// Keeps `known` as what the header `text` came to, if `text` is short enough.
+    pub fn remember_header(&mut self, text: &str, known: KnownHeader) {
+        if text.len() > MAX_KEPT_HEADER_BYTES || self.headers.iter().any(|(kept, _)| kept == text) {
+            return;
+        }
+        self.headers.truncate(HEADER_CAPACITY - 1);
+        self.headers.insert(0, (text.to_string(), known));
     }
 
     pub fn len(&self) -> usize {
