@@ -192,6 +192,12 @@ pub enum AuthError {
     UnsupportedCritical,
     /// `exp` is absent: every token must expire.
     MissingExpiry,
+    /// `iat` is absent and the provider has a `max_lifetime`.
+    MissingIssuedAt,
+    /// `exp - iat` is longer than the provider's `max_lifetime`.
+    LifetimeTooLong,
+    /// `sub` is absent or does not match the provider's `subjects`.
+    SubjectNotAllowed,
     /// A registered claim has the wrong JSON type or is out of range.
     InvalidClaim(BadClaim),
     /// `exp` is in the past, beyond the clock skew.
@@ -218,6 +224,8 @@ pub enum AuthError {
     ClaimMismatch(String),
     /// No rule matches the request: fail closed.
     NoMatchingRule,
+    /// The route's metadata names a requirement `requirement_map` does not hold.
+    UnknownRequirement,
     /// The host refused an edit the decision needs (such as removing a client-sent identity
     /// header): the request must not go upstream half-prepared.
     HostFailure,
@@ -235,7 +243,10 @@ impl AuthError {
     pub fn status(&self) -> u32 {
         match self {
             Self::MultipleTokens | Self::Unreadable(_) => 400,
-            Self::InsufficientScope { .. } | Self::ClaimMismatch(_) | Self::NoMatchingRule => 403,
+            Self::InsufficientScope { .. }
+            | Self::ClaimMismatch(_)
+            | Self::NoMatchingRule
+            | Self::UnknownRequirement => 403,
             Self::KeysUnavailable | Self::HostFailure | Self::ReplayStoreFull => 503,
             _ => 401,
         }
@@ -250,7 +261,7 @@ impl AuthError {
             Self::KeysUnavailable | Self::HostFailure | Self::ReplayStoreFull => {
                 "temporarily_unavailable"
             }
-            Self::NoMatchingRule => "access_denied",
+            Self::NoMatchingRule | Self::UnknownRequirement => "access_denied",
             Self::InvalidProof(ProofFault::NoNonce | ProofFault::StaleNonce) => "use_dpop_nonce",
             Self::InvalidProof(_) => "invalid_dpop_proof",
             _ => "invalid_token",
@@ -268,7 +279,10 @@ impl AuthError {
             | Self::DuplicateMember
             | Self::UnsupportedCritical
             | Self::InvalidClaim(_)
-            | Self::MissingExpiry => "malformed",
+            | Self::MissingExpiry
+            | Self::MissingIssuedAt => "malformed",
+            Self::LifetimeTooLong => "lifetime",
+            Self::SubjectNotAllowed => "subject",
             Self::AlgorithmNotAllowed => "algorithm",
             Self::Expired | Self::NotYetValid | Self::IssuedInFuture => "expired",
             Self::IssuerNotAllowed => "issuer",
@@ -278,7 +292,7 @@ impl AuthError {
             Self::KeysUnavailable => "keys_unavailable",
             Self::InsufficientScope { .. } => "scope",
             Self::ClaimMismatch(_) => "claim",
-            Self::NoMatchingRule => "no_rule",
+            Self::NoMatchingRule | Self::UnknownRequirement => "no_rule",
             Self::HostFailure => "internal",
             Self::InvalidProof(fault) => fault.reason(),
             Self::Binding(fault) => fault.reason(),
@@ -300,6 +314,9 @@ impl AuthError {
                 "Jwt header has a crit member that is not understood".into()
             }
             Self::MissingExpiry => "Jwt has no exp claim".into(),
+            Self::MissingIssuedAt => "Jwt has no iat claim".into(),
+            Self::LifetimeTooLong => "Jwt lifetime is longer than the provider allows".into(),
+            Self::SubjectNotAllowed => "Jwt subject is not allowed".into(),
             Self::InvalidClaim(claim) => claim.text().into(),
             Self::Expired => "Jwt is expired".into(),
             Self::NotYetValid => "Jwt is not yet valid".into(),
@@ -319,6 +336,9 @@ impl AuthError {
                 format!("Jwt claim {name} does not have a required value")
             }
             Self::NoMatchingRule => "No rule matches this request".into(),
+            Self::UnknownRequirement => {
+                "The route names a requirement that is not configured".into()
+            }
             Self::HostFailure => "The request could not be prepared for the upstream".into(),
             Self::InvalidProof(fault) => fault.text().into(),
             Self::Binding(fault) => fault.text().into(),
@@ -339,6 +359,7 @@ impl AuthError {
         if matches!(
             self,
             Self::NoMatchingRule
+                | Self::UnknownRequirement
                 | Self::KeysUnavailable
                 | Self::HostFailure
                 | Self::ReplayStoreFull
@@ -385,9 +406,15 @@ impl AuthError {
     }
 
     /// The JSON body of the local reply: `{"error": ..., "error_description": ...}`.
+    ///
+    /// Written directly: codes and descriptions never need escaping (see the module's
+    /// documentation), and JSON serialisation would cost the module some 4 KB.
     pub fn body(&self) -> String {
-        serde_json::json!({"error": self.code(), "error_description": self.description()})
-            .to_string()
+        format!(
+            "{{\"error\":\"{}\",\"error_description\":\"{}\"}}",
+            self.code(),
+            self.description()
+        )
     }
 }
 
@@ -421,14 +448,17 @@ impl AuthError {
             AuthError::AlgorithmNotAllowed,
             AuthError::UnsupportedCritical,
             AuthError::MissingExpiry,
+            AuthError::MissingIssuedAt,
         ]);
         every.extend(BadClaim::ALL.iter().map(|&c| AuthError::InvalidClaim(c)));
         every.extend([
             AuthError::Expired,
             AuthError::NotYetValid,
             AuthError::IssuedInFuture,
+            AuthError::LifetimeTooLong,
             AuthError::IssuerNotAllowed,
             AuthError::AudienceNotAllowed,
+            AuthError::SubjectNotAllowed,
             AuthError::UnknownKey,
             AuthError::BadSignature,
             AuthError::KeysUnavailable,
@@ -442,6 +472,7 @@ impl AuthError {
             },
             AuthError::ClaimMismatch("NAME".into()),
             AuthError::NoMatchingRule,
+            AuthError::UnknownRequirement,
             AuthError::HostFailure,
         ]);
         every.extend(ProofFault::ALL.iter().map(|&f| AuthError::InvalidProof(f)));
@@ -532,6 +563,18 @@ mod tests {
     }
 
     #[test]
+    fn every_body_is_the_json_object_of_its_code_and_description() {
+        for e in AuthError::every_kind() {
+            let body: serde_json::Value = serde_json::from_str(&e.body()).unwrap();
+            assert_eq!(
+                body,
+                serde_json::json!({"error": e.code(), "error_description": e.description()}),
+                "{e:?}"
+            );
+        }
+    }
+
+    #[test]
     fn every_kind_has_every_variant() {
         // An exhaustive match: a new variant does not compile until it is named here, and
         // naming it here is a reminder to add it to `every_kind` (which this test checks).
@@ -562,9 +605,13 @@ mod tests {
                 AuthError::InvalidProof(_) => 22,
                 AuthError::Binding(_) => 23,
                 AuthError::ReplayStoreFull => 24,
+                AuthError::MissingIssuedAt => 25,
+                AuthError::LifetimeTooLong => 26,
+                AuthError::SubjectNotAllowed => 27,
+                AuthError::UnknownRequirement => 28,
             }
         }
-        const VARIANTS: usize = 25;
+        const VARIANTS: usize = 29;
         let mut seen = [false; VARIANTS];
         for e in AuthError::every_kind() {
             seen[ordinal(&e)] = true;

@@ -92,7 +92,7 @@ fn mistakes() -> Vec<(&'static str, String, &'static str)> {
         ("not JSON", "providers: {}".into(), "(root): not valid JSON: expected value at line 1 column 1"),
         ("not an object", "[]".into(), "(root): must be a JSON object"),
         ("duplicate member", r#"{"rules": [], "rules": []}"#.into(), "(root): duplicate member name at line 1 column 21"),
-        ("unknown field", with_provider(json!({"issuers": "x"})), "providers.p.issuers: unknown field `issuers`, expected one of `issuer`, `audiences`, `remote_jwks`, `oidc_discovery`, `local_jwks`, `from_headers`, `from_params`, `forward`, `clock_skew_seconds`, `algorithms`, `max_token_bytes`, `claim_to_headers`, `forward_payload_header`, `pad_forward_payload_header`, `jwt_cache_config`, `dpop`, `certificate_binding`"),
+        ("unknown field", with_provider(json!({"issuers": "x"})), "providers.p.issuers: unknown field `issuers`, expected one of `issuer`, `audiences`, `remote_jwks`, `oidc_discovery`, `local_jwks`, `from_headers`, `from_params`, `from_cookies`, `forward`, `clock_skew_seconds`, `algorithms`, `max_token_bytes`, `claim_to_headers`, `forward_payload_header`, `pad_forward_payload_header`, `jwt_cache_config`, `dpop`, `certificate_binding`, `subjects`, `max_lifetime`, `require_expiration`"),
         ("wrong type", json!({"realm": 1, "rules": [{"match": {"prefix": "/"}}]}).to_string(), "realm: must be a string, not a number"),
         ("realm that cannot be quoted", json!({"realm": "a\"b", "rules": [{"match": {"prefix": "/"}}]}).to_string(), "realm: must be non-empty printable ASCII without quotes or backslashes"),
         ("no rules", json!({"rules": []}).to_string(), "rules: at least one rule is required: without rules every request is refused"),

@@ -136,6 +136,12 @@ impl<'v> Object<'v> {
         join(&self.path, name)
     }
 
+    /// The path of element `i` of array member `name`.
+    #[inline(never)]
+    pub fn at_index(&self, name: &str, i: usize) -> String {
+        format!("{}[{i}]", self.at(name))
+    }
+
     #[inline(never)]
     pub fn has(&self, name: &str) -> bool {
         self.members.contains_key(name)
@@ -202,7 +208,7 @@ impl<'v> Object<'v> {
             Some(Value::Array(items)) => Ok(items
                 .iter()
                 .enumerate()
-                .map(|(i, item)| (format!("{}[{i}]", self.at(name)), item))
+                .map(|(i, item)| (self.at_index(name, i), item))
                 .collect()),
             Some(other) => Err(self.wrong_type(name, "an array", other)),
         }

@@ -1,4 +1,5 @@
-//! Where the token is: a header (with an optional prefix such as `Bearer `) or a query parameter.
+//! Where the token is: a header (with an optional prefix such as `Bearer `), a query parameter
+//! or a cookie.
 
 use crate::error::{AuthError, UnreadablePart};
 use crate::request::headers::Header;
@@ -12,6 +13,8 @@ pub enum TokenLocation {
     Header { name: String, value_prefix: String },
     /// A query parameter of `:path`.
     Param(String),
+    /// A cookie of the `cookie` headers (jwt_authn's `from_cookies`).
+    Cookie(String),
 }
 
 /// The prefix of a token sent with the DPoP scheme (RFC 9449 §7.1).
@@ -35,6 +38,42 @@ pub enum Removal<'c> {
     Header(&'c str),
     /// Take this parameter out of the query (see [`without_params`]).
     Param(&'c str),
+    /// Take this cookie out of the `cookie` headers (see [`without_cookies`]).
+    Cookie(&'c str),
+}
+
+/// The request's cookies but those called `names`, as one `cookie` value; `None` when none is
+/// left.
+pub fn without_cookies(headers: &[Header], names: &[&str]) -> Option<String> {
+    let mut kept: Vec<&str> = Vec::new();
+    for (name, _, pair) in cookies(headers) {
+        if !names.contains(&name) {
+            kept.push(pair);
+        }
+    }
+    (!kept.is_empty()).then(|| kept.join("; "))
+}
+
+/// Every cookie of the `cookie` headers: its name, its value (without the quotes RFC 6265
+/// allows around it) and the whole `name=value` pair.
+fn cookies<'r>(headers: &[Header<'r>]) -> Vec<(&'r str, &'r str, &'r str)> {
+    let mut found = Vec::new();
+    for &(header, value) in headers {
+        if !header.eq_ignore_ascii_case("cookie") {
+            continue;
+        }
+        for pair in value.split(';') {
+            let pair = pair.trim_matches([' ', '\t']);
+            if let Some((name, value)) = pair.split_once('=') {
+                let value = value
+                    .strip_prefix('"')
+                    .and_then(|v| v.strip_suffix('"'))
+                    .unwrap_or(value);
+                found.push((name.trim_end(), value, pair));
+            }
+        }
+    }
+    found
 }
 
 /// `path` without the query parameters called `names`; all of them go in one pass, so
@@ -119,6 +158,17 @@ pub fn find_token<'r, 'c>(
                     });
                 for token in values.filter(|t| !t.is_empty()) {
                     record(token, Removal::Param(param), false)?;
+                }
+            }
+            TokenLocation::Cookie(cookie) => {
+                for (name, token, _) in cookies(headers) {
+                    if name != cookie || token.is_empty() {
+                        continue;
+                    }
+                    if token.contains('\0') {
+                        return Err(AuthError::Unreadable(UnreadablePart::TokenHeader));
+                    }
+                    record(Cow::Borrowed(token), Removal::Cookie(cookie), false)?;
                 }
             }
         }
