@@ -1007,3 +1007,39 @@ fn subjects_and_max_lifetime_refuse_with_their_reason() {
         denied(AuthError::MissingIssuedAt, Some(CUSTOMERS))
     );
 }
+
+/// Facts that fail the test when asked: what a configuration without route policy must never do.
+struct Untouchable;
+
+impl jwt_authz::policy::route::RouteFacts for Untouchable {
+    fn route_name(&self) -> Option<&str> {
+        panic!("route_name read")
+    }
+    fn virtual_host_name(&self) -> Option<&str> {
+        panic!("virtual_host_name read")
+    }
+    fn requirement_name(&self) -> Option<&str> {
+        panic!("route metadata read")
+    }
+    fn filter_state(&self) -> Option<&str> {
+        panic!("filter state read")
+    }
+}
+
+#[test]
+fn a_configuration_without_route_policy_asks_the_host_nothing() {
+    let f = fixture();
+    let token = f.token(&claims());
+    let bearer = format!("Bearer {token}");
+    for path in ["/api/x", "/healthz", "/nowhere"] {
+        let all = [
+            (":method", "GET"),
+            (":path", path),
+            ("authorization", bearer.as_str()),
+        ];
+        let mut request = Request::from_headers(&all);
+        request.route = &Untouchable;
+        let mut keyring = Keyring::new(&f.config);
+        authorize(&f.config, request, &mut keyring, Duration::from_secs(NOW));
+    }
+}
