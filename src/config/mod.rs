@@ -431,13 +431,10 @@ fn compile_provider(entry: &Element, name: String) -> Result<Provider, Vec<Confi
         &mut provider.audiences,
         compile_audiences(&raw),
     );
-    match keep(&mut errors, compile_keys(&raw, issuer.as_deref())) {
-        Some(Some((keys, skipped))) => {
-            provider.keys = keys;
-            provider.skipped_local_keys = skipped;
-        }
-        // Discovery from a refused issuer: that refusal says what to fix.
-        _ => {}
+    // No keys and no error: discovery from a refused issuer, whose refusal says what to fix.
+    if let Some(Some((keys, skipped))) = keep(&mut errors, compile_keys(&raw, issuer.as_deref())) {
+        provider.keys = keys;
+        provider.skipped_local_keys = skipped;
     }
     provider.issuer = issuer.unwrap_or_default();
     set(
