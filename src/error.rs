@@ -4,6 +4,7 @@
 //! Descriptions never contain the token or any claim value, so they are safe to log and to
 //! send back; they also avoid `"` and `\`, which RFC 6750 forbids inside `error_description`.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// Declares an enum of fixed refusal texts: one unit variant per text, [`ALL`](Self::ALL) the
@@ -301,7 +302,7 @@ impl AuthError {
     }
 
     /// The human-readable reason sent as `error_description`.
-    pub fn description(&self) -> String {
+    pub fn description(&self) -> Cow<'static, str> {
         match self {
             Self::Missing => "Jwt is missing".into(),
             Self::MultipleTokens => "Request carries more than one token".into(),
@@ -327,13 +328,13 @@ impl AuthError {
             Self::BadSignature => "Jwt verification fails".into(),
             Self::KeysUnavailable => "Jwks is not available from the issuer".into(),
             Self::InsufficientScope { scopes, any: false } => {
-                format!("Jwt lacks required scope: {}", scopes.join(" "))
+                format!("Jwt lacks required scope: {}", scopes.join(" ")).into()
             }
             Self::InsufficientScope { scopes, any: true } => {
-                format!("Jwt has none of the scopes: {}", scopes.join(" "))
+                format!("Jwt has none of the scopes: {}", scopes.join(" ")).into()
             }
             Self::ClaimMismatch(name) => {
-                format!("Jwt claim {name} does not have a required value")
+                format!("Jwt claim {name} does not have a required value").into()
             }
             Self::NoMatchingRule => "No rule matches this request".into(),
             Self::UnknownRequirement => {
@@ -619,7 +620,7 @@ mod tests {
         assert!(seen.iter().all(|s| *s), "{seen:?}");
         let descriptions: Vec<String> = AuthError::every_kind()
             .iter()
-            .map(AuthError::description)
+            .map(|e| e.description().into_owned())
             .collect();
         for (i, d) in descriptions.iter().enumerate() {
             assert!(!descriptions[..i].contains(d), "{d} twice");

@@ -71,7 +71,7 @@ pub fn refusal_with(
         }
         // No content-type: Envoy sets `application/grpc` (or `text/plain` if it would not
         // treat the request as gRPC, and the description then reads as plain text).
-        Client::Grpc => error.description(),
+        Client::Grpc => error.description().into_owned(),
         Client::Stripped => String::new(),
     };
     headers.push(("cache-control", "no-store".to_string()));
