@@ -1,9 +1,10 @@
 //! The decision for one request: the checks in order, cheapest first, so junk costs no
 //! signature check.
 //!
-//! CORS preflight bypass -> rule -> requirement, where each token is checked as:
-//! location -> size -> JWS structure and `alg` -> `iss` (which provider) -> `exp`/`nbf`/`iat`
-//! -> `aud` -> key by `kid` -> signature. Then the rule's scopes and claims, and finally the
+//! CORS preflight bypass -> the route's requirement, a rule, or the filter state's requirement
+//! -> requirement, where each token is checked as: location -> size -> JWS structure and `alg`
+//! -> `iss` (which provider) -> `exp`/`nbf`/`iat` (and `max_lifetime`) -> `aud` -> `sub`
+//! (`subjects`) -> key by `kid` -> signature. Then the rule's scopes and claims, and finally the
 //! header edits: client copies of identity headers out, verified identity in.
 
 use crate::config::{Config, Provider};
