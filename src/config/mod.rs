@@ -1766,6 +1766,11 @@ pub(crate) mod tests {
                 "must not be empty",
             ),
             (
+                r#""subjects": {"exact": ""}"#,
+                "providers.p.subjects.exact",
+                "must not be empty",
+            ),
+            (
                 r#""subjects": {"safe_regex": {"regex": "a.*"}, "ignore_case": true}"#,
                 "providers.p.subjects.ignore_case",
                 "does not apply to safe_regex: write (?i) in the pattern",

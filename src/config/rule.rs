@@ -166,7 +166,7 @@ pub(super) fn compile_string_match(raw: &Object) -> Result<StringMatch, ConfigEr
         });
     }
     let mut text = raw.required_string(name)?;
-    if text.is_empty() && name != "exact" {
+    if text.is_empty() {
         return Err(error(raw.at(name), "must not be empty"));
     }
     if ignore_case {

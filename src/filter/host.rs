@@ -105,11 +105,13 @@ impl<'c> RouteProperties<'c> {
     }
 }
 
-/// A property's value as text; `None` when the host has none, or it is not UTF-8.
+/// A property's value as text; `None` when the host has none, or it is empty (a route
+/// without a name) or not UTF-8.
 fn text_property(path: &[&str]) -> Option<String> {
     abi::property(path)
         .ok()
         .flatten()
+        .filter(|bytes| !bytes.is_empty())
         .and_then(|bytes| String::from_utf8(bytes).ok())
 }
 
