@@ -55,6 +55,7 @@ endef
 
 ## demo: build everything, start the dev IdP, an echo upstream and Envoy with the filter
 demo: setup build
+	cargo build --quiet --release -p jwt-authz-cli
 	cargo run --quiet --release -p devstack --bin demo
 
 ## test: unit tests, end-to-end tests against a real Envoy (faults included), the fuzz

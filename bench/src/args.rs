@@ -22,9 +22,11 @@ usage: bench [options]
                        filter caches there)
   --workloads LIST     comma-separated subset of: repeated, repeated-query, fresh, junk, none,
                        rs256, rs384, rs512, ps256, ps384, ps512, es256, es384, es512, eddsa,
-                       hs256, grpc, primitives; `classic` names repeated to none and grpc,
+                       hs256, grpc, primitives, dpop-bearer, dpop, mtls-bearer,
+                       certificate-bound; `classic` names repeated to none and grpc,
                        `algorithms` rs256 to hs256, `primitives` each signature alone in the
-                       primitives filter (default: all)
+                       primitives filter, `sender` the last four, DPoP and mTLS-bound tokens,
+                       sent by a driver of its own over HTTP/1.1 (default: all)
   --envoy-cpu LIST     CPUs for Envoy, taskset form (default 0)
   --load-cpu LIST      CPUs for h2load, taskset form (default 1)
   --nice N             niceness for Envoy and h2load, against other work on the machine
@@ -145,12 +147,13 @@ fn workloads(list: &str) -> Result<Vec<Workload>, String> {
         match name {
             "classic" => chosen.extend(Workload::CLASSIC),
             "primitives" => chosen.extend(Workload::primitives()),
+            "sender" => chosen.extend(Workload::SENDER),
             "algorithms" => chosen.extend(all.iter().filter(|w| matches!(w, Workload::Signed(_)))),
             _ => {
                 let workload = all.iter().find(|w| w.name() == name).ok_or_else(|| {
                     let names: Vec<&str> = all.iter().map(|w| w.name()).collect();
                     format!(
-                        "--workloads: unknown `{name}` (known: {}, classic, algorithms)",
+                        "--workloads: unknown `{name}` (known: {}, classic, algorithms, sender)",
                         names.join(", ")
                     )
                 })?;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use primitives::Verifier;
 
 use crate::algorithm::Algorithm;
+use crate::sender::Flood;
 
 use crate::args::Options;
 use crate::machine::Machine;
@@ -46,6 +47,8 @@ pub struct Run<'a> {
     pub jwks: JwksFetches,
     /// (what, resident KiB or why unknown)
     pub memory: Vec<(String, Result<u64, String>)>,
+    /// The flood of distinct DPoP proofs, when the DPoP workload ran.
+    pub flood: Option<Result<Flood, String>>,
     pub elapsed: Duration,
 }
 
@@ -152,6 +155,27 @@ impl Run<'_> {
                 self.results.primitives_table(&self.native_primitives)
             );
         }
+        if self.results.has_sender() {
+            let _ = writeln!(
+                out,
+                "#### Sender-constrained tokens: DPoP and certificate-bound\n"
+            );
+            let _ = writeln!(
+                out,
+                "Sent by the bench's own driver ({} HTTP/1.1 keep-alive connections on CPU {}; \
+                 h2load cannot change a header per request or present a client certificate): the \
+                 same cached token on every request, as `Bearer` and bound, on one listener each. \
+                 DPoP: `dpop.mode` `allowed`, a new ES256 proof per request (`max_age` 2 s, so the \
+                 replay store holds a few seconds of proofs); mTLS: TLS 1.3 with a P-256 client \
+                 certificate, `certificate_binding.mode` `enforced`.\n",
+                crate::sender::CONNECTIONS,
+                o.load_cpu,
+            );
+            let _ = writeln!(out, "{}", self.results.sender_table());
+        }
+        if let Some(flood) = &self.flood {
+            let _ = writeln!(out, "{}", flood_text(flood));
+        }
         let _ = writeln!(out, "#### Every listener and workload\n");
         let _ = writeln!(out, "{}", self.results.detail_table());
         let _ = writeln!(out, "#### Startup, key fetches, memory\n");
@@ -205,6 +229,47 @@ impl Run<'_> {
         }
         out
     }
+}
+
+/// The flood's paragraph: what the replay store accepted and refused, and Envoy's memory.
+fn flood_text(flood: &Result<Flood, String>) -> String {
+    let flood = match flood {
+        Ok(flood) => flood,
+        Err(e) => return format!("The flood of distinct DPoP proofs failed: {e}.\n"),
+    };
+    let rounds: Vec<String> = flood
+        .rounds
+        .iter()
+        .map(|(duration, load)| {
+            format!(
+                "{} s: {} accepted (2xx), {} refused with 503 (5xx){}",
+                duration.as_secs(),
+                load.status_2xx,
+                load.status_5xx,
+                match load.status_4xx + load.status_3xx + load.errored {
+                    0 => String::new(),
+                    other => format!(", **{other} other**"),
+                }
+            )
+        })
+        .collect();
+    let mib = |kib: &Option<u64>| {
+        kib.map_or("unknown".to_string(), |k| {
+            format!("{:.1} MiB", k as f64 / 1024.0)
+        })
+    };
+    format!(
+        "The replay store under a flood: a fresh proof on every request to a listener that keeps \
+         each for 600 s, so none expires during the flood; the store holds 65,536 \
+         (256 shards of 256). First {}; then {}. Envoy counted {} `dpop_replay_store_full` \
+         refusals. Envoy's resident memory: {} before, {} after the first flood, {} after the second.\n",
+        rounds[0],
+        rounds[1],
+        flood.counted_full,
+        mib(&flood.rss_kib[0]),
+        mib(&flood.rss_kib[1]),
+        mib(&flood.rss_kib[2]),
+    )
 }
 
 fn ms(duration: Duration) -> String {

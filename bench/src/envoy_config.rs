@@ -48,10 +48,19 @@ pub enum Listener {
     /// The primitives filter (`bench/primitives`): one signature verified per request, chosen
     /// by path, deciding nothing.
     Primitives,
+    /// jwt-authz as [`Listener::Ours`], its provider taking DPoP-bound tokens too
+    /// (`dpop.mode: allowed`, ES256 proofs).
+    OursDpop,
+    /// jwt-authz as [`Listener::Ours`] behind TLS with optional client certificates, its
+    /// provider enforcing certificate-bound tokens.
+    OursMtls,
+    /// jwt-authz as [`Listener::OursDpop`] with the longest proof window (`max_age` 600 s),
+    /// for the flood of distinct proofs that fills the replay store.
+    OursDpopFlood,
 }
 
 impl Listener {
-    pub const ALL: [Listener; 10] = [
+    pub const ALL: [Listener; 13] = [
         Listener::NoFilter,
         Listener::Native,
         Listener::NativeCached,
@@ -62,6 +71,9 @@ impl Listener {
         Listener::OursAlgorithms,
         Listener::CardStack,
         Listener::Primitives,
+        Listener::OursDpop,
+        Listener::OursMtls,
+        Listener::OursDpopFlood,
     ];
 
     /// The listeners of the classic workloads (RS256 keys from the dev IdP).
@@ -102,6 +114,9 @@ impl Listener {
             Listener::OursAlgorithms => "jwt-authz, every alg",
             Listener::CardStack => "card stack (jsonwebtoken), every alg",
             Listener::Primitives => "primitives wasm",
+            Listener::OursDpop => "jwt-authz, DPoP allowed",
+            Listener::OursMtls => "jwt-authz, TLS, certificate binding",
+            Listener::OursDpopFlood => "jwt-authz, DPoP, 600 s proof window",
         }
     }
 
@@ -118,6 +133,9 @@ impl Listener {
             Listener::OursAlgorithms => "ours_algorithms",
             Listener::CardStack => "card_stack",
             Listener::Primitives => "primitives",
+            Listener::OursDpop => "ours_dpop",
+            Listener::OursMtls => "ours_mtls",
+            Listener::OursDpopFlood => "ours_dpop_flood",
         }
     }
 
@@ -131,12 +149,27 @@ impl Listener {
                 | Listener::NativeAlgorithms
                 | Listener::OursAlgorithms
                 | Listener::CardStack
+                | Listener::OursDpop
+                | Listener::OursMtls
+                | Listener::OursDpopFlood
         )
     }
 
     /// Whether the listener runs jwt-authz.
     pub fn is_ours(self) -> bool {
-        matches!(self, Listener::Ours | Listener::OursAlgorithms)
+        matches!(
+            self,
+            Listener::Ours
+                | Listener::OursAlgorithms
+                | Listener::OursDpop
+                | Listener::OursMtls
+                | Listener::OursDpopFlood
+        )
+    }
+
+    /// Whether the listener speaks TLS.
+    pub fn is_tls(self) -> bool {
+        self == Listener::OursMtls
     }
 
     /// Whether the listener runs a Wasm filter.
@@ -153,7 +186,12 @@ impl Listener {
     pub fn jwks_cluster(self) -> Option<String> {
         matches!(
             self,
-            Listener::Native | Listener::NativeCached | Listener::Ours
+            Listener::Native
+                | Listener::NativeCached
+                | Listener::Ours
+                | Listener::OursDpop
+                | Listener::OursMtls
+                | Listener::OursDpopFlood
         )
         .then(|| format!("idp_{}", self.id()))
     }
@@ -180,6 +218,17 @@ pub struct BenchConfig {
     pub primitives_config: String,
     /// The local key sets of the algorithm listeners.
     pub algorithm_keys: AlgorithmKeySets,
+    /// What [`Listener::OursMtls`] serves and trusts.
+    pub listener_tls: TlsMaterial,
+}
+
+/// A TLS listener's certificate and key, and the CA its clients' certificates are checked by;
+/// PEM.
+#[derive(Debug, Clone, Default)]
+pub struct TlsMaterial {
+    pub ca_pem: String,
+    pub server_cert_pem: String,
+    pub server_key_pem: String,
 }
 
 /// The algorithm listeners' keys: the asymmetric provider's (issuer: the dev IdP's) and the
@@ -223,6 +272,11 @@ impl BenchConfig {
             .map(|filter| format!("          - {}\n", flow(filter)))
             .collect();
         let id = listener.id();
+        let tls = if listener.is_tls() {
+            format!("      transport_socket: {}\n", flow(&self.downstream_tls()))
+        } else {
+            String::new()
+        };
         format!(
             r#"  - name: {id}
     address: {{socket_address: {{address: 127.0.0.1, port_value: {port}}}}}
@@ -240,8 +294,28 @@ impl BenchConfig {
               - match: {{prefix: "/"}}
                 direct_response: {{status: 200, body: {{inline_string: "{BODY}"}}}}
           http_filters:
-{filters}"#
+{filters}{tls}"#
         )
+    }
+
+    /// TLS with the server certificate, client certificates optional and checked against
+    /// the test CA when presented.
+    fn downstream_tls(&self) -> Value {
+        let tls = &self.listener_tls;
+        json!({
+            "name": "envoy.transport_sockets.tls",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
+                "require_client_certificate": false,
+                "common_tls_context": {
+                    "tls_certificates": [{
+                        "certificate_chain": {"inline_string": tls.server_cert_pem},
+                        "private_key": {"inline_string": tls.server_key_pem}
+                    }],
+                    "validation_context": {"trusted_ca": {"inline_string": tls.ca_pem}}
+                }
+            }
+        })
     }
 
     /// The listener's HTTP filters, router last, each as JSON (which is YAML).
@@ -284,6 +358,11 @@ impl BenchConfig {
                 "primitives",
                 &self.primitives_module.display().to_string(),
                 Some(&Value::String(self.primitives_config.clone())),
+            )],
+            Listener::OursDpop | Listener::OursMtls | Listener::OursDpopFlood => vec![wasm_filter(
+                listener.id(),
+                &self.ours_module.display().to_string(),
+                Some(&self.ours_filter_config(listener)),
             )],
         };
         filters.push(json!({
@@ -385,9 +464,10 @@ impl BenchConfig {
         })
     }
 
-    /// jwt-authz with the same provider and rule as native jwt_authn.
+    /// jwt-authz with the same provider and rule as native jwt_authn; on the
+    /// sender-constrained listeners, with DPoP or certificate binding on.
     fn ours_filter_config(&self, listener: Listener) -> Value {
-        json!({
+        let mut config = json!({
             "providers": {
                 "idp": {
                     "issuer": self.issuer,
@@ -405,7 +485,26 @@ impl BenchConfig {
                 }
             },
             "rules": [{"match": {"prefix": "/"}, "requires": {"provider_name": "idp"}}]
-        })
+        });
+        let provider = &mut config["providers"]["idp"];
+        match listener {
+            // A proof is recorded until `max_age` plus the clock skew after its `iat`: a short
+            // window keeps the replay store far from full at this rate of fresh proofs.
+            Listener::OursDpop => {
+                provider["dpop"] =
+                    json!({"mode": "allowed", "algorithms": ["ES256"], "max_age": "2s"});
+                provider["clock_skew_seconds"] = json!(1);
+            }
+            Listener::OursMtls => {
+                provider["certificate_binding"] = json!({"mode": "enforced"});
+            }
+            Listener::OursDpopFlood => {
+                provider["dpop"] =
+                    json!({"mode": "allowed", "algorithms": ["ES256"], "max_age": "600s"});
+            }
+            _ => {}
+        }
+        config
     }
 }
 
@@ -469,6 +568,7 @@ mod tests {
                 asymmetric_jwks: r#"{"keys":[]}"#.to_string(),
                 hmac_jwks: r#"{"keys":[]}"#.to_string(),
             },
+            listener_tls: TlsMaterial::default(),
         }
     }
 
@@ -478,7 +578,17 @@ mod tests {
             .iter()
             .filter_map(|l| l.jwks_cluster())
             .collect();
-        assert_eq!(clusters, ["idp_native", "idp_native_cached", "idp_ours"]);
+        assert_eq!(
+            clusters,
+            [
+                "idp_native",
+                "idp_native_cached",
+                "idp_ours",
+                "idp_ours_dpop",
+                "idp_ours_mtls",
+                "idp_ours_dpop_flood"
+            ]
+        );
         assert!(!Listener::Noop.authenticates());
         assert!(!Listener::HostCalls.authenticates());
     }
@@ -550,7 +660,7 @@ mod tests {
         assert_eq!(Listener::OursAlgorithms.jwks_cluster(), None);
         let yaml = bench.yaml();
         assert!(!yaml.contains("idp_native_algorithms"), "{yaml}");
-        assert_eq!(yaml.matches("direct_response").count(), 10);
+        assert_eq!(yaml.matches("direct_response").count(), 13);
     }
 
     #[test]
@@ -577,6 +687,18 @@ mod tests {
         ];
         let keys = crate::algorithm::Keys::generate().unwrap();
         let mut bench = config(&listeners);
+        bench.listeners.extend([
+            (Listener::OursDpop, 9110),
+            (Listener::OursMtls, 9111),
+            (Listener::OursDpopFlood, 9112),
+        ]);
+        let pki = devstack::tls::Pki::new().unwrap();
+        let server = pki.server().unwrap();
+        bench.listener_tls = TlsMaterial {
+            ca_pem: pki.ca_pem(),
+            server_cert_pem: server.cert_pem,
+            server_key_pem: server.key_pem,
+        };
         bench.algorithm_keys = AlgorithmKeySets {
             asymmetric_jwks: keys.asymmetric_jwks(),
             hmac_jwks: keys.hmac_jwks(),

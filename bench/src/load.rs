@@ -118,7 +118,7 @@ impl LoadSpec {
 }
 
 /// h2load's summary of one run.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct LoadResult {
     /// Completed requests per second over the measured time, whatever their status.
     pub rps: f64,

@@ -15,6 +15,7 @@ mod measure;
 mod primitive;
 mod procstat;
 mod report;
+mod sender;
 mod startup;
 mod tokens;
 mod workload;
@@ -36,6 +37,7 @@ use crate::envoy_config::{AUDIENCE, AlgorithmKeySets, BenchConfig, Listener};
 use crate::machine::Machine;
 use crate::measure::Bench;
 use crate::report::{Cell, Results};
+use crate::sender::SenderSetup;
 use crate::startup::Poll;
 use crate::workload::Workload;
 
@@ -98,9 +100,11 @@ fn run(options: &Options) -> Result<(), String> {
     let algorithm_poll = tokens::token_uri("/", &keys.mint(Algorithm::Rs256, &claims, "poll"));
 
     // The listeners the chosen workloads run on, in the report's order.
+    let flooded = options.workloads.contains(&Workload::Dpop);
     let listeners: Vec<Listener> = Listener::ALL
         .into_iter()
         .filter(|l| options.workloads.iter().any(|w| w.listeners().contains(l)))
+        .chain(flooded.then_some(Listener::OursDpopFlood))
         .collect();
     let ports = free_ports(listeners.len() + 1)?;
     let admin_port = ports[0];
@@ -114,6 +118,15 @@ fn run(options: &Options) -> Result<(), String> {
         hmac_jwks: keys.hmac_jwks(),
     };
     let primitives_config = primitive::configuration(&keys, &claims);
+    let sender = if options.workloads.iter().any(|w| w.is_sender()) {
+        Some(SenderSetup::new(&idp, &devstack::tls::Pki::new()?)?)
+    } else {
+        None
+    };
+    let listener_tls = sender
+        .as_ref()
+        .map(|s| s.listener_tls.clone())
+        .unwrap_or_default();
     let config_for = |listeners: &[Listener]| {
         BenchConfig {
             admin_port,
@@ -127,13 +140,15 @@ fn run(options: &Options) -> Result<(), String> {
             primitives_module: primitives_module.clone(),
             primitives_config: primitives_config.clone(),
             algorithm_keys: algorithm_keys.clone(),
+            listener_tls: listener_tls.clone(),
         }
         .yaml()
     };
     let polls_for = |listeners: &[Listener]| -> Vec<Poll> {
         listeners
             .iter()
-            .filter(|l| l.authenticates())
+            // A TLS listener fetches its keys on its first request (the probe).
+            .filter(|l| l.authenticates() && !l.is_tls())
             .map(|&listener| Poll {
                 listener,
                 addr: SocketAddr::from(([127, 0, 0, 1], listener_ports[&listener])),
@@ -211,6 +226,7 @@ fn run(options: &Options) -> Result<(), String> {
         nice: options.nice,
         streams: options.streams,
         connections: options.connections,
+        sender,
     };
     let card_stack_wrong = listener_ports.get(&Listener::CardStack).map(|&port| {
         let claims = idp.claims_for("demo-client", AUDIENCE, &["read:messages"]);
@@ -225,6 +241,10 @@ fn run(options: &Options) -> Result<(), String> {
         ));
     }
     let cells = measure_all(&mut bench, options)?;
+    let flood = flooded.then(|| {
+        progress("flooding the replay store with distinct proofs");
+        bench.flood(FLOOD.0, FLOOD.1)
+    });
 
     memory.insert(
         1,
@@ -253,6 +273,7 @@ fn run(options: &Options) -> Result<(), String> {
         startup: &startup,
         jwks,
         memory,
+        flood,
         elapsed: started.elapsed(),
     };
     let markdown = run.markdown();
@@ -265,7 +286,15 @@ fn run(options: &Options) -> Result<(), String> {
                 Workload::Signed(_) | Workload::Primitive(..) | Workload::Boundary
             )
         });
-        let section = if only_algorithms {
+        // And a run of the sender-constrained workloads alone (the primitives beside them
+        // measure the goal), another.
+        let only_sender = options.workloads.iter().any(|w| w.is_sender())
+            && options.workloads.iter().all(|w| {
+                w.is_sender() || matches!(w, Workload::Primitive(..) | Workload::Boundary)
+            });
+        let section = if only_sender {
+            report::SENDER
+        } else if only_algorithms {
             report::ALGORITHMS
         } else {
             report::RESULTS
@@ -291,6 +320,10 @@ fn run(options: &Options) -> Result<(), String> {
 
 /// Probes every listener with every workload, one unmeasured pass, then the rounds, each
 /// round going through every listener so slow drift on the machine hits them all alike.
+/// The two floods of distinct proofs, one after the other: the first fills the replay store
+/// (65,536 proofs at a few thousand a second), the second shows it stays at its bound.
+const FLOOD: (Duration, Duration) = (Duration::from_secs(25), Duration::from_secs(10));
+
 fn measure_all(bench: &mut Bench, options: &Options) -> Result<Vec<Cell>, String> {
     let mut cells = Vec::new();
     for &workload in &options.workloads {
@@ -367,7 +400,9 @@ fn time_primitives_natively(
     }
     progress("timing the primitives natively");
     let prepared = primitives::Primitives::from_json(configuration.as_bytes())?;
-    pin_this_thread(&options.envoy_cpu);
+    if !procstat::pin_this_thread(&options.envoy_cpu) {
+        progress("cannot pin the native timing's thread; timing it unpinned");
+    }
     chosen
         .into_iter()
         .map(|(verifier, algorithm)| {
@@ -375,23 +410,6 @@ fn time_primitives_natively(
                 .map(|us| ((verifier, algorithm), us))
         })
         .collect()
-}
-
-/// Pins the calling thread to `cpus` (taskset form); measuring unpinned if that fails.
-fn pin_this_thread(cpus: &str) {
-    let thread = std::fs::read_link("/proc/thread-self")
-        .ok()
-        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()));
-    let pinned = thread.is_some_and(|tid| {
-        Command::new("taskset")
-            .args(["-p", "-c", cpus, &tid])
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    });
-    if !pinned {
-        progress("cannot pin the native timing's thread; timing it unpinned");
-    }
 }
 
 /// `/proc/loadavg`'s three load averages, or why not.

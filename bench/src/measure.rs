@@ -10,9 +10,10 @@ use devstack::Envoy;
 
 use crate::algorithm::Algorithm;
 use crate::envoy_config::Listener;
-use crate::load::{LoadSpec, Target};
+use crate::load::{LoadResult, LoadSpec, Target};
 use crate::procstat;
 use crate::report::Round;
+use crate::sender::{self, SenderSetup};
 use crate::tokens::{TokenPool, token_uri};
 use crate::workload::Workload;
 
@@ -32,6 +33,9 @@ pub struct Bench<'a> {
     pub streams: u32,
     /// h2load processes, one connection each.
     pub connections: usize,
+    /// The keys, certificates and bound tokens of the sender-constrained workloads, when
+    /// one is measured.
+    pub sender: Option<SenderSetup>,
 }
 
 impl Bench<'_> {
@@ -77,6 +81,12 @@ impl Bench<'_> {
             Workload::Primitive(..) | Workload::Boundary => {
                 workload.primitive_path().unwrap_or_default()
             }
+            Workload::DpopBearer
+            | Workload::Dpop
+            | Workload::MtlsBearer
+            | Workload::CertificateBound => {
+                return self.with_sender_target(addr, workload, sender::probe);
+            }
         };
         devstack::http::get(addr, &path, &headers)
             .map(|r| r.status)
@@ -94,7 +104,36 @@ impl Bench<'_> {
         }
     }
 
-    /// Runs h2load for `duration` (after `warm_up`) and measures Envoy around it.
+    /// Runs `with` on the sender-constrained driver's target for `workload` at `addr`.
+    fn with_sender_target<T>(
+        &self,
+        addr: SocketAddr,
+        workload: Workload,
+        with: impl FnOnce(&sender::Target) -> Result<T, String>,
+    ) -> Result<T, String> {
+        let setup = self
+            .sender
+            .as_ref()
+            .ok_or("the sender-constrained workloads were not set up")?;
+        let repeated = sender::bearer(&self.repeated);
+        let certificate_bound = sender::bearer(&setup.certificate_token);
+        let dpop = || setup.dpop_headers(addr);
+        let fixed = |headers: &Vec<(String, String)>| {
+            let headers = headers.clone();
+            move || headers.clone()
+        };
+        let (repeated, certificate_bound) = (fixed(&repeated), fixed(&certificate_bound));
+        let (headers, tls): (&(dyn Fn() -> Vec<(String, String)> + Sync), _) = match workload {
+            Workload::Dpop => (&dpop, None),
+            Workload::MtlsBearer => (&repeated, Some(&setup.tls)),
+            Workload::CertificateBound => (&certificate_bound, Some(&setup.tls)),
+            _ => (&repeated, None),
+        };
+        with(&sender::Target { addr, tls, headers })
+    }
+
+    /// Runs the load for `duration` (after `warm_up`) and measures Envoy around it: h2load,
+    /// or for the sender-constrained workloads, the driver of their own.
     pub fn run(
         &mut self,
         listener: Listener,
@@ -141,6 +180,17 @@ impl Bench<'_> {
                     .map_err(|e| format!("cannot write h2load's URI files: {e}"))?;
                 paths.into_iter().map(Target::UriFile).collect()
             }
+            Workload::DpopBearer
+            | Workload::Dpop
+            | Workload::MtlsBearer
+            | Workload::CertificateBound => {
+                let addr = SocketAddr::from(([127, 0, 0, 1], self.ports[&listener]));
+                return self.measure(listener, || {
+                    self.with_sender_target(addr, workload, |target| {
+                        sender::drive(target, &self.load_cpu, warm_up, duration)
+                    })
+                });
+            }
         };
         let spec = LoadSpec {
             cpu_list: self.load_cpu.clone(),
@@ -149,26 +199,46 @@ impl Bench<'_> {
             duration,
             warm_up,
         };
-
-        let requests_before = self.requests(listener)?;
-        let cpu_before = procstat::cpu_time(self.envoy.pid())?;
-        let started = Instant::now();
-        let load = spec.run(&targets)?;
-        let wall = started.elapsed();
-        let cpu_after = procstat::cpu_time(self.envoy.pid())?;
-        let requests_after = self.requests(listener)?;
-
-        let envoy_requests = requests_after.saturating_sub(requests_before);
+        let round = self.measure(listener, || spec.run(&targets))?;
         if workload.is_fresh() {
             // Every request Envoy saw took the next token, warm-up included; requests cut
             // off at the end may have taken a few more.
             let in_flight = u64::from(self.streams) * self.connections as u64;
-            self.pool(workload)?.advance(envoy_requests + in_flight);
+            self.pool(workload)?
+                .advance(round.envoy_requests + in_flight);
         }
+        Ok(round)
+    }
+
+    /// The flood of distinct proofs on [`Listener::OursDpopFlood`] ([`sender::flood`]).
+    pub fn flood(&self, first: Duration, second: Duration) -> Result<sender::Flood, String> {
+        let port = self
+            .ports
+            .get(&Listener::OursDpopFlood)
+            .ok_or("no flood listener")?;
+        let addr = SocketAddr::from(([127, 0, 0, 1], *port));
+        self.with_sender_target(addr, Workload::Dpop, |target| {
+            sender::flood(self.envoy, target, &self.load_cpu, first, second)
+        })
+    }
+
+    /// Envoy's CPU time and the listener's request count around `load`.
+    fn measure(
+        &self,
+        listener: Listener,
+        load: impl FnOnce() -> Result<LoadResult, String>,
+    ) -> Result<Round, String> {
+        let requests_before = self.requests(listener)?;
+        let cpu_before = procstat::cpu_time(self.envoy.pid())?;
+        let started = Instant::now();
+        let load = load()?;
+        let wall = started.elapsed();
+        let cpu_after = procstat::cpu_time(self.envoy.pid())?;
+        let requests_after = self.requests(listener)?;
         Ok(Round {
             load,
             envoy_cpu: cpu_after.saturating_sub(cpu_before),
-            envoy_requests,
+            envoy_requests: requests_after.saturating_sub(requests_before),
             wall,
         })
     }

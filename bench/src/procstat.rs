@@ -3,6 +3,20 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+/// Pins the calling thread to `cpus` (a `taskset` CPU list); whether that worked.
+pub fn pin_this_thread(cpus: &str) -> bool {
+    let thread = std::fs::read_link("/proc/thread-self")
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()));
+    thread.is_some_and(|tid| {
+        Command::new("taskset")
+            .args(["-p", "-c", cpus, &tid])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
+}
+
 /// Sets the niceness of every thread of `pid` (setpriority is per thread on Linux; threads
 /// started later inherit it from the thread that starts them).
 pub fn renice(pid: u32, nice: i32) -> Result<(), String> {

@@ -108,6 +108,10 @@ impl Cell {
     }
 }
 
+/// What a DPoP request may cost over the Bearer request with the same cached token, beyond
+/// one ES256 verification (issue 14).
+pub const DPOP_GOAL_EXTRA_US: f64 = 10.0;
+
 /// The middle value (the mean of the two middle ones for an even count); `None` if empty.
 pub fn median(mut values: Vec<f64>) -> Option<f64> {
     if values.is_empty() {
@@ -355,6 +359,66 @@ impl Results<'_> {
         Some(cell.median_cpu_us()? - boundary.median_cpu_us()?)
     }
 
+    /// Whether any sender-constrained workload was measured.
+    pub fn has_sender(&self) -> bool {
+        self.cells.iter().any(|c| c.workload.is_sender())
+    }
+
+    /// Each bound workload against the Bearer request with the same cached token on the same
+    /// listener, by Envoy CPU; the DPoP one against its goal, one fresh ES256 verification
+    /// (the primitives filter's, when measured) plus 10 µs.
+    pub fn sender_table(&self) -> String {
+        let mut out = String::from(
+            "| workload | listener | req/s (median) | Envoy CPU µs/req | added over Bearer, same token | goal | met |\n\
+             |---|---|--:|--:|--:|---|---|\n",
+        );
+        let es256 = self.in_v8_us(Verifier::JwtAuthz, Algorithm::Es256);
+        for cell in self.cells.iter().filter(|c| c.workload.is_sender()) {
+            let added = cell.workload.bearer_peer().and_then(|peer| {
+                let bearer = self.cell(cell.listener, peer)?;
+                if bearer.problem().is_some() || cell.problem().is_some() {
+                    return None;
+                }
+                Some(cell.median_cpu_us()? - bearer.median_cpu_us()?)
+            });
+            let (goal, met) = match (cell.workload, es256) {
+                (Workload::Dpop, Some(es256)) => (
+                    format!(
+                        "≤ {:.1} (ES256 alone {es256:.1} + {DPOP_GOAL_EXTRA_US:.0})",
+                        es256 + DPOP_GOAL_EXTRA_US
+                    ),
+                    added.map_or("–", |a| {
+                        if a <= es256 + DPOP_GOAL_EXTRA_US {
+                            "yes"
+                        } else {
+                            "no"
+                        }
+                    }),
+                ),
+                (Workload::Dpop, None) => (
+                    "one ES256 verification + 10 (run the `primitives` workloads to measure it)"
+                        .to_string(),
+                    "–",
+                ),
+                _ => ("–".to_string(), "–"),
+            };
+            let added = match cell.problem() {
+                Some(problem) => format!("**FLAGGED**: {problem}"),
+                None if cell.workload.bearer_peer().is_none() => "Bearer".to_string(),
+                None => number(added, 1),
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {added} | {goal} | {met} |",
+                cell.workload.label(),
+                cell.listener.label(),
+                number(cell.median_rps(), 0),
+                number(cell.median_cpu_us(), 1),
+            );
+        }
+        out
+    }
+
     /// Each signature alone: µs per verification in V8 and natively (`native`, by verifier
     /// and algorithm), per implementation, their ratio, beside native jwt_authn's whole cost.
     pub fn primitives_table(&self, native: &BTreeMap<(Verifier, Algorithm), f64>) -> String {
@@ -451,6 +515,12 @@ pub const RESULTS: Section = Section {
 pub const ALGORITHMS: Section = Section {
     start: "<!-- bench:algorithms:start -->",
     end: "<!-- bench:algorithms:end -->",
+};
+
+/// Where a run of the sender-constrained workloads (with the primitives, for the goal) goes.
+pub const SENDER: Section = Section {
+    start: "<!-- bench:sender:start -->",
+    end: "<!-- bench:sender:end -->",
 };
 
 /// `document` with the text between `marks` replaced by `section`; the marks and `section`

@@ -29,6 +29,17 @@ pub enum Workload {
     Primitive(Verifier, Algorithm),
     /// No token: the primitives filter verifying nothing, the boundary's cost.
     Boundary,
+    /// The same valid token on every request as `Bearer`, to the DPoP listener: what
+    /// [`Workload::Dpop`] adds its proof to.
+    DpopBearer,
+    /// The same DPoP-bound token on every request as `DPoP`, with a fresh ES256 proof.
+    Dpop,
+    /// The same valid token on every request as `Bearer`, over TLS with a client
+    /// certificate, to the certificate-binding listener.
+    MtlsBearer,
+    /// The same token bound to the client certificate on every request, over TLS with
+    /// that certificate.
+    CertificateBound,
 }
 
 /// The class of status a request must get, as h2load counts them.
@@ -58,14 +69,37 @@ impl Workload {
         Workload::GrpcRepeated,
     ];
 
-    /// Every workload, in the report's order: the classic ones, one per algorithm, then the
-    /// primitives alone.
+    /// The sender-constrained workloads, each bound one after its Bearer peer.
+    pub const SENDER: [Workload; 4] = [
+        Workload::DpopBearer,
+        Workload::Dpop,
+        Workload::MtlsBearer,
+        Workload::CertificateBound,
+    ];
+
+    /// Every workload, in the report's order: the classic ones, one per algorithm, the
+    /// primitives alone, then the sender-constrained ones.
     pub fn all() -> Vec<Workload> {
         Workload::CLASSIC
             .into_iter()
             .chain(Algorithm::ALL.map(Workload::Signed))
             .chain(Workload::primitives())
+            .chain(Workload::SENDER)
             .collect()
+    }
+
+    /// For a sender-constrained workload, the Bearer workload it is compared with.
+    pub fn bearer_peer(self) -> Option<Workload> {
+        match self {
+            Workload::Dpop => Some(Workload::DpopBearer),
+            Workload::CertificateBound => Some(Workload::MtlsBearer),
+            _ => None,
+        }
+    }
+
+    /// Whether the sender-constrained driver sends it, not h2load.
+    pub fn is_sender(self) -> bool {
+        Workload::SENDER.contains(&self)
     }
 
     /// The boundary, then every algorithm by every verifier that implements it.
@@ -91,6 +125,10 @@ impl Workload {
             Workload::GrpcRepeated => "grpc",
             // Chosen together only (`--workloads primitives`).
             Workload::Primitive(..) | Workload::Boundary => "primitives",
+            Workload::DpopBearer => "dpop-bearer",
+            Workload::Dpop => "dpop",
+            Workload::MtlsBearer => "mtls-bearer",
+            Workload::CertificateBound => "certificate-bound",
         }
     }
 
@@ -107,6 +145,10 @@ impl Workload {
                 format!("{algorithm} alone, {}", verifier.name())
             }
             Workload::Boundary => "nothing verified".into(),
+            Workload::DpopBearer => "repeated token, Bearer".into(),
+            Workload::Dpop => "repeated token, DPoP, fresh ES256 proof".into(),
+            Workload::MtlsBearer => "repeated token, Bearer over mTLS".into(),
+            Workload::CertificateBound => "repeated certificate-bound token over mTLS".into(),
         }
     }
 
@@ -131,6 +173,10 @@ impl Workload {
                 | Workload::Signed(_)
                 | Workload::Primitive(..)
                 | Workload::Boundary
+                | Workload::DpopBearer
+                | Workload::Dpop
+                | Workload::MtlsBearer
+                | Workload::CertificateBound
         );
         if valid || !listener.authenticates() {
             200
@@ -147,12 +193,18 @@ impl Workload {
     }
 
     /// The native listener this workload compares jwt-authz with: the cached one where a
-    /// cache can help (one token over and over), the uncached one where none can.
+    /// cache can help (one token over and over), the uncached one where none can. Native
+    /// jwt_authn checks no binding: the sender-constrained workloads are compared with their
+    /// [`Workload::bearer_peer`] instead, and name the cached one only to name one.
     pub fn native_peer(self) -> Listener {
         match self {
-            Workload::Repeated | Workload::RepeatedInQuery | Workload::GrpcRepeated => {
-                Listener::NativeCached
-            }
+            Workload::Repeated
+            | Workload::RepeatedInQuery
+            | Workload::GrpcRepeated
+            | Workload::DpopBearer
+            | Workload::Dpop
+            | Workload::MtlsBearer
+            | Workload::CertificateBound => Listener::NativeCached,
             Workload::Fresh | Workload::Junk | Workload::NoToken => Listener::Native,
             Workload::Signed(_) | Workload::Primitive(..) | Workload::Boundary => {
                 Listener::NativeAlgorithms
@@ -166,6 +218,8 @@ impl Workload {
             Workload::Signed(algorithm) if algorithm.in_card_stack() => &Listener::ALGORITHMS,
             Workload::Signed(_) => &Listener::ALGORITHMS_BUT_CARD_STACK,
             Workload::Primitive(..) | Workload::Boundary => &[Listener::Primitives],
+            Workload::DpopBearer | Workload::Dpop => &[Listener::OursDpop],
+            Workload::MtlsBearer | Workload::CertificateBound => &[Listener::OursMtls],
             _ => &Listener::CLASSIC,
         }
     }
@@ -186,6 +240,7 @@ mod tests {
             for &listener in workload.listeners() {
                 let expected = workload.expected_status(listener);
                 let passes = !listener.authenticates()
+                    || workload.is_sender()
                     || matches!(
                         workload,
                         Workload::Repeated
@@ -243,7 +298,7 @@ mod tests {
         assert!(hs256.is_fresh() && Workload::Junk.is_fresh());
         assert!(!Workload::Repeated.is_fresh());
         assert_eq!(Workload::Fresh.listeners(), Listener::CLASSIC);
-        assert_eq!(Workload::all().len(), 6 + 11 + 1 + 11 + 10);
+        assert_eq!(Workload::all().len(), 6 + 11 + 1 + 11 + 10 + 4);
         assert_eq!(hs256.name(), "hs256");
         assert_eq!(hs256.label(), "fresh HS256");
     }
@@ -259,5 +314,27 @@ mod tests {
         let es512 = Workload::Primitive(Verifier::Jsonwebtoken, Algorithm::Es512);
         assert!(!Workload::primitives().contains(&es512));
         assert_eq!(Workload::Fresh.primitive_path(), None);
+    }
+
+    #[test]
+    fn each_bound_workload_is_compared_with_bearer_on_its_own_listener() {
+        assert_eq!(Workload::Dpop.bearer_peer(), Some(Workload::DpopBearer));
+        assert_eq!(
+            Workload::CertificateBound.bearer_peer(),
+            Some(Workload::MtlsBearer)
+        );
+        assert_eq!(Workload::Repeated.bearer_peer(), None);
+        for workload in Workload::SENDER {
+            assert!(workload.is_sender() && !workload.is_fresh());
+            let listeners = workload.listeners();
+            assert_eq!(listeners.len(), 1, "{workload:?}");
+            assert_eq!(workload.expected_status(listeners[0]), 200);
+            if let Some(peer) = workload.bearer_peer() {
+                assert_eq!(peer.listeners(), listeners);
+            }
+        }
+        assert!(!Workload::Repeated.is_sender());
+        assert_eq!(Workload::Dpop.listeners(), [Listener::OursDpop]);
+        assert_eq!(Workload::CertificateBound.listeners(), [Listener::OursMtls]);
     }
 }

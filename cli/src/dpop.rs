@@ -81,6 +81,14 @@ impl DpopKey {
 
     /// A proof for `request`, with a random `jti`.
     pub fn proof(&self, request: &ProofFor) -> String {
+        let input = self.signing_input(request);
+        let signature: Signature = self.signing.sign(input.as_bytes());
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+    }
+
+    /// The part of a proof for `request` (with a random `jti`) that its ES256 signature
+    /// signs: base64url header and claims, joined by a dot.
+    pub fn signing_input(&self, request: &ProofFor) -> String {
         let header = json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": self.public_jwk()});
         let mut jti = [0u8; 16];
         OsRng.fill_bytes(&mut jti);
@@ -98,13 +106,11 @@ impl DpopKey {
         if let Some(nonce) = request.nonce {
             claims["nonce"] = nonce.into();
         }
-        let input = format!(
+        format!(
             "{}.{}",
             URL_SAFE_NO_PAD.encode(header.to_string()),
             URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
-        let signature: Signature = self.signing.sign(input.as_bytes());
-        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+        )
     }
 }
 

@@ -1,6 +1,6 @@
 //! `jwt-authz`, the command line: the filter's own configuration validation for files,
 //! Envoy bootstraps and Kubernetes manifests (`check`), a complete Envoy bootstrap for an
-//! Auth0 tenant (`render`), the module as an OCI image layout (`oci`), and DPoP keys and
+//! Auth0 tenant (`render`), a `jwt_authn` or Istio configuration as jwt-authz's (`convert`), the module as an OCI image layout (`oci`), and DPoP keys and
 //! proofs for curl (`dpop`).
 //!
 //! | module | job |
@@ -10,11 +10,13 @@
 //! | [`summary`] | one line per rule |
 //! | [`yaml`] | YAML documents to JSON values, duplicate keys refused |
 //! | [`render`] | an Envoy bootstrap for an Auth0 tenant |
+//! | [`convert`] | a `jwt_authn` or Istio configuration as jwt-authz's, and what it could not carry |
 //! | [`dotenv`] | `.env` files |
 //! | [`oci`] | the module as an OCI image layout |
 //! | [`dpop`] | a DPoP key pair and proofs made with it |
 
 pub mod check;
+pub mod convert;
 pub mod dotenv;
 pub mod dpop;
 pub mod locate;

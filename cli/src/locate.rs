@@ -160,7 +160,11 @@ fn envoy_bootstrap(place: &str, bootstrap: &Value, inventory: &mut Inventory) {
 }
 
 /// Calls `visit` on every object in `value`, with its path (`a.b[2].c`).
-fn walk(value: &Value, path: String, visit: &mut dyn FnMut(&str, &serde_json::Map<String, Value>)) {
+pub fn walk(
+    value: &Value,
+    path: String,
+    visit: &mut dyn FnMut(&str, &serde_json::Map<String, Value>),
+) {
     match value {
         Value::Object(object) => {
             visit(&path, object);

@@ -539,7 +539,7 @@ fn check_exits_0_for_valid_1_for_refused_or_strict_warnings_2_for_usage() {
     );
     assert!(
         String::from_utf8_lossy(&ok.stdout)
-            .contains("  ok: 2 provider(s): devidp (issuer http://127.0.0.1:8081/, RS256,")
+            .contains("  ok: 3 provider(s): devidp (issuer http://127.0.0.1:8081/, RS256,")
     );
 
     std::fs::write(

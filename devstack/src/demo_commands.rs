@@ -3,12 +3,14 @@
 //! step with `sh` against a stack (`make demo`'s in `tests/e2e_demo.rs`, the compose demo's in
 //! `containers/tests/compose.rs`) and checks the status and text each step announces.
 
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use devidp::{DEFAULT_AUDIENCE, DEMO_ES256_AUDIENCE};
 
 use crate::stack::StackPorts;
+use crate::{TempDir, workspace_root};
 
 /// One step of the session.
 #[derive(Debug, Clone)]
@@ -26,18 +28,11 @@ pub struct Step {
 }
 
 /// The steps that walk through the filter's behaviour on a running stack.
-///
-/// Tokens are pulled out with sed rather than jq, which many machines lack.
 pub fn demo_session(ports: &StackPorts) -> Vec<Step> {
     let envoy = format!("http://127.0.0.1:{}", ports.envoy);
     let idp = format!("http://127.0.0.1:{}", ports.idp);
     let token_for = |client: &str, secret: &str, audience: &str| {
-        format!(
-            "curl -s -X POST {idp}/oauth/token -H 'content-type: application/json' \
-             -d '{{\"grant_type\":\"client_credentials\",\"client_id\":\"{client}\",\
-             \"client_secret\":\"{secret}\",\"audience\":\"{audience}\"}}' \
-             | sed -n 's/.*\"access_token\" *: *\"\\([^\"]*\\)\".*/\\1/p'"
-        )
+        token_request(&idp, client, secret, audience, "")
     };
     vec![
         Step {
@@ -163,6 +158,83 @@ pub fn demo_session(ports: &StackPorts) -> Vec<Step> {
             shows: Some("Jwt algorithm is not allowed"),
         },
         Step {
+            title: "A DPoP key pair for demo-client (ES256), made by the project's CLI",
+            detail: &[
+                "The private JWK stays in demo-dpop-key.json (a second run of the demo reuses it);",
+                "the CLI prints its RFC 7638 thumbprint, the cnf.jkt of tokens bound to it",
+            ],
+            command: format!("test -f demo-dpop-key.json || {CLI} dpop key -o demo-dpop-key.json"),
+            status: None,
+            shows: None,
+        },
+        Step {
+            title: "A token bound to that key: the token request carries a DPoP proof",
+            detail: &["The IdP answers token_type DPoP and puts the key's thumbprint in cnf.jkt"],
+            command: format!(
+                "DPOP_TOKEN=$({})",
+                token_request(
+                    &idp,
+                    "demo-client",
+                    "demo-secret",
+                    DEFAULT_AUDIENCE,
+                    &format!(
+                        " -H \"DPoP: $({CLI} dpop proof --key demo-dpop-key.json --method POST --url {idp}/oauth/token)\""
+                    )
+                )
+            ),
+            status: None,
+            shows: None,
+        },
+        Step {
+            title: "/dpop/ takes only DPoP-bound tokens: a fresh proof for this request and token",
+            detail: &[
+                "(its provider has \"dpop\": {\"mode\": \"required\"}; the proof signs the method, the URL and the token's hash)",
+            ],
+            command: format!(
+                "PROOF=$({CLI} dpop proof --key demo-dpop-key.json --method GET --url {envoy}/dpop/messages --token \"$DPOP_TOKEN\")"
+            ),
+            status: None,
+            shows: None,
+        },
+        Step {
+            title: "The token with its proof",
+            detail: &[],
+            command: dpop_request(&envoy, "$PROOF"),
+            status: Some(200),
+            shows: Some("\"x-user-id\":\"demo-client@clients\""),
+        },
+        Step {
+            title: "The same proof again is a replay, refused on any worker",
+            detail: &[],
+            command: dpop_request(&envoy, "$PROOF"),
+            status: Some(401),
+            shows: Some("DPoP proof has been used before"),
+        },
+        Step {
+            title: "A stolen token is no use without its key: sent as a Bearer token",
+            detail: &[],
+            command: format!(
+                "curl -i {envoy}/dpop/messages -H \"authorization: Bearer $DPOP_TOKEN\""
+            ),
+            status: Some(401),
+            shows: Some("Jwt is bound to a key and must be sent with the DPoP scheme"),
+        },
+        Step {
+            title: "... or with a proof signed by the thief's own key",
+            detail: &[],
+            command: format!(
+                "test -f demo-thief-key.json || {CLI} dpop key -o demo-thief-key.json\n{}",
+                dpop_request(
+                    &envoy,
+                    &format!(
+                        "$({CLI} dpop proof --key demo-thief-key.json --method GET --url {envoy}/dpop/messages --token \"$DPOP_TOKEN\")"
+                    )
+                )
+            ),
+            status: Some(401),
+            shows: Some("Jwt cnf.jkt does not match the DPoP proof key"),
+        },
+        Step {
             title: "Counters by provider and reason, as Prometheus scrapes them",
             detail: &[],
             command: format!(
@@ -173,6 +245,27 @@ pub fn demo_session(ports: &StackPorts) -> Vec<Step> {
             shows: Some("jwt_authz_provider_denied{provider=\"devidp\",reason=\"scope\"} 2"),
         },
     ]
+}
+
+/// Where the session runs the project's CLI (`make demo` builds it), from the repository's root.
+pub const CLI: &str = "target/release/jwt-authz";
+
+/// A client-credentials token request to the dev IdP with `extra` curl arguments, printing
+/// the access token. Tokens are pulled out with sed rather than jq, which many machines lack.
+fn token_request(idp: &str, client: &str, secret: &str, audience: &str, extra: &str) -> String {
+    format!(
+        "curl -s -X POST {idp}/oauth/token -H 'content-type: application/json'{extra} \
+         -d '{{\"grant_type\":\"client_credentials\",\"client_id\":\"{client}\",\
+         \"client_secret\":\"{secret}\",\"audience\":\"{audience}\"}}' \
+         | sed -n 's/.*\"access_token\" *: *\"\\([^\"]*\\)\".*/\\1/p'"
+    )
+}
+
+/// A request to the DPoP API with the bound token and `proof`.
+fn dpop_request(envoy: &str, proof: &str) -> String {
+    format!(
+        "curl -i {envoy}/dpop/messages -H \"authorization: DPoP $DPOP_TOKEN\" -H \"DPoP: {proof}\""
+    )
 }
 
 /// The steps as a shell session: each a comment (`# TITLE: STATUS`, then its detail lines)
@@ -200,7 +293,12 @@ pub fn session_text(steps: &[Step]) -> String {
 /// `NAME` (a JWT) for the later ones; any other step must print its status and text. A step
 /// is tried again for up to 3 s, as counters reach Envoy on the filter's 500 ms tick. The
 /// first step that does not show what it says is the error.
+///
+/// The steps run in a scratch directory, so the key files they write stay out of the
+/// repository; its [`CLI`] is the newest CLI binary this workspace built.
 pub fn run_session(steps: &[Step]) -> Result<(), String> {
+    let dir = session_dir()?;
+    let sh = |script: &str, env: &[(String, String)]| sh_in(dir.path(), script, env);
     let mut env: Vec<(String, String)> = Vec::new();
     for step in steps {
         if let Some((name, _)) = step.command.split_once("=$(") {
@@ -241,11 +339,40 @@ pub fn run_session(steps: &[Step]) -> Result<(), String> {
     Ok(())
 }
 
+/// A scratch directory holding [`CLI`]: a link to the newest of the workspace's release and
+/// debug builds of the CLI (`make test` builds the debug one, `make demo` the release one).
+fn session_dir() -> Result<TempDir, String> {
+    let built = ["release", "debug"]
+        .iter()
+        .map(|profile| {
+            workspace_root()
+                .join("target")
+                .join(profile)
+                .join("jwt-authz")
+        })
+        .filter_map(|path| Some((std::fs::metadata(&path).ok()?.modified().ok()?, path)))
+        .max()
+        .map(|(_, path)| path)
+        .ok_or("the session needs the CLI: cargo build -p jwt-authz-cli")?;
+    let dir = TempDir::new("demo-session").map_err(|e| format!("scratch directory: {e}"))?;
+    let link = dir.path().join(CLI);
+    let parent = link.parent().ok_or("CLI has no directory")?;
+    std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+    std::os::unix::fs::symlink(&built, &link).map_err(|e| format!("{}: {e}", link.display()))?;
+    Ok(dir)
+}
+
 /// Runs `script` with `sh`, the variables `env` set; its standard output.
 pub fn sh(script: &str, env: &[(String, String)]) -> Result<String, String> {
+    sh_in(Path::new("."), script, env)
+}
+
+/// Runs `script` with `sh` in `dir`, the variables `env` set; its standard output.
+fn sh_in(dir: &Path, script: &str, env: &[(String, String)]) -> Result<String, String> {
     let output = Command::new("sh")
         .arg("-c")
         .arg(script)
+        .current_dir(dir)
         .envs(env.iter().map(|(k, v)| (k, v)))
         .output()
         .map_err(|e| format!("cannot run sh: {e}"))?;
@@ -268,12 +395,12 @@ pub fn demo_commands(ports: &StackPorts) -> String {
 The stack is up:
   Envoy + filter   http://127.0.0.1:{envoy}  (admin http://127.0.0.1:{admin})
   dev IdP          http://127.0.0.1:{idp}  (issuer http://127.0.0.1:{idp}/)
-                   APIs https://api.example.com (RS256, served on /api/)
-                   and https://es256.example.com (ES256, served on /es256/)
+                   APIs https://api.example.com (RS256, served on /api/, and on /dpop/
+                   to DPoP-bound tokens) and https://es256.example.com (ES256, on /es256/)
   echo upstream    http://127.0.0.1:{upstream}
   gRPC upstream    127.0.0.1:{grpc}  (demo.echo.v1.Echo; gRPC calls reach it through Envoy)
 
-Try it from another terminal:
+Try it from another terminal, in this directory:
 
 {session}
 Ctrl-C stops everything.
@@ -309,8 +436,10 @@ mod tests {
             "curl -i http://127.0.0.1:10000/es256/messages -H \"authorization: Bearer $ES256_TOKEN\"",
             "http://127.0.0.1:9901",
             "http://127.0.0.1:8082",
-            "APIs https://api.example.com (RS256, served on /api/)",
-            "and https://es256.example.com (ES256, served on /es256/)",
+            "APIs https://api.example.com (RS256, served on /api/, and on /dpop/",
+            "to DPoP-bound tokens) and https://es256.example.com (ES256, on /es256/)",
+            "target/release/jwt-authz dpop key -o demo-dpop-key.json",
+            "curl -i http://127.0.0.1:10000/dpop/messages -H \"authorization: DPoP $DPOP_TOKEN\" -H \"DPoP: $PROOF\"",
             "Ctrl-C stops everything",
         ] {
             assert!(text.contains(expected), "missing {expected:?} in:\n{text}");

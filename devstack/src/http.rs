@@ -191,7 +191,7 @@ fn exchange(addr: SocketAddr, bytes: &[u8], expect_body: bool) -> io::Result<Res
 }
 
 /// Parses one response, skipping interim `1xx` responses such as `100 Continue`.
-pub(crate) fn read_response(reader: &mut impl BufRead, expect_body: bool) -> io::Result<Response> {
+pub fn read_response(reader: &mut impl BufRead, expect_body: bool) -> io::Result<Response> {
     loop {
         let status = read_status_line(reader)?;
         let headers = read_headers(reader)?;

@@ -119,7 +119,9 @@ impl Pki {
         http::read_response(&mut BufReader::new(stream), true)
     }
 
-    fn client_config(&self, client: Option<&Identity>) -> Result<ClientConfig, String> {
+    /// A TLS client that trusts this CA's servers and presents `client`'s certificate when
+    /// given.
+    pub fn client_config(&self, client: Option<&Identity>) -> Result<ClientConfig, String> {
         let mut roots = RootCertStore::empty();
         roots
             .add(CertificateDer::from(self.ca.der().to_vec()))

@@ -277,16 +277,23 @@ pub fn shared_claim(key: &str, now: Duration, until: Duration) -> bool {
     abi::set_shared_data(key, &claim, cas).is_ok()
 }
 
+/// The compare-and-swap token to write a value read with `cas`. A key that did not exist
+/// (`cas` 0) is created by the write, whatever its token; but 0 would also overwrite a value
+/// another VM created in between, so a token the host gives a value only after 2^32 - 1
+/// writes stands in for it, and such a write fails with a mismatch and is tried again.
+fn swap_token(cas: u32) -> u32 {
+    if cas == 0 { u32::MAX } else { cas }
+}
+
 /// Replaces the shared value of `key` with `update(current)`, compare-and-swap, trying again
 /// (a few times) when another VM wrote in between; the value written, or `None` if the host
 /// would not.
 pub fn shared_update(key: &str, update: impl Fn(Option<&[u8]>) -> Vec<u8>) -> Option<Vec<u8>> {
     const ATTEMPTS: usize = 8;
-    shared_create(key);
     for _ in 0..ATTEMPTS {
         let (current, cas) = abi::shared_data(key).ok()?;
         let value = update(current.as_deref().filter(|v| !v.is_empty()));
-        match abi::set_shared_data(key, &value, cas) {
+        match abi::set_shared_data(key, &value, swap_token(cas)) {
             Ok(()) => return Some(value),
             Err(status) if status == proxy_wasm::types::Status::CasMismatch as u32 => continue,
             Err(_) => return None,
@@ -301,7 +308,6 @@ pub fn shared_update(key: &str, update: impl Fn(Option<&[u8]>) -> Vec<u8>) -> Op
 pub fn shared_admit(proof: &ProofId, now: Duration) -> Option<Admission> {
     const ATTEMPTS: usize = 8;
     let key = proof.shard_key();
-    shared_create(&key);
     for _ in 0..ATTEMPTS {
         let (current, cas) = abi::shared_data(&key).ok()?;
         let current = current.as_deref().filter(|v| !v.is_empty());
@@ -309,7 +315,7 @@ pub fn shared_admit(proof: &ProofId, now: Duration) -> Option<Admission> {
             Admission::Fresh(value) => value,
             refused => return Some(refused),
         };
-        match abi::set_shared_data(&key, &value, cas) {
+        match abi::set_shared_data(&key, &value, swap_token(cas)) {
             Ok(()) => return Some(Admission::Fresh(Vec::new())),
             Err(status) if status == proxy_wasm::types::Status::CasMismatch as u32 => continue,
             Err(_) => return None,
