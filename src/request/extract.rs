@@ -54,8 +54,8 @@ pub fn without_cookies(headers: &[Header], names: &[&str]) -> Option<String> {
     (!kept.is_empty()).then(|| kept.join("; "))
 }
 
-/// Every cookie of the `cookie` headers: its name, its value (without the quotes RFC 6265
-/// allows around it) and the whole `name=value` pair.
+/// Every cookie of the `cookie` headers: its name (empty without `=`), its value (without the
+/// quotes RFC 6265 allows around it) and the whole pair as sent.
 fn cookies<'r>(headers: &[Header<'r>]) -> Vec<(&'r str, &'r str, &'r str)> {
     let mut found = Vec::new();
     for &(header, value) in headers {
@@ -64,13 +64,16 @@ fn cookies<'r>(headers: &[Header<'r>]) -> Vec<(&'r str, &'r str, &'r str)> {
         }
         for pair in value.split(';') {
             let pair = pair.trim_matches([' ', '\t']);
-            if let Some((name, value)) = pair.split_once('=') {
-                let value = value
-                    .strip_prefix('"')
-                    .and_then(|v| v.strip_suffix('"'))
-                    .unwrap_or(value);
-                found.push((name.trim_end(), value, pair));
+            if pair.is_empty() {
+                continue;
             }
+            // A cookie without `=` (some browsers send a nameless value so) has no name.
+            let (name, value) = pair.split_once('=').unwrap_or(("", pair));
+            let value = value
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .unwrap_or(value);
+            found.push((name.trim_end(), value, pair));
         }
     }
     found
@@ -161,14 +164,18 @@ pub fn find_token<'r, 'c>(
                 }
             }
             TokenLocation::Cookie(cookie) => {
+                // Bytes that are not UTF-8 read as NUL, as in headers; and a `Cookie` header the
+                // filter may rewrite must be readable whole, not only the token's cookie.
+                let unreadable = headers.iter().any(|(name, value)| {
+                    name.eq_ignore_ascii_case("cookie") && value.contains('\0')
+                });
+                if unreadable {
+                    return Err(AuthError::Unreadable(UnreadablePart::TokenHeader));
+                }
                 for (name, token, _) in cookies(headers) {
-                    if name != cookie || token.is_empty() {
-                        continue;
+                    if name == cookie && !token.is_empty() {
+                        record(Cow::Borrowed(token), Removal::Cookie(cookie), false)?;
                     }
-                    if token.contains('\0') {
-                        return Err(AuthError::Unreadable(UnreadablePart::TokenHeader));
-                    }
-                    record(Cow::Borrowed(token), Removal::Cookie(cookie), false)?;
                 }
             }
         }
@@ -375,5 +382,61 @@ mod tests {
             ),
             Ok(None)
         );
+    }
+
+    fn cookie_locations() -> &'static [TokenLocation] {
+        Box::leak(Box::new([TokenLocation::Cookie("jwt".into())]))
+    }
+
+    #[test]
+    fn a_cookie_token_is_found_unquoted_across_cookie_headers() {
+        for (cookies, token) in [
+            (vec!["a=1; jwt=abc.def.ghi; b=2"], Some("abc.def.ghi")),
+            (vec!["jwt=\"abc.def.ghi\""], Some("abc.def.ghi")),
+            (vec!["a=1", "jwt=abc.def.ghi"], Some("abc.def.ghi")),
+            (vec!["  jwt=abc.def.ghi  ;x=1"], Some("abc.def.ghi")),
+            (vec!["jwt="], None),
+            (vec!["jwt"], None),
+            (vec!["xjwt=abc.def.ghi; jwtx=1"], None),
+            (vec!["JWT=abc.def.ghi"], None),
+        ] {
+            let all: Vec<Header> = cookies.iter().map(|c| ("cookie", *c)).collect();
+            let found = find_token("/", &all, cookie_locations()).unwrap();
+            assert_eq!(
+                found.as_ref().map(|f| f.token.as_ref()),
+                token,
+                "{cookies:?}"
+            );
+            if let Some(found) = found {
+                assert_eq!(found.removal, Removal::Cookie("jwt"));
+                assert!(!found.dpop);
+            }
+        }
+    }
+
+    #[test]
+    fn two_cookie_tokens_and_unreadable_cookie_headers_are_refused() {
+        let two = [("cookie", "jwt=a.b.c"), ("cookie", "jwt=d.e.f")];
+        assert_eq!(
+            find_token("/", &two, cookie_locations()),
+            Err(AuthError::MultipleTokens)
+        );
+        // Bytes that are not UTF-8 read as NUL, in any cookie: the header could not be rewritten
+        // faithfully without the token's cookie.
+        let unreadable = [("cookie", "other=\0; jwt=a.b.c")];
+        assert_eq!(
+            find_token("/", &unreadable, cookie_locations()),
+            Err(AuthError::Unreadable(UnreadablePart::TokenHeader))
+        );
+    }
+
+    #[test]
+    fn without_cookies_keeps_the_others_in_one_header() {
+        let headers = [("cookie", "a=1; jwt=x;; nameless"), ("Cookie", "b=\"2\"")];
+        assert_eq!(
+            without_cookies(&headers, &["jwt"]).as_deref(),
+            Some("a=1; nameless; b=\"2\"")
+        );
+        assert_eq!(without_cookies(&[("cookie", "jwt=x")], &["jwt"]), None);
     }
 }
