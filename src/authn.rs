@@ -56,6 +56,9 @@ pub struct Allowed<'c> {
     /// The DPoP proofs that passed, with their provider: each must be recorded as used (on
     /// any worker, once) before the request goes on.
     pub proofs: Vec<(usize, ProofId)>,
+    /// Filter-state values for access logs and later filters (`filter_state`): the first
+    /// verified token's identity. Empty unless the configuration asks.
+    pub filter_state: Vec<(String, String)>,
 }
 
 /// The `WWW-Authenticate` challenges of `failure`: one per scheme its provider takes (Bearer
@@ -232,6 +235,12 @@ fn allowed<'c>(config: &'c Config, request: &Request, verified: Vec<Verified<'c>
     }
     if !params.is_empty() {
         allowed.set_path = Some(extract::without_params(request.path, &params));
+    }
+    if config.filter_state.for_verified()
+        && let Some(first) = verified.first()
+        && let Some(provider) = config.providers.get(first.provider)
+    {
+        allowed.filter_state = config.filter_state.verified(&provider.name, &first.claims);
     }
     allowed
 }

@@ -60,7 +60,7 @@ const fn objects(name: &'static str, members: &'static [Member]) -> Member {
 }
 
 /// The top level of the configuration.
-pub static CONFIG: [Member; 4] = [
+pub static CONFIG: [Member; 5] = [
     Member {
         name: "providers",
         kind: Kind::Named(&PROVIDER),
@@ -68,7 +68,20 @@ pub static CONFIG: [Member; 4] = [
     objects("rules", &RULE),
     value("realm"),
     value("bypass_cors_preflight"),
+    object("filter_state", &FILTER_STATE),
 ];
+
+/// What is written to the request's filter state for Envoy's access logs and later filters.
+pub static FILTER_STATE: [Member; 4] = [
+    value("identity"),
+    objects("claims", &EXPOSED_CLAIM),
+    value("failure"),
+    object("normalize_payload_in_metadata", &NORMALIZE_PAYLOAD),
+];
+
+pub static EXPOSED_CLAIM: [Member; 2] = [value("name"), value("claim_name")];
+
+pub static NORMALIZE_PAYLOAD: [Member; 1] = [value("space_delimited_claims")];
 
 pub static PROVIDER: [Member; 17] = [
     value("issuer"),

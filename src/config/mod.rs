@@ -10,6 +10,7 @@
 
 mod certificate;
 pub mod fields;
+mod filter_state;
 mod reader;
 mod rule;
 
@@ -22,6 +23,7 @@ use crate::policy::rules::Rule;
 use crate::proof::settings::{self, CertificateMode, CertificateSettings, DpopMode, DpopSettings};
 use crate::proof::uri;
 use crate::request::extract::{DPOP_PREFIX, TokenLocation};
+use crate::request::filter_state::FilterState;
 use crate::request::identity::{ClaimToHeader, IdentityHeaders};
 use reader::{Element, Object};
 use serde_json::Value;
@@ -52,6 +54,8 @@ pub struct Config {
     pub bypass_cors_preflight: bool,
     /// Every header some provider may set: client-sent copies are removed from every request.
     pub identity_headers: Vec<String>,
+    /// What is left in the request's filter state for access logs and later filters.
+    pub filter_state: FilterState,
 }
 
 /// One issuer whose tokens are accepted.
@@ -193,6 +197,10 @@ impl Config {
             errors.push(e);
             false
         });
+        let filter_state = filter_state::compile(&top).unwrap_or_else(|e| {
+            errors.push(e);
+            FilterState::default()
+        });
         let mut providers = Vec::new();
         let mut refused_providers = Vec::new();
         match top.entries("providers") {
@@ -242,6 +250,7 @@ impl Config {
             rules,
             bypass_cors_preflight,
             identity_headers,
+            filter_state,
         })
     }
 

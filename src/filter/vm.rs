@@ -122,6 +122,12 @@ impl Vm {
                     return Action::Pause;
                 }
                 if host::apply_edits(&allowed) {
+                    host::set_filter_state(
+                        allowed
+                            .filter_state
+                            .iter()
+                            .map(|(name, value)| (name.as_str(), value.as_str())),
+                    );
                     let tally = &mut self.tally;
                     self.counters
                         .count_allowed(&allowed, &mut |counter| tally.add(counter));
@@ -132,6 +138,7 @@ impl Vm {
                 Action::Pause
             }
             Decision::Deny(failure) => {
+                self.leave_failure(&failure.error);
                 let tally = &mut self.tally;
                 self.counters.count_denial(
                     failure.error.reason(),
@@ -180,6 +187,7 @@ impl Vm {
 
     /// Answers the current stream with `error`, counted as a denial.
     fn deny(&mut self, error: &AuthError, provider: Option<usize>) {
+        self.leave_failure(error);
         let tally = &mut self.tally;
         self.counters
             .count_denial(error.reason(), provider, &mut |counter| tally.add(counter));
@@ -190,6 +198,15 @@ impl Vm {
         let now = self.clock.unwrap_or_default();
         let nonce = authn::fresh_nonce(&self.config, &failure, &self.keyring, now);
         host::send_denial(error, &authn::challenges(&self.config, &failure), nonce);
+    }
+
+    /// Leaves the refusal's status and reason in the stream's filter state, when asked to.
+    fn leave_failure(&self, error: &AuthError) {
+        let values = self
+            .config
+            .filter_state
+            .refused(error.status(), error.reason());
+        host::set_filter_state(values.iter().map(|(name, value)| (*name, value.as_str())));
     }
 
     /// Whether some provider wants a fetch started now.

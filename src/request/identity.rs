@@ -63,7 +63,7 @@ impl IdentityHeaders {
 
 /// A claim as a header value: strings as they are, numbers and booleans as JSON text, arrays
 /// of those joined with commas. Control characters (header injection) refuse the value.
-fn header_value(claim: &Value) -> Option<String> {
+pub(crate) fn header_value(claim: &Value) -> Option<String> {
     fn scalar(v: &Value) -> Option<String> {
         match v {
             Value::String(s) => Some(s.clone()),
@@ -80,7 +80,17 @@ fn header_value(claim: &Value) -> Option<String> {
             .join(","),
         other => scalar(other)?,
     };
-    // Empty values are left out, as Envoy's jwt_authn does.
+    safe(text)
+}
+
+/// Items joined with commas, as [`header_value`] writes an array.
+pub(crate) fn list_value(items: &[&str]) -> Option<String> {
+    safe(items.join(","))
+}
+
+/// `text` if it is safe as a header value (or a log field): non-empty, at most 8 KiB, no
+/// control character but tab. Empty values are left out, as Envoy's jwt_authn does.
+fn safe(text: String) -> Option<String> {
     let safe = !text.is_empty()
         && text.len() <= MAX_HEADER_VALUE_BYTES
         && text.chars().all(|c| c == '\t' || !c.is_control());

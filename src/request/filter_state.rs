@@ -1,0 +1,242 @@
+//! Identity for what comes after the filter (`filter_state` in the configuration): Envoy's
+//! access logs, RBAC and CEL policies, and Lua filters read these values from the request's
+//! filter state, where the filter writes them with `proxy_set_property` (Envoy keeps each
+//! under `wasm.` + its name). What is written is decided here; `filter::host` only writes it.
+//!
+//! Nothing is decided, and no host call made, unless the configuration asks: a filter
+//! without `filter_state` costs what it did before.
+
+use super::identity;
+use crate::jose::claims;
+use serde_json::{Map, Value};
+
+/// The names the values are written under (Envoy prefixes each with `wasm.`).
+pub const PROVIDER: &str = "jwt_authz.provider";
+pub const SUB: &str = "jwt_authz.sub";
+pub const SCOPES: &str = "jwt_authz.scopes";
+pub const STATUS: &str = "jwt_authz.status";
+pub const REASON: &str = "jwt_authz.reason";
+/// Configured claims go under this prefix and their chosen name.
+pub const CLAIM_PREFIX: &str = "jwt_authz.claims.";
+
+/// What the configuration asks to be written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FilterState {
+    /// A verified request's provider, `sub` and granted scopes.
+    pub identity: bool,
+    /// Claims of the verified token, each under `jwt_authz.claims.<name>`.
+    pub claims: Vec<ExposedClaim>,
+    /// A refused request's status and reason.
+    pub failure: bool,
+    /// Claims holding space-delimited lists (`normalize_payload_in_metadata`): written as
+    /// lists, like arrays.
+    pub space_delimited_claims: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExposedClaim {
+    /// The full property name, `jwt_authz.claims.<name>`.
+    pub property: String,
+    /// Claim name or dotted path; see [`claims::lookup`].
+    pub claim: String,
+}
+
+impl FilterState {
+    /// Whether anything is written for a verified request.
+    pub fn for_verified(&self) -> bool {
+        self.identity || !self.claims.is_empty()
+    }
+
+    /// The values to write for a request whose first verified token came from `provider`
+    /// with `claims`. Absent claims, objects and unsafe values (see
+    /// [`identity::header_value`]) are left out.
+    pub fn verified(&self, provider: &str, claims: &Map<String, Value>) -> Vec<(String, String)> {
+        let mut values = Vec::new();
+        if self.identity {
+            values.push((PROVIDER.to_string(), provider.to_string()));
+            if let Some(sub) = claims.get("sub").and_then(identity::header_value) {
+                values.push((SUB.to_string(), sub));
+            }
+            // Auth0 grants a scope in both `scope` and `permissions`: each once.
+            let mut scopes: Vec<&str> = Vec::new();
+            for scope in claims::granted_scopes(claims) {
+                if !scopes.contains(&scope) {
+                    scopes.push(scope);
+                }
+            }
+            if let Some(scopes) = identity::list_value(&scopes) {
+                values.push((SCOPES.to_string(), scopes));
+            }
+        }
+        for exposed in &self.claims {
+            let Some(claim) = claims::lookup(claims, &exposed.claim) else {
+                continue;
+            };
+            let value = match claim {
+                Value::String(text) if self.space_delimited_claims.contains(&exposed.claim) => {
+                    let items: Vec<&str> = text.split_ascii_whitespace().collect();
+                    identity::list_value(&items)
+                }
+                other => identity::header_value(other),
+            };
+            if let Some(value) = value {
+                values.push((exposed.property.clone(), value));
+            }
+        }
+        values
+    }
+
+    /// The values to write for a request refused with `status` and `reason`.
+    pub fn refused(&self, status: u32, reason: &str) -> Vec<(&'static str, String)> {
+        if !self.failure {
+            return Vec::new();
+        }
+        vec![(STATUS, status.to_string()), (REASON, reason.to_string())]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn claims(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => unreachable!(),
+        }
+    }
+
+    fn exposed(name: &str, claim: &str) -> ExposedClaim {
+        ExposedClaim {
+            property: format!("{CLAIM_PREFIX}{name}"),
+            claim: claim.into(),
+        }
+    }
+
+    fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+        items
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn user() -> Map<String, Value> {
+        claims(json!({
+            "sub": "auth0|42",
+            "scope": "read:messages write:messages",
+            "permissions": ["admin", "read:messages"],
+            "tier": "gold",
+            "roles": "editor viewer",
+            "groups": ["a", "b"],
+            "address": {"country": "NL"},
+            "level": 3
+        }))
+    }
+
+    #[test]
+    fn nothing_is_written_unless_asked() {
+        let off = FilterState::default();
+        assert!(!off.for_verified());
+        assert_eq!(off.verified("idp", &user()), vec![]);
+        assert_eq!(off.refused(401, "expired"), vec![]);
+    }
+
+    #[test]
+    fn identity_is_provider_sub_and_granted_scopes() {
+        let state = FilterState {
+            identity: true,
+            ..FilterState::default()
+        };
+        assert!(state.for_verified());
+        assert_eq!(
+            state.verified("idp", &user()),
+            pairs(&[
+                ("jwt_authz.provider", "idp"),
+                ("jwt_authz.sub", "auth0|42"),
+                ("jwt_authz.scopes", "read:messages,write:messages,admin"),
+            ])
+        );
+        // No sub, no scopes: only the provider.
+        assert_eq!(
+            state.verified("idp", &claims(json!({"sub": 7, "scope": ""}))),
+            pairs(&[("jwt_authz.provider", "idp"), ("jwt_authz.sub", "7")])
+        );
+        assert_eq!(
+            state.verified("idp", &claims(json!({}))),
+            pairs(&[("jwt_authz.provider", "idp")])
+        );
+    }
+
+    #[test]
+    fn configured_claims_are_written_under_their_names() {
+        let state = FilterState {
+            claims: vec![
+                exposed("tier", "tier"),
+                exposed("country", "address.country"),
+                exposed("groups", "groups"),
+                exposed("level", "level"),
+                exposed("roles", "roles"),
+                exposed("missing", "nickname"),
+                exposed("address", "address"),
+            ],
+            ..FilterState::default()
+        };
+        assert_eq!(
+            state.verified("idp", &user()),
+            pairs(&[
+                ("jwt_authz.claims.tier", "gold"),
+                ("jwt_authz.claims.country", "NL"),
+                ("jwt_authz.claims.groups", "a,b"),
+                ("jwt_authz.claims.level", "3"),
+                ("jwt_authz.claims.roles", "editor viewer"),
+            ])
+        );
+    }
+
+    #[test]
+    fn space_delimited_claims_are_written_as_lists() {
+        let state = FilterState {
+            claims: vec![exposed("roles", "roles"), exposed("tier", "tier")],
+            space_delimited_claims: vec!["roles".into(), "tier".into()],
+            ..FilterState::default()
+        };
+        assert_eq!(
+            state.verified("idp", &user()),
+            pairs(&[
+                ("jwt_authz.claims.roles", "editor,viewer"),
+                ("jwt_authz.claims.tier", "gold"),
+            ])
+        );
+    }
+
+    #[test]
+    fn values_that_could_forge_log_lines_are_left_out() {
+        let state = FilterState {
+            identity: true,
+            claims: vec![exposed("note", "note")],
+            ..FilterState::default()
+        };
+        let c = claims(json!({"sub": "a\nb", "note": "x\r\ny", "scope": "ok"}));
+        assert_eq!(
+            state.verified("idp", &c),
+            pairs(&[("jwt_authz.provider", "idp"), ("jwt_authz.scopes", "ok")])
+        );
+    }
+
+    #[test]
+    fn a_refusal_leaves_its_status_and_reason() {
+        let state = FilterState {
+            failure: true,
+            ..FilterState::default()
+        };
+        assert!(!state.for_verified());
+        assert_eq!(
+            state.refused(401, "expired"),
+            vec![
+                ("jwt_authz.status", "401".to_string()),
+                ("jwt_authz.reason", "expired".to_string())
+            ]
+        );
+    }
+}
