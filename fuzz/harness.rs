@@ -20,6 +20,7 @@ use jwt_authz::keys::discovery;
 use jwt_authz::keys::keyring::Keyring;
 use jwt_authz::keys::share;
 use jwt_authz::keys::uri::Endpoint;
+use jwt_authz::policy::route::KnownFacts;
 use jwt_authz::proof::binding::{self, Binding};
 use jwt_authz::proof::certificate::{self, Peer};
 use jwt_authz::proof::dpop::{self, ProofRequest};
@@ -221,6 +222,36 @@ pub fn config(data: &[u8]) {
     ]
     .map(|(n, v)| (n.to_string(), v.to_string()));
     decide(&config, &preflight, &mut keyring);
+    // Envoy's answers as a route policy would see them: each requirement the map names, a
+    // name it does not hold, each filter state value, and names for the route conditions.
+    let named = config.requirement_map.iter().map(|(name, _)| name.as_str());
+    let states = config
+        .filter_state_rules
+        .iter()
+        .flat_map(|rules| rules.requires.iter().map(|(value, _)| value.as_str()));
+    let cookie = format!("session={token}; other=1");
+    let request = [
+        (":method", "GET"),
+        (":path", "/api"),
+        ("cookie", cookie.as_str()),
+    ];
+    for (requirement, state) in named
+        .map(|n| (Some(n), None))
+        .chain(states.map(|s| (None, Some(s))))
+        .chain([(Some("not-in-the-map"), Some("no-such-value"))])
+    {
+        let facts = KnownFacts {
+            route_name: Some("httproute/shop/cart/rule/0/match/0/*".into()),
+            virtual_host_name: Some("api.example.com:443".into()),
+            requirement_name: requirement.map(str::to_string),
+            filter_state: state.map(str::to_string),
+        };
+        let mut with_facts = Request::from_headers(&request);
+        with_facts.route = &facts;
+        let decision =
+            authn::authorize(&config, with_facts, &mut keyring, Duration::from_secs(NOW));
+        check_decision(&config, &request, decision);
+    }
 }
 
 /// `headers`: the request headers as the host hands them over (proxy-wasm's serialized map,
@@ -304,6 +335,12 @@ fn decide_headers<'c>(
         keyring,
         Duration::from_secs(NOW),
     );
+    check_decision(config, headers, decision)
+}
+
+/// What every decision on a request with `headers` must be: edits and refusals safe to send,
+/// providers that exist.
+fn check_decision<'c>(config: &Config, headers: &[Header], decision: Decision<'c>) -> Decision<'c> {
     match &decision {
         Decision::Allow(allowed) => {
             for (name, value) in &allowed.set_headers {

@@ -1,9 +1,10 @@
 //! The decision for one request: the checks in order, cheapest first, so junk costs no
 //! signature check.
 //!
-//! CORS preflight bypass -> rule -> requirement, where each token is checked as:
-//! location -> size -> JWS structure and `alg` -> `iss` (which provider) -> `exp`/`nbf`/`iat`
-//! -> `aud` -> key by `kid` -> signature. Then the rule's scopes and claims, and finally the
+//! CORS preflight bypass -> the route's requirement, a rule, or the filter state's requirement
+//! -> requirement, where each token is checked as: location -> size -> JWS structure and `alg`
+//! -> `iss` (which provider) -> `exp`/`nbf`/`iat` (and `max_lifetime`) -> `aud` -> `sub`
+//! (`subjects`) -> key by `kid` -> signature. Then the rule's scopes and claims, and finally the
 //! header edits: client copies of identity headers out, verified identity in.
 
 use crate::config::{Config, Provider};
@@ -14,8 +15,9 @@ use crate::jose::jwt;
 use crate::jose::verify;
 use crate::keys::cache::Lookup;
 use crate::keys::keyring::Keyring;
+use crate::policy::access::Access;
 use crate::policy::cors;
-use crate::policy::requirement::{Checks, Failure, Step};
+use crate::policy::requirement::{Checks, Failure, Requirement, Step};
 use crate::policy::rules;
 use crate::proof::certificate;
 use crate::proof::dpop::{self, Proof, ProofRequest};
@@ -112,13 +114,16 @@ pub fn authorize<'c>(
             ..Allowed::default()
         });
     }
-    let Some(rule) = rules::first_match(&config.rules, &request) else {
-        return Decision::Deny(Failure {
-            error: AuthError::NoMatchingRule,
-            provider: None,
-        });
+    let (requirement, access) = match choose(config, &request) {
+        Ok(chosen) => chosen,
+        Err(error) => {
+            return Decision::Deny(Failure {
+                error,
+                provider: None,
+            });
+        }
     };
-    let Some(requirement) = &rule.requirement else {
+    let Some(requirement) = requirement else {
         return Decision::Allow(Allowed {
             remove_headers: spoofable_headers(config, &request),
             ..Allowed::default()
@@ -136,9 +141,9 @@ pub fn authorize<'c>(
         Step::Fail(failure) => return Decision::Deny(failure),
         Step::Wait(provider) => return Decision::Wait(provider),
     };
-    if !rule.access.is_empty() {
+    if let Some(access) = access.filter(|a| !a.is_empty()) {
         let claims: Vec<&Map<String, Value>> = verified.iter().map(|v| v.claims.as_ref()).collect();
-        if let Err(error) = rule.access.check(&claims) {
+        if let Err(error) = access.check(&claims) {
             return Decision::Deny(Failure {
                 error,
                 provider: verified.first().map(|v| v.provider),
@@ -146,6 +151,35 @@ pub fn authorize<'c>(
         }
     }
     Decision::Allow(allowed(config, &request, verified))
+}
+
+/// What the request must carry, and the scopes and claims its tokens must then grant, as
+/// jwt_authn picks them: the requirement the route's metadata names (only a configuration
+/// with a `requirement_map` asks), else the first rule that matches, else the requirement
+/// `filter_state_rules` gives the filter state's value. None of them: refused (fail closed).
+fn choose<'c>(
+    config: &'c Config,
+    request: &Request,
+) -> Result<(Option<&'c Requirement>, Option<&'c Access>), AuthError> {
+    if !config.requirement_map.is_empty()
+        && let Some(name) = request.route.requirement_name()
+    {
+        return match config.named_requirement(name) {
+            Some(requirement) => Ok((Some(requirement), None)),
+            None => Err(AuthError::UnknownRequirement),
+        };
+    }
+    if let Some(rule) = rules::first_match(&config.rules, request) {
+        return Ok((rule.requirement.as_ref(), Some(&rule.access)));
+    }
+    let by_state = config.filter_state_rules.as_ref().and_then(|rules| {
+        let value = request.route.filter_state()?;
+        rules.requires.iter().find(|(v, _)| v == value)
+    });
+    match by_state {
+        Some((_, requirement)) => Ok((Some(requirement), None)),
+        None => Err(AuthError::NoMatchingRule),
+    }
 }
 
 /// The request's headers that could pass for identity headers: the names the filter sets,
@@ -193,6 +227,7 @@ fn allowed<'c>(config: &'c Config, request: &Request, verified: Vec<Verified<'c>
         ..Allowed::default()
     };
     let mut params: Vec<&str> = Vec::new();
+    let mut cookies: Vec<&str> = Vec::new();
     for (index, token) in verified.iter().enumerate() {
         // One token satisfying two parts of a requirement is one identity, not two.
         let seen = verified.get(..index).unwrap_or_default();
@@ -212,6 +247,7 @@ fn allowed<'c>(config: &'c Config, request: &Request, verified: Vec<Verified<'c>
                 }
                 Removal::Header(_) => {}
                 Removal::Param(name) => params.push(name),
+                Removal::Cookie(name) => cookies.push(name),
             }
         }
         for (name, value) in provider.identity.values(&token.claims, &token.payload_b64) {
@@ -235,6 +271,13 @@ fn allowed<'c>(config: &'c Config, request: &Request, verified: Vec<Verified<'c>
     }
     if !params.is_empty() {
         allowed.set_path = Some(extract::without_params(request.path, &params));
+    }
+    if !cookies.is_empty() {
+        // Every `cookie` header goes; the other cookies come back in one.
+        allowed.remove_headers.push(Cow::Borrowed("cookie"));
+        if let Some(rest) = extract::without_cookies(request.headers, &cookies) {
+            allowed.set_headers.push(("cookie".into(), rest));
+        }
     }
     if config.filter_state.for_verified()
         && let Some(first) = verified.first()
@@ -282,6 +325,8 @@ impl<'c, 'r> Session<'c, 'r, '_> {
             issuer: &provider.issuer,
             audiences: audiences.unwrap_or(&provider.audiences),
             clock_skew_seconds: provider.clock_skew_seconds,
+            subjects: provider.subjects.as_ref(),
+            max_lifetime_seconds: provider.max_lifetime_seconds,
         };
         let now = self.now.as_secs();
         if let Some(entry) = self.keyring.verified(index, &found.token) {

@@ -4,6 +4,7 @@
 //! Descriptions never contain the token or any claim value, so they are safe to log and to
 //! send back; they also avoid `"` and `\`, which RFC 6750 forbids inside `error_description`.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// Declares an enum of fixed refusal texts: one unit variant per text, [`ALL`](Self::ALL) the
@@ -192,6 +193,12 @@ pub enum AuthError {
     UnsupportedCritical,
     /// `exp` is absent: every token must expire.
     MissingExpiry,
+    /// `iat` is absent and the provider has a `max_lifetime`.
+    MissingIssuedAt,
+    /// `exp - iat` is longer than the provider's `max_lifetime`.
+    LifetimeTooLong,
+    /// `sub` is absent or does not match the provider's `subjects`.
+    SubjectNotAllowed,
     /// A registered claim has the wrong JSON type or is out of range.
     InvalidClaim(BadClaim),
     /// `exp` is in the past, beyond the clock skew.
@@ -218,6 +225,8 @@ pub enum AuthError {
     ClaimMismatch(String),
     /// No rule matches the request: fail closed.
     NoMatchingRule,
+    /// The route's metadata names a requirement `requirement_map` does not hold.
+    UnknownRequirement,
     /// The host refused an edit the decision needs (such as removing a client-sent identity
     /// header): the request must not go upstream half-prepared.
     HostFailure,
@@ -235,7 +244,10 @@ impl AuthError {
     pub fn status(&self) -> u32 {
         match self {
             Self::MultipleTokens | Self::Unreadable(_) => 400,
-            Self::InsufficientScope { .. } | Self::ClaimMismatch(_) | Self::NoMatchingRule => 403,
+            Self::InsufficientScope { .. }
+            | Self::ClaimMismatch(_)
+            | Self::NoMatchingRule
+            | Self::UnknownRequirement => 403,
             Self::KeysUnavailable | Self::HostFailure | Self::ReplayStoreFull => 503,
             _ => 401,
         }
@@ -250,7 +262,7 @@ impl AuthError {
             Self::KeysUnavailable | Self::HostFailure | Self::ReplayStoreFull => {
                 "temporarily_unavailable"
             }
-            Self::NoMatchingRule => "access_denied",
+            Self::NoMatchingRule | Self::UnknownRequirement => "access_denied",
             Self::InvalidProof(ProofFault::NoNonce | ProofFault::StaleNonce) => "use_dpop_nonce",
             Self::InvalidProof(_) => "invalid_dpop_proof",
             _ => "invalid_token",
@@ -268,7 +280,10 @@ impl AuthError {
             | Self::DuplicateMember
             | Self::UnsupportedCritical
             | Self::InvalidClaim(_)
-            | Self::MissingExpiry => "malformed",
+            | Self::MissingExpiry
+            | Self::MissingIssuedAt => "malformed",
+            Self::LifetimeTooLong => "lifetime",
+            Self::SubjectNotAllowed => "subject",
             Self::AlgorithmNotAllowed => "algorithm",
             Self::Expired | Self::NotYetValid | Self::IssuedInFuture => "expired",
             Self::IssuerNotAllowed => "issuer",
@@ -278,7 +293,7 @@ impl AuthError {
             Self::KeysUnavailable => "keys_unavailable",
             Self::InsufficientScope { .. } => "scope",
             Self::ClaimMismatch(_) => "claim",
-            Self::NoMatchingRule => "no_rule",
+            Self::NoMatchingRule | Self::UnknownRequirement => "no_rule",
             Self::HostFailure => "internal",
             Self::InvalidProof(fault) => fault.reason(),
             Self::Binding(fault) => fault.reason(),
@@ -287,7 +302,7 @@ impl AuthError {
     }
 
     /// The human-readable reason sent as `error_description`.
-    pub fn description(&self) -> String {
+    pub fn description(&self) -> Cow<'static, str> {
         match self {
             Self::Missing => "Jwt is missing".into(),
             Self::MultipleTokens => "Request carries more than one token".into(),
@@ -300,6 +315,9 @@ impl AuthError {
                 "Jwt header has a crit member that is not understood".into()
             }
             Self::MissingExpiry => "Jwt has no exp claim".into(),
+            Self::MissingIssuedAt => "Jwt has no iat claim".into(),
+            Self::LifetimeTooLong => "Jwt lifetime is longer than the provider allows".into(),
+            Self::SubjectNotAllowed => "Jwt subject is not allowed".into(),
             Self::InvalidClaim(claim) => claim.text().into(),
             Self::Expired => "Jwt is expired".into(),
             Self::NotYetValid => "Jwt is not yet valid".into(),
@@ -310,15 +328,18 @@ impl AuthError {
             Self::BadSignature => "Jwt verification fails".into(),
             Self::KeysUnavailable => "Jwks is not available from the issuer".into(),
             Self::InsufficientScope { scopes, any: false } => {
-                format!("Jwt lacks required scope: {}", scopes.join(" "))
+                format!("Jwt lacks required scope: {}", scopes.join(" ")).into()
             }
             Self::InsufficientScope { scopes, any: true } => {
-                format!("Jwt has none of the scopes: {}", scopes.join(" "))
+                format!("Jwt has none of the scopes: {}", scopes.join(" ")).into()
             }
             Self::ClaimMismatch(name) => {
-                format!("Jwt claim {name} does not have a required value")
+                format!("Jwt claim {name} does not have a required value").into()
             }
             Self::NoMatchingRule => "No rule matches this request".into(),
+            Self::UnknownRequirement => {
+                "The route names a requirement that is not configured".into()
+            }
             Self::HostFailure => "The request could not be prepared for the upstream".into(),
             Self::InvalidProof(fault) => fault.text().into(),
             Self::Binding(fault) => fault.text().into(),
@@ -339,6 +360,7 @@ impl AuthError {
         if matches!(
             self,
             Self::NoMatchingRule
+                | Self::UnknownRequirement
                 | Self::KeysUnavailable
                 | Self::HostFailure
                 | Self::ReplayStoreFull
@@ -385,9 +407,15 @@ impl AuthError {
     }
 
     /// The JSON body of the local reply: `{"error": ..., "error_description": ...}`.
+    ///
+    /// Written directly: codes and descriptions never need escaping (see the module's
+    /// documentation), and JSON serialisation would cost the module some 4 KB.
     pub fn body(&self) -> String {
-        serde_json::json!({"error": self.code(), "error_description": self.description()})
-            .to_string()
+        format!(
+            "{{\"error\":\"{}\",\"error_description\":\"{}\"}}",
+            self.code(),
+            self.description()
+        )
     }
 }
 
@@ -421,14 +449,17 @@ impl AuthError {
             AuthError::AlgorithmNotAllowed,
             AuthError::UnsupportedCritical,
             AuthError::MissingExpiry,
+            AuthError::MissingIssuedAt,
         ]);
         every.extend(BadClaim::ALL.iter().map(|&c| AuthError::InvalidClaim(c)));
         every.extend([
             AuthError::Expired,
             AuthError::NotYetValid,
             AuthError::IssuedInFuture,
+            AuthError::LifetimeTooLong,
             AuthError::IssuerNotAllowed,
             AuthError::AudienceNotAllowed,
+            AuthError::SubjectNotAllowed,
             AuthError::UnknownKey,
             AuthError::BadSignature,
             AuthError::KeysUnavailable,
@@ -442,6 +473,7 @@ impl AuthError {
             },
             AuthError::ClaimMismatch("NAME".into()),
             AuthError::NoMatchingRule,
+            AuthError::UnknownRequirement,
             AuthError::HostFailure,
         ]);
         every.extend(ProofFault::ALL.iter().map(|&f| AuthError::InvalidProof(f)));
@@ -532,6 +564,18 @@ mod tests {
     }
 
     #[test]
+    fn every_body_is_the_json_object_of_its_code_and_description() {
+        for e in AuthError::every_kind() {
+            let body: serde_json::Value = serde_json::from_str(&e.body()).unwrap();
+            assert_eq!(
+                body,
+                serde_json::json!({"error": e.code(), "error_description": e.description()}),
+                "{e:?}"
+            );
+        }
+    }
+
+    #[test]
     fn every_kind_has_every_variant() {
         // An exhaustive match: a new variant does not compile until it is named here, and
         // naming it here is a reminder to add it to `every_kind` (which this test checks).
@@ -562,9 +606,13 @@ mod tests {
                 AuthError::InvalidProof(_) => 22,
                 AuthError::Binding(_) => 23,
                 AuthError::ReplayStoreFull => 24,
+                AuthError::MissingIssuedAt => 25,
+                AuthError::LifetimeTooLong => 26,
+                AuthError::SubjectNotAllowed => 27,
+                AuthError::UnknownRequirement => 28,
             }
         }
-        const VARIANTS: usize = 25;
+        const VARIANTS: usize = 29;
         let mut seen = [false; VARIANTS];
         for e in AuthError::every_kind() {
             seen[ordinal(&e)] = true;
@@ -572,7 +620,7 @@ mod tests {
         assert!(seen.iter().all(|s| *s), "{seen:?}");
         let descriptions: Vec<String> = AuthError::every_kind()
             .iter()
-            .map(AuthError::description)
+            .map(|e| e.description().into_owned())
             .collect();
         for (i, d) in descriptions.iter().enumerate() {
             assert!(!descriptions[..i].contains(d), "{d} twice");

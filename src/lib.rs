@@ -10,7 +10,7 @@
 //! |--------|-----|
 //! | [`config`] | JSON configuration -> validated [`config::Config`]; errors name the field path |
 //! | [`request`] | what is read from and written to a request: [`request::headers`] (the host's serialized headers, read in place), [`request::extract`] (where the token is), [`request::identity`] (verified claims -> headers for the upstream) |
-//! | [`policy`] | which rule applies ([`policy::rules`]), its requirement ([`policy::requirement`]), required scopes and claim values ([`policy::access`]), CORS preflights ([`policy::cors`]) |
+//! | [`policy`] | which rule applies ([`policy::rules`]), its requirement ([`policy::requirement`]), required scopes and claim values ([`policy::access`]), CORS preflights ([`policy::cors`]), Envoy's `StringMatcher` ([`policy::matcher`]), what Envoy knows of the route, asked lazily ([`policy::route`]) |
 //! | [`jose`] | the algorithms and the keys each needs ([`jose::algorithm`]), compact JWS under a strict profile ([`jose::jwt`]), JWK sets with each key bound to its algorithms ([`jose::jwks`]), the key meeting the signature ([`jose::verify`]), time and audience checks ([`jose::claims`]) |
 //! | [`crypto`] | the primitives: [`crypto::rsa`] (Montgomery arithmetic, PKCS#1 v1.5 and PSS, the ROCA fingerprint), [`crypto::ecdsa`] (P-256, P-384, P-521 with per-key tables), [`crypto::ed25519`], [`crypto::hmac`] (the one that handles a secret) |
 //! | [`proof`] | what proves the sender holds what a token is bound to (`cnf`): DPoP proofs ([`proof::dpop`]) and their replay store, client certificates ([`proof::certificate`]), and the verdict ([`proof::sender`]) |

@@ -11,15 +11,17 @@ use crate::authn::Allowed;
 use crate::config::Config;
 
 /// Every denial reason ([`crate::error::AuthError::reason`]), each with its own counter.
-pub const REASONS: [&str; 33] = [
+pub const REASONS: [&str; 35] = [
     "missing",
     "multiple_tokens",
     "unreadable",
     "malformed",
     "algorithm",
     "expired",
+    "lifetime",
     "issuer",
     "audience",
+    "subject",
     "unknown_key",
     "signature",
     "keys_unavailable",

@@ -19,6 +19,9 @@ pub enum Client {
     /// `application/grpc+json` and the like. gRPC-Web arrives here as gRPC when Envoy's
     /// `grpc_web` filter runs first (it rewrites the content-type).
     Grpc,
+    /// Anyone, when the configuration strips refusals (`strip_failure_response`): the status
+    /// and the headers a client acts on (`retry-after`, `dpop-nonce`), no body, no challenge.
+    Stripped,
 }
 
 impl Client {
@@ -68,11 +71,14 @@ pub fn refusal_with(
         }
         // No content-type: Envoy sets `application/grpc` (or `text/plain` if it would not
         // treat the request as gRPC, and the description then reads as plain text).
-        Client::Grpc => error.description(),
+        Client::Grpc => error.description().into_owned(),
+        Client::Stripped => String::new(),
     };
     headers.push(("cache-control", "no-store".to_string()));
-    for challenge in challenges {
-        headers.push(("www-authenticate", challenge.clone()));
+    if client != Client::Stripped {
+        for challenge in challenges {
+            headers.push(("www-authenticate", challenge.clone()));
+        }
     }
     if let Some(nonce) = dpop_nonce {
         headers.push(("dpop-nonce", nonce));
@@ -182,5 +188,25 @@ mod tests {
                 assert!(!refusal(&error, "api", client).body.is_empty(), "{error:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_stripped_refusal_keeps_its_status_and_what_a_client_acts_on() {
+        let reply = refusal(&AuthError::KeysUnavailable, "api", Client::Stripped);
+        assert_eq!(reply.status, 503);
+        assert_eq!(reply.body, "");
+        assert_eq!(
+            reply.headers,
+            vec![
+                ("cache-control", "no-store".to_string()),
+                ("retry-after", "5".to_string())
+            ]
+        );
+        let reply = refusal(&AuthError::Expired, "api", Client::Stripped);
+        assert_eq!((reply.status, reply.body.as_str()), (401, ""));
+        assert_eq!(
+            reply.headers,
+            vec![("cache-control", "no-store".to_string())]
+        );
     }
 }

@@ -781,3 +781,265 @@ fn a_token_of_another_provider_is_refused_for_its_issuer_not_for_local_limits() 
         denied(AuthError::Expired, Some(STAFF))
     );
 }
+
+// ---- Policy chosen by Envoy's routes, and jwt_authn's remaining provider fields ----------
+
+use jwt_authz::policy::route::KnownFacts;
+
+impl Fixture {
+    fn decide_with_facts(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        facts: &KnownFacts,
+    ) -> Decision<'_> {
+        let bearer = token.map(|t| format!("Bearer {t}"));
+        let mut all = vec![(":method", "GET"), (":path", path)];
+        all.extend(bearer.as_deref().map(|b| ("authorization", b)));
+        let mut request = Request::from_headers(&all);
+        request.route = facts;
+        let mut keyring = Keyring::new(&self.config);
+        authorize(
+            &self.config,
+            request,
+            &mut keyring,
+            Duration::from_secs(NOW),
+        )
+    }
+}
+
+fn route_fixture() -> Fixture {
+    fixture_with(
+        json!([
+            {"match": {"route_name": {"exact": "staff-only"}}, "requirement_name": "staff"},
+            {"match": {"prefix": "/", "virtual_host_name": {"prefix": "internal."}}},
+            {"match": {"prefix": "/api"}, "requires": {"provider_name": "customers"}, "required_scopes": ["read:messages"]}
+        ]),
+        json!({}),
+        json!({
+            "requirement_map": {
+                "staff": {"provider_name": "staff"},
+                "anyone": {"requires_any": {"requirements": [{"provider_name": "customers"}, {"provider_name": "staff"}]}}
+            },
+            "filter_state_rules": {"name": "tier", "requires": {"gold": {"provider_name": "staff"}}}
+        }),
+    )
+}
+
+fn facts(
+    route: Option<&str>,
+    host: Option<&str>,
+    named: Option<&str>,
+    state: Option<&str>,
+) -> KnownFacts {
+    KnownFacts {
+        route_name: route.map(str::to_string),
+        virtual_host_name: host.map(str::to_string),
+        requirement_name: named.map(str::to_string),
+        filter_state: state.map(str::to_string),
+    }
+}
+
+#[test]
+fn the_route_metadata_names_the_requirement_before_any_rule() {
+    let f = route_fixture();
+    let (customer, staff) = (f.token(&claims()), f.staff_token());
+    let anyone = facts(None, None, Some("anyone"), None);
+    assert_eq!(
+        f.decide_with_facts("/api/x", Some(&staff), &anyone),
+        allowed_by(&[STAFF])
+    );
+    // The rule's scopes are not the route's requirement's: only the requirement applies.
+    let mut unscoped = claims();
+    unscoped["scope"] = json!("");
+    let token = f.token(&unscoped);
+    assert_eq!(
+        f.decide_with_facts("/api/x", Some(&token), &anyone),
+        allowed_by(&[CUSTOMERS])
+    );
+    let staff_only = facts(None, None, Some("staff"), None);
+    assert_eq!(
+        f.decide_with_facts("/api/x", Some(&customer), &staff_only),
+        denied(AuthError::IssuerNotAllowed, Some(STAFF))
+    );
+    assert_eq!(
+        f.decide_with_facts(
+            "/api/x",
+            Some(&customer),
+            &facts(None, None, Some("typo"), None)
+        ),
+        denied(AuthError::UnknownRequirement, None)
+    );
+}
+
+#[test]
+fn rules_match_on_route_and_virtual_host_names() {
+    let f = route_fixture();
+    let (customer, staff) = (f.token(&claims()), f.staff_token());
+    let route = facts(Some("staff-only"), None, None, None);
+    assert_eq!(
+        f.decide_with_facts("/any/path", Some(&staff), &route),
+        allowed_by(&[STAFF])
+    );
+    assert_eq!(
+        f.decide_with_facts("/any/path", Some(&customer), &route),
+        denied(AuthError::IssuerNotAllowed, Some(STAFF))
+    );
+    let internal = facts(Some("other"), Some("internal.example.com:80"), None, None);
+    assert_eq!(
+        f.decide_with_facts("/x", None, &internal),
+        Decision::Allow(Allowed::default())
+    );
+    assert_eq!(
+        f.decide_with_facts(
+            "/x",
+            None,
+            &facts(None, Some("api.example.com"), None, None)
+        ),
+        denied(AuthError::NoMatchingRule, None)
+    );
+}
+
+#[test]
+fn filter_state_picks_a_requirement_when_no_rule_matches() {
+    let f = route_fixture();
+    let staff = f.staff_token();
+    let gold = facts(None, None, None, Some("gold"));
+    assert_eq!(
+        f.decide_with_facts("/other", Some(&staff), &gold),
+        allowed_by(&[STAFF])
+    );
+    assert_eq!(
+        f.decide_with_facts("/other", None, &gold),
+        denied(AuthError::Missing, Some(STAFF))
+    );
+    // A rule that matches comes first; an unknown value is no rule at all.
+    assert_eq!(
+        f.decide_with_facts("/api/x", Some(&staff), &gold),
+        denied(AuthError::IssuerNotAllowed, Some(CUSTOMERS))
+    );
+    assert_eq!(
+        f.decide_with_facts(
+            "/other",
+            Some(&staff),
+            &facts(None, None, None, Some("silver"))
+        ),
+        denied(AuthError::NoMatchingRule, None)
+    );
+}
+
+#[test]
+fn a_token_in_a_cookie_is_found_and_only_its_cookie_removed() {
+    let f = fixture_with(
+        json!([{"match": {"prefix": "/"}, "requires": {"provider_name": "customers"}}]),
+        json!({"from_cookies": ["session", "jwt"]}),
+        json!({}),
+    );
+    let token = f.token(&claims());
+    let cookie = format!("theme=dark; jwt=\"{token}\"; lang=en");
+    let Decision::Allow(allowed) = f.decide_request("GET", "/x", &[("cookie", &cookie)], NOW)
+    else {
+        panic!("allowed expected")
+    };
+    assert_eq!(allowed.remove_headers, vec!["cookie"]);
+    assert_eq!(
+        allowed.set_headers,
+        vec![("cookie".to_string(), "theme=dark; lang=en".to_string())]
+    );
+    // The only cookie: the header goes.
+    let only = format!("session={token}");
+    let Decision::Allow(allowed) = f.decide_request("GET", "/x", &[("cookie", &only)], NOW) else {
+        panic!("allowed expected")
+    };
+    assert_eq!(
+        (allowed.remove_headers, allowed.set_headers),
+        (vec!["cookie".into()], vec![])
+    );
+    // Not in the Authorization header any more, and one token per request.
+    assert_eq!(
+        f.decide("/x", Some(&token), NOW),
+        denied(AuthError::Missing, Some(CUSTOMERS))
+    );
+    let two = format!("session={token}; jwt={token}");
+    assert_eq!(
+        f.decide_request("GET", "/x", &[("cookie", &two)], NOW),
+        denied(AuthError::MultipleTokens, Some(CUSTOMERS))
+    );
+}
+
+#[test]
+fn subjects_and_max_lifetime_refuse_with_their_reason() {
+    let f = fixture_with(
+        json!([{"match": {"prefix": "/"}, "requires": {"provider_name": "customers"}}]),
+        json!({"subjects": {"suffix": "@clients"}, "max_lifetime": "3600s", "require_expiration": true}),
+        json!({}),
+    );
+    assert_eq!(
+        f.decide("/x", Some(&f.token(&claims())), NOW),
+        allowed_by(&[CUSTOMERS])
+    );
+    let with = |field: &str, value: Value| {
+        let mut c = claims();
+        c[field] = value;
+        f.token(&c)
+    };
+    for (token, error) in [
+        (with("sub", json!("user|1")), AuthError::SubjectNotAllowed),
+        (with("sub", json!(7)), AuthError::SubjectNotAllowed),
+        (with("exp", json!(NOW + 3601)), AuthError::LifetimeTooLong),
+    ] {
+        assert_eq!(
+            f.decide("/x", Some(&token), NOW),
+            denied(error, Some(CUSTOMERS))
+        );
+    }
+    let without = |field: &str| {
+        let mut c = claims();
+        c.as_object_mut().unwrap().remove(field);
+        f.token(&c)
+    };
+    assert_eq!(
+        f.decide("/x", Some(&without("sub")), NOW),
+        denied(AuthError::SubjectNotAllowed, Some(CUSTOMERS))
+    );
+    assert_eq!(
+        f.decide("/x", Some(&without("iat")), NOW),
+        denied(AuthError::MissingIssuedAt, Some(CUSTOMERS))
+    );
+}
+
+/// Facts that fail the test when asked: what a configuration without route policy must never do.
+struct Untouchable;
+
+impl jwt_authz::policy::route::RouteFacts for Untouchable {
+    fn route_name(&self) -> Option<&str> {
+        panic!("route_name read")
+    }
+    fn virtual_host_name(&self) -> Option<&str> {
+        panic!("virtual_host_name read")
+    }
+    fn requirement_name(&self) -> Option<&str> {
+        panic!("route metadata read")
+    }
+    fn filter_state(&self) -> Option<&str> {
+        panic!("filter state read")
+    }
+}
+
+#[test]
+fn a_configuration_without_route_policy_asks_the_host_nothing() {
+    let f = fixture();
+    let token = f.token(&claims());
+    let bearer = format!("Bearer {token}");
+    for path in ["/api/x", "/healthz", "/nowhere"] {
+        let all = [
+            (":method", "GET"),
+            (":path", path),
+            ("authorization", bearer.as_str()),
+        ];
+        let mut request = Request::from_headers(&all);
+        request.route = &Untouchable;
+        let mut keyring = Keyring::new(&f.config);
+        authorize(&f.config, request, &mut keyring, Duration::from_secs(NOW));
+    }
+}

@@ -404,7 +404,7 @@ fn every_algorithm_decided_as_native_jwt_authn_decides() {
             None => Ok(()),
             Some(_) => Err(401),
         };
-        let expected_description = case.ours.as_ref().map(AuthError::description);
+        let expected_description = case.ours.as_ref().map(|e| e.description().into_owned());
         if our_verdict != expected || description != expected_description {
             failures.push(format!(
                 "{}: jwt-authz should answer {expected:?} {expected_description:?}, got {our_verdict:?} {description:?}",

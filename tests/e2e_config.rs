@@ -92,7 +92,7 @@ fn mistakes() -> Vec<(&'static str, String, &'static str)> {
         ("not JSON", "providers: {}".into(), "(root): not valid JSON: expected value at line 1 column 1"),
         ("not an object", "[]".into(), "(root): must be a JSON object"),
         ("duplicate member", r#"{"rules": [], "rules": []}"#.into(), "(root): duplicate member name at line 1 column 21"),
-        ("unknown field", with_provider(json!({"issuers": "x"})), "providers.p.issuers: unknown field `issuers`, expected one of `issuer`, `audiences`, `remote_jwks`, `oidc_discovery`, `local_jwks`, `from_headers`, `from_params`, `forward`, `clock_skew_seconds`, `algorithms`, `max_token_bytes`, `claim_to_headers`, `forward_payload_header`, `pad_forward_payload_header`, `jwt_cache_config`, `dpop`, `certificate_binding`"),
+        ("unknown field", with_provider(json!({"issuers": "x"})), "providers.p.issuers: unknown field `issuers`, expected one of `issuer`, `audiences`, `remote_jwks`, `oidc_discovery`, `local_jwks`, `from_headers`, `from_params`, `from_cookies`, `forward`, `clock_skew_seconds`, `algorithms`, `max_token_bytes`, `claim_to_headers`, `forward_payload_header`, `pad_forward_payload_header`, `jwt_cache_config`, `dpop`, `certificate_binding`, `subjects`, `max_lifetime`, `require_expiration`"),
         ("wrong type", json!({"realm": 1, "rules": [{"match": {"prefix": "/"}}]}).to_string(), "realm: must be a string, not a number"),
         ("realm that cannot be quoted", json!({"realm": "a\"b", "rules": [{"match": {"prefix": "/"}}]}).to_string(), "realm: must be non-empty printable ASCII without quotes or backslashes"),
         ("no rules", json!({"rules": []}).to_string(), "rules: at least one rule is required: without rules every request is refused"),
@@ -127,6 +127,13 @@ fn mistakes() -> Vec<(&'static str, String, &'static str)> {
         ("scope", rule(json!({"match": {"prefix": "/"}, "requires": {"provider_name": "p"}, "required_scopes": ["a b"]})), "rules[0].required_scopes[0]: \"a b\" is not a valid scope (RFC 6749: printable ASCII, no spaces, quotes or backslashes)"),
         ("scopes without a verified token", rule(json!({"match": {"prefix": "/"}, "required_scopes": ["a"]})), "rules[0]: required_scopes, required_scopes_any and required_claims need a requirement that always verifies a token (not absent, allow_missing or allow_missing_or_failed)"),
         ("claim without a condition", rule(json!({"match": {"prefix": "/"}, "requires": {"provider_name": "p"}, "required_claims": [{"name": "gty"}]})), "rules[0].required_claims[0]: give exactly one of equals, one_of or contains"),
+        ("cookie name", with_provider(json!({"from_cookies": ["a;b"]})), "providers.p.from_cookies[0]: \"a;b\" is not a valid cookie name"),
+        ("two subject patterns", with_provider(json!({"subjects": {"exact": "a", "prefix": "b"}})), "providers.p.subjects: give exactly one of exact, prefix, suffix, contains or safe_regex"),
+        ("lifetime in fractions", with_provider(json!({"max_lifetime": "0.5s"})), "providers.p.max_lifetime: must be whole seconds, at least 1s (token times are whole seconds)"),
+        ("tokens that never expire", with_provider(json!({"require_expiration": false})), "providers.p.require_expiration: cannot be false: jwt-authz refuses every token without exp (a token that never expires cannot be revoked); remove the field or set it to true"),
+        ("route name without a pattern", rule(json!({"match": {"route_name": {"ignore_case": true}}})), "rules[0].match.route_name: give exactly one of exact, prefix, suffix, contains or safe_regex"),
+        ("requirement not in the map", rule(json!({"match": {"prefix": "/"}, "requirement_name": "staff"})), "rules[0].requirement_name: requirement_map has no requirement called \"staff\""),
+        ("filter state without a name", json!({"filter_state_rules": {"requires": {"gold": {"allow_missing": {}}}}, "rules": [{"match": {"prefix": "/"}}]}).to_string(), "filter_state_rules: missing field `name`"),
     ]
 }
 

@@ -359,6 +359,10 @@ fn regenerate_seeds() {
                 {"provider_name": "local"}, {"allow_missing": {}}]}}}]}),
         ),
         (
+            "route-policy",
+            serde_json::from_str(include_str!("../fuzz/seeds/config/route-policy")).unwrap(),
+        ),
+        (
             "mistake",
             json!({"providers": {"p": {"issuer": "https://i/", "audiences": ["a"],
             "remote_jwks": {"http_uri": {"uri": "https://i/jwks", "cluster": "c", "timeout": "5"}}}},

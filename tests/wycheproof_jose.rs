@@ -26,8 +26,8 @@ const MAX_TOKEN_BYTES: usize = 8192;
 
 /// The filter's verdict on `token` with the key set `keys`: `Ok` if it verifies, else why not.
 fn verdict(keys: &Value, token: &str) -> Result<(), String> {
-    let jws =
-        jwt::parse_compact(token, MAX_TOKEN_BYTES, &Algorithm::ALL).map_err(|e| e.description())?;
+    let jws = jwt::parse_compact(token, MAX_TOKEN_BYTES, &Algorithm::ALL)
+        .map_err(|e| e.description().into_owned())?;
     let origin = if jws.algorithm.is_symmetric() {
         Origin::LocalWithHmac
     } else {
@@ -37,7 +37,7 @@ fn verdict(keys: &Value, token: &str) -> Result<(), String> {
         jwks::parse_from(keys.to_string().as_bytes(), origin).map_err(|e| format!("{e}"))?;
     let candidates = parsed.keys.candidates(jws.kid.as_deref(), jws.algorithm);
     if candidates.is_empty() {
-        return Err(AuthError::UnknownKey.description());
+        return Err(AuthError::UnknownKey.description().into_owned());
     }
     let signed = jwt::Jws {
         algorithm: jws.algorithm,
@@ -46,7 +46,7 @@ fn verdict(keys: &Value, token: &str) -> Result<(), String> {
         signing_input: jws.signing_input,
         signature: jws.signature.clone(),
     };
-    verify::verify(&signed, &candidates).map_err(|e| e.description())
+    verify::verify(&signed, &candidates).map_err(|e| e.description().into_owned())
 }
 
 /// Vectors where this filter decides otherwise than Wycheproof, on purpose, and why.

@@ -1,6 +1,7 @@
 //! One line per rule for `check`'s report: what matches, and what it requires.
 
 use jwt_authz::config::Config;
+use jwt_authz::policy::matcher::{Pattern, StringMatch};
 use jwt_authz::policy::requirement::Requirement;
 use jwt_authz::policy::rules::{PathMatch, Rule};
 
@@ -16,11 +17,24 @@ pub fn rules(config: &Config) -> Vec<String> {
 
 fn rule_line(config: &Config, rule: &Rule) -> String {
     let matcher = &rule.matcher;
-    let mut line = match &matcher.path {
-        PathMatch::Prefix(p) => format!("prefix {p}"),
-        PathMatch::Exact(p) => format!("path {p}"),
-        PathMatch::Regex(r) => format!("regex {}", r.as_str()),
-    };
+    let mut parts = Vec::new();
+    match &matcher.path {
+        // A rule on Envoy's route alone matches every path.
+        PathMatch::Prefix(p) if p.is_empty() && matcher.route_name.is_some() => {}
+        PathMatch::Prefix(p) if p.is_empty() && matcher.virtual_host_name.is_some() => {}
+        PathMatch::Prefix(p) => parts.push(format!("prefix {p}")),
+        PathMatch::Exact(p) => parts.push(format!("path {p}")),
+        PathMatch::Regex(r) => parts.push(format!("regex {}", r.as_str())),
+    }
+    for (what, name) in [
+        ("route", &matcher.route_name),
+        ("virtual host", &matcher.virtual_host_name),
+    ] {
+        if let Some(name) = name {
+            parts.push(format!("{what} {}", string_match(name)));
+        }
+    }
+    let mut line = parts.join(" ");
     if !matcher.methods.is_empty() {
         line.push_str(&format!(" [{}]", matcher.methods.join(",")));
     }
@@ -73,5 +87,51 @@ fn requirement_text(config: &Config, requirement: &Requirement) -> String {
         Requirement::All(items) => format!("all of ({})", list(items, " + ")),
         Requirement::AllowMissing => "token optional".to_string(),
         Requirement::AllowMissingOrFailed => "token optional, failures let through".to_string(),
+    }
+}
+
+/// A string matcher as `check` shows it: `exact NAME`, `prefix NAME`, ….
+fn string_match(matcher: &StringMatch) -> String {
+    let shown = match &matcher.pattern {
+        Pattern::Exact(v) => format!("exact {v}"),
+        Pattern::Prefix(v) => format!("prefix {v}"),
+        Pattern::Suffix(v) => format!("suffix {v}"),
+        Pattern::Contains(v) => format!("contains {v}"),
+        Pattern::Regex(r) => format!("regex {}", r.as_str()),
+    };
+    match matcher.ignore_case {
+        true => format!("{shown} (any case)"),
+        false => shown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rule_on_envoy_s_route_shows_the_route_and_no_empty_path() {
+        let json = serde_json::json!({
+            "providers": {"a": {
+                "issuer": "https://a/",
+                "audiences": ["x"],
+                "algorithms": ["HS256"],
+                "local_jwks": {"inline_string": r#"{"keys":[{"kty":"oct","alg":"HS256","k":"c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"}]}"#}
+            }},
+            "rules": [
+                {"match": {"route_name": {"prefix": "orders."}}, "requires": {"provider_name": "a"}},
+                {"match": {"prefix": "/x", "virtual_host_name": {"exact": "API:443", "ignore_case": true}}},
+                {"match": {"prefix": "/"}}
+            ]
+        });
+        let config = Config::from_json(json.to_string().as_bytes()).unwrap();
+        assert_eq!(
+            rules(&config),
+            [
+                "rules[0]: route prefix orders. -> token of a",
+                "rules[1]: prefix /x virtual host exact api:443 (any case) -> no token needed",
+                "rules[2]: prefix / -> no token needed",
+            ]
+        );
     }
 }

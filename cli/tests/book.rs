@@ -683,7 +683,7 @@ fn every_refusal_is_on_the_responses_page_with_its_status_and_description() {
         let (status, code, description, reason) = (
             error.status().to_string(),
             error.code(),
-            error.description(),
+            error.description().into_owned(),
             error.reason(),
         );
         let expected = [status.as_str(), code, description.as_str(), reason];

@@ -41,7 +41,7 @@ pub(super) fn compile(provider: &Object) -> Result<CertificateSettings, ConfigEr
                     .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
         }) {
             return Err(error(
-                format!("{}[{i}]", raw.at("forwarded_by")),
+                raw.at_index("forwarded_by", i),
                 format!(
                     "{san:?} is not a URI: name a forwarder by the URI SAN of its certificate (spiffe://cluster.local/ns/edge/sa/gateway)"
                 ),

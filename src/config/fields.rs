@@ -60,14 +60,20 @@ const fn objects(name: &'static str, members: &'static [Member]) -> Member {
 }
 
 /// The top level of the configuration.
-pub static CONFIG: [Member; 5] = [
+pub static CONFIG: [Member; 8] = [
     Member {
         name: "providers",
         kind: Kind::Named(&PROVIDER),
     },
     objects("rules", &RULE),
+    Member {
+        name: "requirement_map",
+        kind: Kind::Named(&REQUIREMENT),
+    },
+    object("filter_state_rules", &FILTER_STATE_RULES),
     value("realm"),
     value("bypass_cors_preflight"),
+    value("strip_failure_response"),
     object("filter_state", &FILTER_STATE),
 ];
 
@@ -83,7 +89,16 @@ pub static EXPOSED_CLAIM: [Member; 2] = [value("name"), value("claim_name")];
 
 pub static NORMALIZE_PAYLOAD: [Member; 1] = [value("space_delimited_claims")];
 
-pub static PROVIDER: [Member; 17] = [
+/// jwt_authn's `FilterStateRule`: a requirement chosen by a filter state value.
+pub static FILTER_STATE_RULES: [Member; 2] = [
+    value("name"),
+    Member {
+        name: "requires",
+        kind: Kind::Named(&REQUIREMENT),
+    },
+];
+
+pub static PROVIDER: [Member; 21] = [
     value("issuer"),
     value("audiences"),
     object("remote_jwks", &REMOTE_JWKS),
@@ -91,6 +106,7 @@ pub static PROVIDER: [Member; 17] = [
     object("local_jwks", &LOCAL_JWKS),
     objects("from_headers", &FROM_HEADER),
     value("from_params"),
+    value("from_cookies"),
     value("forward"),
     value("clock_skew_seconds"),
     value("algorithms"),
@@ -101,6 +117,19 @@ pub static PROVIDER: [Member; 17] = [
     object("jwt_cache_config", &JWT_CACHE_CONFIG),
     object("dpop", &DPOP),
     object("certificate_binding", &CERTIFICATE_BINDING),
+    object("subjects", &STRING_MATCHER),
+    value("max_lifetime"),
+    value("require_expiration"),
+];
+
+/// Envoy's `StringMatcher`: exactly one of the patterns, and `ignore_case`.
+pub static STRING_MATCHER: [Member; 6] = [
+    value("exact"),
+    value("prefix"),
+    value("suffix"),
+    value("contains"),
+    object("safe_regex", &SAFE_REGEX),
+    value("ignore_case"),
 ];
 
 pub static CERTIFICATE_BINDING: [Member; 2] = [value("mode"), value("forwarded_by")];
@@ -137,20 +166,23 @@ pub static CLAIM_TO_HEADER: [Member; 2] = [value("header_name"), value("claim_na
 
 pub static JWT_CACHE_CONFIG: [Member; 1] = [value("jwt_cache_size")];
 
-pub static RULE: [Member; 5] = [
+pub static RULE: [Member; 6] = [
     object("match", &MATCH),
     object("requires", &REQUIREMENT),
+    value("requirement_name"),
     value("required_scopes"),
     value("required_scopes_any"),
     objects("required_claims", &CLAIM_CONDITION),
 ];
 
-pub static MATCH: [Member; 5] = [
+pub static MATCH: [Member; 7] = [
     value("prefix"),
     value("path"),
     object("safe_regex", &SAFE_REGEX),
     objects("headers", &HEADER_CONDITION),
     value("methods"),
+    object("route_name", &STRING_MATCHER),
+    object("virtual_host_name", &STRING_MATCHER),
 ];
 
 pub static SAFE_REGEX: [Member; 1] = [value("regex")];
@@ -281,13 +313,17 @@ mod tests {
         let fields = all();
         let requirements: Vec<&Field> =
             fields.iter().filter(|f| f.name == "requirements").collect();
-        assert_eq!(requirements.len(), 2, "requires_any and requires_all");
+        assert_eq!(
+            requirements.len(),
+            6,
+            "requires_any and requires_all of rules, requirement_map and filter_state_rules"
+        );
         assert!(requirements.iter().all(|f| f.recursive));
         assert!(
             !paths().iter().any(|p| p.contains("requirements[]")),
             "not walked again"
         );
-        assert!(fields.iter().filter(|f| f.recursive).count() == 2);
+        assert!(fields.iter().filter(|f| f.recursive).count() == 6);
     }
 
     #[test]

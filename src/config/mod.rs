@@ -19,6 +19,8 @@ use crate::jose::jwt::Algorithm;
 use crate::json;
 use crate::keys::discovery;
 use crate::keys::uri::Endpoint;
+use crate::policy::matcher::StringMatch;
+use crate::policy::requirement::Requirement;
 use crate::policy::rules::Rule;
 use crate::proof::settings::{self, CertificateMode, CertificateSettings, DpopMode, DpopSettings};
 use crate::proof::uri;
@@ -27,6 +29,7 @@ use crate::request::filter_state::FilterState;
 use crate::request::identity::{ClaimToHeader, IdentityHeaders};
 use reader::{Element, Object};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
@@ -56,6 +59,22 @@ pub struct Config {
     pub identity_headers: Vec<String>,
     /// What is left in the request's filter state for access logs and later filters.
     pub filter_state: FilterState,
+    /// Named requirements (jwt_authn's `requirement_map`): a route picks one through its
+    /// metadata, a rule through `requirement_name`.
+    pub requirement_map: Vec<(String, Requirement)>,
+    /// Requirements chosen by a filter state value, for requests no rule matches.
+    pub filter_state_rules: Option<FilterStateRules>,
+    /// Refusals carry neither body nor `WWW-Authenticate` (jwt_authn's
+    /// `strip_failure_response`).
+    pub strip_failure_response: bool,
+}
+
+/// jwt_authn's `FilterStateRule`: the filter state object `name` (a string an earlier filter
+/// set) picks one of `requires`.
+#[derive(Debug, Clone)]
+pub struct FilterStateRules {
+    pub name: String,
+    pub requires: Vec<(String, Requirement)>,
 }
 
 /// One issuer whose tokens are accepted.
@@ -85,6 +104,10 @@ pub struct Provider {
     /// The keys of `local_jwks` that were left out, and why (logged at start, warned by
     /// `jwt-authz check`); the rest of the set works.
     pub skipped_local_keys: Vec<String>,
+    /// `sub` must match this (jwt_authn's `subjects`).
+    pub subjects: Option<StringMatch>,
+    /// `exp - iat` at most this many seconds, both then required (jwt_authn's `max_lifetime`).
+    pub max_lifetime_seconds: Option<u64>,
 }
 
 /// Where a provider's verification keys come from.
@@ -120,7 +143,9 @@ pub enum JwksLocation {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
     pub path: String,
-    pub message: String,
+    /// Most messages are fixed texts, kept as they are (copying each into a `String` at its
+    /// call site cost the module kilobytes).
+    pub message: Cow<'static, str>,
 }
 
 impl fmt::Display for ConfigError {
@@ -143,7 +168,62 @@ fn names_refused_provider(e: &ConfigError, refused: &[String]) -> bool {
         .any(|name| e.message == unknown_provider(name))
 }
 
-fn error(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
+/// `refusals` but those naming a provider that was refused itself.
+fn refused_only_here(
+    refusals: Vec<ConfigError>,
+    refused: &[String],
+) -> impl Iterator<Item = ConfigError> {
+    refusals
+        .into_iter()
+        .filter(move |e| !names_refused_provider(e, refused))
+}
+
+/// An object of named requirements (`requirement_map`, `filter_state_rules.requires`), or
+/// every error found in it.
+fn named_requirements(
+    at: &Object,
+    name: &str,
+    providers: &[Provider],
+) -> Result<Vec<(String, Requirement)>, Vec<ConfigError>> {
+    let mut errors = Vec::new();
+    let mut named = Vec::new();
+    for (key, element) in at.entries(name).map_err(|e| vec![e])? {
+        let compiled = element
+            .object()
+            .and_then(|raw| rule::compile_requirement(&raw, providers, 1));
+        if let Some(requirement) = keep(&mut errors, compiled) {
+            named.push((key, requirement));
+        }
+    }
+    if errors.is_empty() {
+        Ok(named)
+    } else {
+        Err(errors)
+    }
+}
+
+fn compile_filter_state_rules(
+    top: &Object,
+    providers: &[Provider],
+) -> Result<Option<FilterStateRules>, Vec<ConfigError>> {
+    let Some(raw) = top.object("filter_state_rules").map_err(|e| vec![e])? else {
+        return Ok(None);
+    };
+    let name = raw.required_string("name").map_err(|e| vec![e])?;
+    if name.is_empty() {
+        return Err(vec![error(raw.at("name"), "must not be empty")]);
+    }
+    let requires = named_requirements(&raw, "requires", providers)?;
+    if requires.is_empty() {
+        return Err(vec![error(
+            raw.at("requires"),
+            "must name at least one value and its requirement",
+        )]);
+    }
+    Ok(Some(FilterStateRules { name, requires }))
+}
+
+fn error(path: impl Into<String>, message: impl Into<Cow<'static, str>>) -> ConfigError {
     ConfigError {
         path: path.into(),
         message: message.into(),
@@ -197,6 +277,10 @@ impl Config {
             errors.push(e);
             false
         });
+        let strip_failure_response = top.bool("strip_failure_response").unwrap_or_else(|e| {
+            errors.push(e);
+            false
+        });
         let filter_state = filter_state::compile(&top).unwrap_or_else(|e| {
             errors.push(e);
             FilterState::default()
@@ -221,6 +305,16 @@ impl Config {
             errors.push(e);
             Vec::new()
         });
+        let requirement_map = named_requirements(&top, "requirement_map", &providers)
+            .unwrap_or_else(|refusals| {
+                errors.extend(refused_only_here(refusals, &refused_providers));
+                Vec::new()
+            });
+        let filter_state_rules =
+            compile_filter_state_rules(&top, &providers).unwrap_or_else(|refusals| {
+                errors.extend(refused_only_here(refusals, &refused_providers));
+                None
+            });
         let mut rules = Vec::new();
         match top.objects("rules") {
             Ok(raw) if raw.is_empty() => errors.push(error(
@@ -229,13 +323,11 @@ impl Config {
             )),
             Ok(raw) => {
                 for element in raw {
-                    match rule::compile(&element, &providers) {
+                    match rule::compile(&element, &providers, &requirement_map) {
                         Ok(rule) => rules.push(rule),
-                        Err(refusals) => errors.extend(
-                            refusals
-                                .into_iter()
-                                .filter(|e| !names_refused_provider(e, &refused_providers)),
-                        ),
+                        Err(refusals) => {
+                            errors.extend(refused_only_here(refusals, &refused_providers))
+                        }
                     }
                 }
             }
@@ -251,7 +343,18 @@ impl Config {
             bypass_cors_preflight,
             identity_headers,
             filter_state,
+            requirement_map,
+            filter_state_rules,
+            strip_failure_response,
         })
+    }
+
+    /// The requirement of `requirement_map` called `name`.
+    pub fn named_requirement(&self, name: &str) -> Option<&Requirement> {
+        self.requirement_map
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, requirement)| requirement)
     }
 
     /// The index of the provider called `name`.
@@ -310,88 +413,138 @@ fn compile_provider(entry: &Element, name: String) -> Result<Provider, Vec<Confi
     let mut errors = Vec::new();
     let path = &entry.path;
     let raw = entry.object_collecting(&mut errors).map_err(|e| vec![e])?;
-    let name = keep(&mut errors, compile_provider_name(path, name));
-    let issuer = keep(&mut errors, compile_issuer(&raw));
-    let audiences = keep(&mut errors, compile_audiences(&raw));
-    let keys = keep(&mut errors, compile_keys(&raw, issuer.as_deref())).flatten();
-    let (keys, skipped_local_keys) = match keys {
-        Some((keys, skipped)) => (Some(keys), skipped),
-        None => (None, vec![]),
+    // Each field is compiled into its place, or its error noted and a placeholder left there:
+    // the provider is returned only when no field was refused. (Filling one value in place
+    // costs less module than carrying every field in an `Option` to the end.)
+    let mut provider = Provider {
+        name: keep(&mut errors, compile_provider_name(path, name)).unwrap_or_default(),
+        issuer: String::new(),
+        audiences: Vec::new(),
+        keys: KeySource::Local(KeySet::default()),
+        locations: Vec::new(),
+        forward: false,
+        clock_skew_seconds: 0,
+        algorithms: Vec::new(),
+        max_token_bytes: 0,
+        identity: IdentityHeaders::default(),
+        token_cache_size: 0,
+        dpop: DpopSettings::default(),
+        certificate_binding: CertificateSettings::default(),
+        skipped_local_keys: Vec::new(),
+        subjects: None,
+        max_lifetime_seconds: None,
     };
-    let locations = keep(&mut errors, compile_locations(&raw));
-    // With its token locations refused, identity is still checked, but for clashes with them.
-    let identity = keep(
+    let issuer = keep(&mut errors, compile_issuer(&raw));
+    set(
         &mut errors,
-        compile_identity(&raw, locations.as_deref().unwrap_or_default()),
+        &mut provider.audiences,
+        compile_audiences(&raw),
     );
-    let algorithms = keep(&mut errors, compile_algorithms(&raw));
-    let max_token_bytes = keep(&mut errors, compile_max_token_bytes(&raw));
-    let clock_skew_seconds = keep(&mut errors, compile_clock_skew(&raw));
-    let token_cache_size = keep(&mut errors, compile_token_cache_size(&raw));
-    let forward = keep(&mut errors, raw.bool("forward"));
-    let dpop = keep(&mut errors, compile_dpop(&raw));
-    let certificate_binding = keep(&mut errors, certificate::compile(&raw));
+    // No keys and no error: discovery from a refused issuer, whose refusal says what to fix.
+    if let Some(Some((keys, skipped))) = keep(&mut errors, compile_keys(&raw, issuer.as_deref())) {
+        provider.keys = keys;
+        provider.skipped_local_keys = skipped;
+    }
+    provider.issuer = issuer.unwrap_or_default();
+    set(
+        &mut errors,
+        &mut provider.locations,
+        compile_locations(&raw),
+    );
+    // With its token locations refused, identity is still checked, but for clashes with them.
+    let identity = compile_identity(&raw, &provider.locations);
+    set(&mut errors, &mut provider.identity, identity);
+    set(
+        &mut errors,
+        &mut provider.algorithms,
+        compile_algorithms(&raw),
+    );
+    let max_token_bytes = compile_max_token_bytes(&raw);
+    set(&mut errors, &mut provider.max_token_bytes, max_token_bytes);
+    let clock_skew_seconds = compile_clock_skew(&raw);
+    set(
+        &mut errors,
+        &mut provider.clock_skew_seconds,
+        clock_skew_seconds,
+    );
+    let token_cache_size = compile_token_cache_size(&raw);
+    set(
+        &mut errors,
+        &mut provider.token_cache_size,
+        token_cache_size,
+    );
+    set(&mut errors, &mut provider.forward, raw.bool("forward"));
+    set(&mut errors, &mut provider.dpop, compile_dpop(&raw));
+    let certificate_binding = certificate::compile(&raw);
+    set(
+        &mut errors,
+        &mut provider.certificate_binding,
+        certificate_binding,
+    );
+    set(&mut errors, &mut provider.subjects, compile_subjects(&raw));
+    let max_lifetime_seconds = compile_max_lifetime(&raw);
+    set(
+        &mut errors,
+        &mut provider.max_lifetime_seconds,
+        max_lifetime_seconds,
+    );
+    keep(&mut errors, compile_require_expiration(&raw));
+    if errors.is_empty() {
+        let fit = check_local_keys_fit(&raw, &provider.keys, &provider.algorithms);
+        keep(&mut errors, fit);
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
-    let (
-        Some(name),
-        Some(issuer),
-        Some(audiences),
-        Some(keys),
-        Some(locations),
-        Some(identity),
-        Some(algorithms),
-        Some(max_token_bytes),
-        Some(clock_skew_seconds),
-        Some(token_cache_size),
-        Some(forward),
-        Some(dpop),
-        Some(certificate_binding),
-    ) = (
-        name,
-        issuer,
-        audiences,
-        keys,
-        locations,
-        identity,
-        algorithms,
-        max_token_bytes,
-        clock_skew_seconds,
-        token_cache_size,
-        forward,
-        dpop,
-        certificate_binding,
-    )
-    else {
-        // Every `None` above left an error; this only keeps the refusal from being silent.
-        return Err(vec![error(path, "refused")]);
-    };
-    check_local_keys_fit(&raw, &keys, &algorithms).map_err(|e| vec![e])?;
-    let mut locations = locations;
-    if dpop.mode != DpopMode::Off {
+    if provider.dpop.mode != DpopMode::Off {
         // RFC 9449 §7.1: a DPoP-bound token comes as `Authorization: DPoP <token>`.
-        locations.push(TokenLocation::Header {
+        provider.locations.push(TokenLocation::Header {
             name: "authorization".into(),
             value_prefix: DPOP_PREFIX.into(),
         });
     }
-    Ok(Provider {
-        name,
-        issuer,
-        audiences,
-        keys,
-        locations,
-        forward,
-        clock_skew_seconds,
-        algorithms,
-        max_token_bytes,
-        identity,
-        token_cache_size,
-        dpop,
-        certificate_binding,
-        skipped_local_keys,
-    })
+    Ok(provider)
+}
+
+/// Puts the value of `result` in `slot`, or adds its error to `errors`.
+fn set<T>(errors: &mut Vec<ConfigError>, slot: &mut T, result: Result<T, ConfigError>) {
+    match result {
+        Ok(value) => *slot = value,
+        Err(e) => errors.push(e),
+    }
+}
+
+/// `subjects`: the `sub` a token must have.
+fn compile_subjects(raw: &Object) -> Result<Option<StringMatch>, ConfigError> {
+    raw.object("subjects")?
+        .map(|matcher| rule::compile_string_match(&matcher))
+        .transpose()
+}
+
+/// `max_lifetime`: the longest `exp - iat` accepted, whole seconds.
+fn compile_max_lifetime(raw: &Object) -> Result<Option<u64>, ConfigError> {
+    let Some(text) = raw.string("max_lifetime")? else {
+        return Ok(None);
+    };
+    let lifetime = parse_duration(&text).map_err(|m| error(raw.at("max_lifetime"), m))?;
+    if lifetime.is_zero() || lifetime.subsec_nanos() != 0 {
+        return Err(error(
+            raw.at("max_lifetime"),
+            "must be whole seconds, at least 1s (token times are whole seconds)",
+        ));
+    }
+    Ok(Some(lifetime.as_secs()))
+}
+
+/// `require_expiration`: accepted as jwt_authn has it, but every token here must expire.
+fn compile_require_expiration(raw: &Object) -> Result<(), ConfigError> {
+    if raw.has("require_expiration") && !raw.bool("require_expiration")? {
+        return Err(error(
+            raw.at("require_expiration"),
+            "cannot be false: jwt-authz refuses every token without exp (a token that never expires cannot be revoked); remove the field or set it to true",
+        ));
+    }
+    Ok(())
 }
 
 /// The value of `result`, or `None` with its error added to `errors`.
@@ -440,10 +593,7 @@ fn compile_audiences(raw: &Object) -> Result<Vec<String>, ConfigError> {
         ));
     }
     if let Some(i) = audiences.iter().position(String::is_empty) {
-        return Err(error(
-            format!("{}[{i}]", raw.at("audiences")),
-            "must not be empty",
-        ));
+        return Err(error(raw.at_index("audiences", i), "must not be empty"));
     }
     Ok(audiences)
 }
@@ -515,7 +665,7 @@ fn compile_algorithms(raw: &Object) -> Result<Vec<Algorithm>, ConfigError> {
         .iter()
         .enumerate()
         .map(|(i, name)| {
-            let path = format!("{}[{i}]", raw.at("algorithms"));
+            let path = raw.at_index("algorithms", i);
             if name.eq_ignore_ascii_case("none") {
                 return Err(error(
                     path,
@@ -601,7 +751,7 @@ fn compile_dpop(provider: &Object) -> Result<DpopSettings, ConfigError> {
         }
         let mut algorithms = Vec::with_capacity(names.len());
         for (i, name) in names.iter().enumerate() {
-            let path = format!("{}[{i}]", raw.at("algorithms"));
+            let path = raw.at_index("algorithms", i);
             match Algorithm::from_name(name) {
                 Some(a) if a.is_symmetric() => {
                     return Err(error(
@@ -840,7 +990,8 @@ fn compile_discovery(
 fn compile_locations(provider: &Object) -> Result<Vec<TokenLocation>, ConfigError> {
     let headers = provider.objects("from_headers")?;
     let params = provider.strings("from_params")?;
-    if headers.is_empty() && params.is_empty() {
+    let cookies = provider.strings("from_cookies")?;
+    if headers.is_empty() && params.is_empty() && cookies.is_empty() {
         // jwt_authn's default: `Authorization: Bearer <token>` or `?access_token=<token>`.
         return Ok(vec![
             TokenLocation::Header {
@@ -862,11 +1013,21 @@ fn compile_locations(provider: &Object) -> Result<Vec<TokenLocation>, ConfigErro
     for (i, param) in params.into_iter().enumerate() {
         if param.is_empty() || param.contains(['&', '=', '#', '?']) {
             return Err(error(
-                format!("{}[{i}]", provider.at("from_params")),
+                provider.at_index("from_params", i),
                 format!("{param:?} is not a valid query parameter name"),
             ));
         }
         locations.push(TokenLocation::Param(param));
+    }
+    for (i, cookie) in cookies.into_iter().enumerate() {
+        // RFC 6265 §4.1.1: a cookie-name is an HTTP token.
+        if cookie.is_empty() || !cookie.bytes().all(is_header_name_byte) {
+            return Err(error(
+                provider.at_index("from_cookies", i),
+                format!("{cookie:?} is not a valid cookie name"),
+            ));
+        }
+        locations.push(TokenLocation::Cookie(cookie));
     }
     Ok(locations)
 }
@@ -930,8 +1091,9 @@ fn compile_identity(
 }
 
 /// Headers identity must never overwrite.
-const RESERVED_HEADERS: [&str; 7] = [
+const RESERVED_HEADERS: [&str; 8] = [
     "authorization",
+    "cookie",
     "host",
     "content-length",
     "transfer-encoding",
@@ -965,6 +1127,7 @@ fn identity_headers(providers: &[Provider]) -> Result<Vec<String>, ConfigError> 
 }
 
 /// A request header name, lower-cased; pseudo-headers refused.
+#[inline(never)]
 fn header_name(path: &str, name: &str) -> Result<String, ConfigError> {
     if name.is_empty() || !name.bytes().all(is_header_name_byte) {
         return Err(error(path, format!("{name:?} is not a valid header name")));
@@ -973,6 +1136,7 @@ fn header_name(path: &str, name: &str) -> Result<String, ConfigError> {
 }
 
 /// Parses a protobuf JSON duration: decimal seconds with an `s` suffix ("600s", "1.5s").
+#[inline(never)]
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let invalid = || format!("invalid duration {text:?}: expected seconds like \"5s\" or \"1.5s\"");
     let number = text.strip_suffix('s').ok_or_else(invalid)?;
@@ -1100,11 +1264,11 @@ pub(crate) mod tests {
         assert_eq!(
             lines,
             vec![
-                "extra: unknown field `extra`, expected one of `providers`, `rules`, `realm`, `bypass_cors_preflight`",
-                "rule: unknown field `rule`, expected one of `providers`, `rules`, `realm`, `bypass_cors_preflight`",
+                "extra: unknown field `extra`, expected one of `providers`, `rules`, `requirement_map`, `filter_state_rules`, `realm`, `bypass_cors_preflight`, `strip_failure_response`, `filter_state`",
+                "rule: unknown field `rule`, expected one of `providers`, `rules`, `requirement_map`, `filter_state_rules`, `realm`, `bypass_cors_preflight`, `strip_failure_response`, `filter_state`",
                 "realm: must be non-empty printable ASCII without quotes or backslashes",
                 "providers.bad_timeout.remote_jwks.http_uri.timeout: invalid duration \"5\": expected seconds like \"5s\" or \"1.5s\"",
-                "providers.many.claim_to_header: unknown field `claim_to_header`, expected one of `issuer`, `audiences`, `remote_jwks`, `oidc_discovery`, `local_jwks`, `from_headers`, `from_params`, `forward`, `clock_skew_seconds`, `algorithms`, `max_token_bytes`, `claim_to_headers`, `forward_payload_header`, `pad_forward_payload_header`, `jwt_cache_config`, `dpop`, `certificate_binding`",
+                "providers.many.claim_to_header: unknown field `claim_to_header`, expected one of `issuer`, `audiences`, `remote_jwks`, `oidc_discovery`, `local_jwks`, `from_headers`, `from_params`, `from_cookies`, `forward`, `clock_skew_seconds`, `algorithms`, `max_token_bytes`, `claim_to_headers`, `forward_payload_header`, `pad_forward_payload_header`, `jwt_cache_config`, `dpop`, `certificate_binding`, `subjects`, `max_lifetime`, `require_expiration`",
                 "providers.many.issuer: must not be empty",
                 "providers.many.audiences[0]: must not be empty",
                 "providers.many.oidc_discovery.cluster: must not be empty",
@@ -1580,5 +1744,200 @@ pub(crate) mod tests {
             r#""remote_jwks": {"http_uri": {"uri": "https://i/jwks", "cluster": "c", "timeout": "0s"}}"#,
         ));
         assert_eq!(e.path, "providers.p.remote_jwks.http_uri.timeout");
+    }
+
+    #[test]
+    fn jwt_authn_provider_fields_are_checked_with_their_path() {
+        for (fields, path, message) in [
+            (
+                r#""from_cookies": ["a b"]"#,
+                "providers.p.from_cookies[0]",
+                "\"a b\" is not a valid cookie name",
+            ),
+            (
+                r#""from_cookies": [""]"#,
+                "providers.p.from_cookies[0]",
+                "\"\" is not a valid cookie name",
+            ),
+            (
+                r#""subjects": {"prefix": "a", "suffix": "b"}"#,
+                "providers.p.subjects",
+                "give exactly one of exact, prefix, suffix, contains or safe_regex",
+            ),
+            (
+                r#""subjects": {}"#,
+                "providers.p.subjects",
+                "give exactly one of exact, prefix, suffix, contains or safe_regex",
+            ),
+            (
+                r#""subjects": {"contains": ""}"#,
+                "providers.p.subjects.contains",
+                "must not be empty",
+            ),
+            (
+                r#""subjects": {"exact": ""}"#,
+                "providers.p.subjects.exact",
+                "must not be empty",
+            ),
+            (
+                r#""subjects": {"safe_regex": {"regex": "a.*"}, "ignore_case": true}"#,
+                "providers.p.subjects.ignore_case",
+                "does not apply to safe_regex: write (?i) in the pattern",
+            ),
+            (
+                r#""subjects": {"safe_regex": {"regex": "(a"}}"#,
+                "providers.p.subjects.safe_regex.regex",
+                "invalid regex",
+            ),
+            (
+                r#""subjects": {"exact": 7}"#,
+                "providers.p.subjects.exact",
+                "must be a string, not a number",
+            ),
+            (
+                r#""max_lifetime": "0s""#,
+                "providers.p.max_lifetime",
+                "must be whole seconds, at least 1s (token times are whole seconds)",
+            ),
+            (
+                r#""max_lifetime": "1.5s""#,
+                "providers.p.max_lifetime",
+                "must be whole seconds, at least 1s (token times are whole seconds)",
+            ),
+            (
+                r#""max_lifetime": "1h""#,
+                "providers.p.max_lifetime",
+                "invalid duration \"1h\"",
+            ),
+            (
+                r#""require_expiration": false"#,
+                "providers.p.require_expiration",
+                "cannot be false: jwt-authz refuses every token without exp",
+            ),
+            (
+                r#""require_expiration": "yes""#,
+                "providers.p.require_expiration",
+                "must be a boolean, not a string",
+            ),
+        ] {
+            let e = refused(&with_provider(&format!("{REMOTE}, {fields}")));
+            assert_eq!(e.path, path, "{fields}");
+            assert!(e.message.starts_with(message), "{fields}: {e}");
+        }
+        let config = Config::from_json(
+            with_provider(&format!(
+                r#"{REMOTE}, "from_cookies": ["session"], "subjects": {{"prefix": "SPIFFE://", "ignore_case": true}}, "max_lifetime": "86400s", "require_expiration": true"#
+            ))
+            .as_bytes(),
+        )
+        .unwrap();
+        let p = &config.providers[0];
+        assert_eq!(p.locations, vec![TokenLocation::Cookie("session".into())]);
+        assert!(
+            p.subjects
+                .as_ref()
+                .is_some_and(|s| s.matches("spiffe://a/b"))
+        );
+        assert_eq!(p.max_lifetime_seconds, Some(86_400));
+    }
+
+    #[test]
+    fn route_policy_fields_are_checked_with_their_path() {
+        let top = |extra: &str, rule: &str| {
+            format!(
+                r#"{{"providers": {{"p": {{"issuer": "https://i/", "audiences": ["a"], {REMOTE}}}}},
+                    {extra} "rules": [{rule}]}}"#
+            )
+        };
+        let plain = r#"{"match": {"prefix": "/"}}"#;
+        for (json, path, message) in [
+            (
+                top(
+                    r#""requirement_map": {"a": {"provider_name": "q"}},"#,
+                    plain,
+                ),
+                "requirement_map.a.provider_name",
+                "no provider is called \"q\"",
+            ),
+            (
+                top(r#""requirement_map": {"a": 1},"#, plain),
+                "requirement_map.a",
+                "must be an object, not a number",
+            ),
+            (
+                top("", r#"{"match": {"prefix": "/"}, "requirement_name": "a"}"#),
+                "rules[0].requirement_name",
+                "requirement_map has no requirement called \"a\"",
+            ),
+            (
+                top(
+                    r#""requirement_map": {"a": {"allow_missing": {}}},"#,
+                    r#"{"match": {"prefix": "/"}, "requirement_name": "a", "requires": {"provider_name": "p"}}"#,
+                ),
+                "rules[0]",
+                "give requires or requirement_name, not both",
+            ),
+            (
+                top(
+                    "",
+                    r#"{"match": {"route_name": {"exact": "r"}, "virtual_host_name": {"prefix": ""}}}"#,
+                ),
+                "rules[0].match.virtual_host_name.prefix",
+                "must not be empty",
+            ),
+            (
+                top(
+                    "",
+                    r#"{"match": {"headers": [{"name": "x", "present_match": true}]}}"#,
+                ),
+                "rules[0].match",
+                "give exactly one of prefix, path or safe_regex (or none, with route_name or virtual_host_name)",
+            ),
+            (
+                top(
+                    r#""filter_state_rules": {"name": "", "requires": {}},"#,
+                    plain,
+                ),
+                "filter_state_rules.name",
+                "must not be empty",
+            ),
+            (
+                top(
+                    r#""filter_state_rules": {"name": "tier", "requires": {}},"#,
+                    plain,
+                ),
+                "filter_state_rules.requires",
+                "must name at least one value and its requirement",
+            ),
+            (
+                top(
+                    r#""filter_state_rules": {"name": "tier", "requires": {"gold": {"provider_name": "x"}}},"#,
+                    plain,
+                ),
+                "filter_state_rules.requires.gold.provider_name",
+                "no provider is called \"x\"",
+            ),
+            (
+                top(r#""strip_failure_response": 1,"#, plain),
+                "strip_failure_response",
+                "must be a boolean, not a number",
+            ),
+        ] {
+            let e = refused(&json);
+            assert_eq!((e.path.as_str(), &*e.message), (path, message), "{json}");
+        }
+        let config = Config::from_json(
+            top(
+                r#""requirement_map": {"a": {"provider_name": "p"}}, "strip_failure_response": true,
+                   "filter_state_rules": {"name": "tier", "requires": {"gold": {"provider_name": "p"}}},"#,
+                r#"{"match": {"route_name": {"prefix": "orders."}}, "requirement_name": "a"}"#,
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+        assert!(config.strip_failure_response);
+        assert!(config.named_requirement("a").is_some());
+        assert!(config.rules[0].requirement.is_some());
+        assert_eq!(config.filter_state_rules.unwrap().requires.len(), 1);
     }
 }

@@ -2,7 +2,8 @@
 //! checked, every error naming its path (`rules[2].match.safe_regex.regex`).
 //!
 //! Hand-written rather than derived: serde's derived visitors cost more module size than the
-//! whole rest of the configuration code.
+//! whole rest of the configuration code. Its methods are never inlined: each read inlined
+//! at its call site (a map search, a clone, an error) cost 10.7 KB of module in the compilers.
 
 use super::fields::{self, Kind, Member};
 use super::{ConfigError, error};
@@ -35,12 +36,14 @@ pub(super) struct Element<'v> {
 
 impl<'v> Element<'v> {
     /// The element as an object of its declared members.
+    #[inline(never)]
     pub fn object(&self) -> Result<Object<'v>, ConfigError> {
         Object::new(&self.path, self.value, self.known)
     }
 
     /// Like [`Element::object`], but every unknown member is added to `errors` and then
     /// ignored, so that the rest of the object can still be checked.
+    #[inline(never)]
     pub fn object_collecting(
         &self,
         errors: &mut Vec<ConfigError>,
@@ -51,6 +54,7 @@ impl<'v> Element<'v> {
 
 impl<'v> Object<'v> {
     /// The whole configuration, unknown top-level members added to `errors`.
+    #[inline(never)]
     pub fn root(
         value: &'v Value,
         errors: &mut Vec<ConfigError>,
@@ -59,6 +63,7 @@ impl<'v> Object<'v> {
     }
 
     /// `value` as an object whose members are all among `known`.
+    #[inline(never)]
     fn new(
         path: &str,
         value: &'v Value,
@@ -80,6 +85,7 @@ impl<'v> Object<'v> {
         })
     }
 
+    #[inline(never)]
     fn new_collecting(
         path: &str,
         value: &'v Value,
@@ -102,6 +108,7 @@ impl<'v> Object<'v> {
     /// The members [`fields`] declares for the object(s) member `name` holds, if `shape` is
     /// how it declares them. Reading a member otherwise is a mistake in the reader, refused
     /// like a configuration mistake rather than a panic.
+    #[inline(never)]
     fn declared(&self, name: &str, shape: Shape) -> Result<&'static [Member], ConfigError> {
         match (
             self.known.iter().find(|m| m.name == name).map(|m| m.kind),
@@ -118,23 +125,34 @@ impl<'v> Object<'v> {
     }
 
     /// The path of this object.
+    #[inline(never)]
     pub fn path(&self) -> String {
         display(&self.path)
     }
 
     /// The path of member `name`.
+    #[inline(never)]
     pub fn at(&self, name: &str) -> String {
         join(&self.path, name)
     }
 
+    /// The path of element `i` of array member `name`.
+    #[inline(never)]
+    pub fn at_index(&self, name: &str, i: usize) -> String {
+        format!("{}[{i}]", self.at(name))
+    }
+
+    #[inline(never)]
     pub fn has(&self, name: &str) -> bool {
         self.members.contains_key(name)
     }
 
+    #[inline(never)]
     pub fn get(&self, name: &str) -> Option<&'v Value> {
         self.members.get(name)
     }
 
+    #[inline(never)]
     pub fn string(&self, name: &str) -> Result<Option<String>, ConfigError> {
         match self.members.get(name) {
             None => Ok(None),
@@ -143,11 +161,13 @@ impl<'v> Object<'v> {
         }
     }
 
+    #[inline(never)]
     pub fn required_string(&self, name: &str) -> Result<String, ConfigError> {
         self.string(name)?.ok_or_else(|| self.missing(name))
     }
 
     /// A boolean; absent is `false`.
+    #[inline(never)]
     pub fn bool(&self, name: &str) -> Result<bool, ConfigError> {
         match self.members.get(name) {
             None => Ok(false),
@@ -156,6 +176,7 @@ impl<'v> Object<'v> {
         }
     }
 
+    #[inline(never)]
     pub fn u64(&self, name: &str) -> Result<Option<u64>, ConfigError> {
         match self.members.get(name) {
             None => Ok(None),
@@ -165,6 +186,7 @@ impl<'v> Object<'v> {
     }
 
     /// An array of strings; absent is empty.
+    #[inline(never)]
     pub fn strings(&self, name: &str) -> Result<Vec<String>, ConfigError> {
         self.array(name)?
             .into_iter()
@@ -179,19 +201,21 @@ impl<'v> Object<'v> {
     }
 
     /// The elements of an array with their paths; absent is empty.
+    #[inline(never)]
     pub fn array(&self, name: &str) -> Result<Vec<(String, &'v Value)>, ConfigError> {
         match self.members.get(name) {
             None => Ok(Vec::new()),
             Some(Value::Array(items)) => Ok(items
                 .iter()
                 .enumerate()
-                .map(|(i, item)| (format!("{}[{i}]", self.at(name)), item))
+                .map(|(i, item)| (self.at_index(name, i), item))
                 .collect()),
             Some(other) => Err(self.wrong_type(name, "an array", other)),
         }
     }
 
     /// Member `name` as an object of the members [`fields`] declares for it, if present.
+    #[inline(never)]
     pub fn object(&self, name: &str) -> Result<Option<Object<'v>>, ConfigError> {
         let known = self.declared(name, Shape::Object)?;
         self.members
@@ -200,12 +224,14 @@ impl<'v> Object<'v> {
             .transpose()
     }
 
+    #[inline(never)]
     pub fn required_object(&self, name: &str) -> Result<Object<'v>, ConfigError> {
         self.object(name)?.ok_or_else(|| self.missing(name))
     }
 
     /// The elements of array member `name`, each to be read as an object of the members
     /// [`fields`] declares for it; absent is empty.
+    #[inline(never)]
     pub fn objects(&self, name: &str) -> Result<Vec<Element<'v>>, ConfigError> {
         let known = self.declared(name, Shape::Objects)?;
         Ok(self
@@ -217,6 +243,7 @@ impl<'v> Object<'v> {
 
     /// The entries of an object whose keys are names (such as `providers`): each name with
     /// its value, to be read as an object of the members [`fields`] declares.
+    #[inline(never)]
     pub fn entries(&self, name: &str) -> Result<Vec<(String, Element<'v>)>, ConfigError> {
         let known = self.declared(name, Shape::Named)?;
         match self.members.get(name) {
@@ -232,10 +259,12 @@ impl<'v> Object<'v> {
         }
     }
 
+    #[inline(never)]
     fn missing(&self, name: &str) -> ConfigError {
         error(display(&self.path), format!("missing field `{name}`"))
     }
 
+    #[inline(never)]
     fn wrong_type(&self, name: &str, expected: &str, found: &Value) -> ConfigError {
         error(
             self.at(name),

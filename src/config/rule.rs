@@ -4,6 +4,7 @@ use super::fields::REQUIREMENT;
 use super::reader::{Element, Object};
 use super::{ConfigError, Provider, error, is_quotable, keep, keep_all, unknown_provider};
 use crate::policy::access::{Access, ClaimCondition, ClaimRequirement};
+use crate::policy::matcher::{Pattern, StringMatch};
 use crate::policy::requirement::Requirement;
 use crate::policy::rules::{HeaderCondition, HeaderMatcher, PathMatch, RouteMatch, Rule};
 use serde_json::Value;
@@ -18,7 +19,11 @@ const MAX_REQUIREMENT_DEPTH: usize = 8;
 /// A rule, or every error found in it: the match, the requirement, the scopes and each
 /// claim requirement are checked even when another part is refused (the first mistake
 /// within each).
-pub(super) fn compile(element: &Element, providers: &[Provider]) -> Result<Rule, Vec<ConfigError>> {
+pub(super) fn compile(
+    element: &Element,
+    providers: &[Provider],
+    requirement_map: &[(String, Requirement)],
+) -> Result<Rule, Vec<ConfigError>> {
     let mut errors = Vec::new();
     let path = &element.path;
     let raw = element
@@ -32,11 +37,7 @@ pub(super) fn compile(element: &Element, providers: &[Provider]) -> Result<Rule,
     });
     let requirement = keep(
         &mut errors,
-        raw.object("requires").and_then(|requires| {
-            requires
-                .map(|r| compile_requirement(&r, providers, 1))
-                .transpose()
-        }),
+        compile_rule_requirement(&raw, providers, requirement_map),
     );
     let all_scopes = keep(&mut errors, compile_scopes(&raw, "required_scopes"));
     let any_scopes = keep(&mut errors, compile_scopes(&raw, "required_scopes_any"));
@@ -72,10 +73,41 @@ pub(super) fn compile(element: &Element, providers: &[Provider]) -> Result<Rule,
     })
 }
 
+/// A rule's `requires`, or the requirement of `requirement_map` its `requirement_name` names
+/// (jwt_authn's `RequirementRule` oneof); neither lets the request through.
+fn compile_rule_requirement(
+    raw: &Object,
+    providers: &[Provider],
+    requirement_map: &[(String, Requirement)],
+) -> Result<Option<Requirement>, ConfigError> {
+    let requires = raw.object("requires")?;
+    match (requires, raw.string("requirement_name")?) {
+        (Some(requires), None) => compile_requirement(&requires, providers, 1).map(Some),
+        (None, Some(name)) => requirement_map
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, requirement)| Some(requirement.clone()))
+            .ok_or_else(|| {
+                error(
+                    raw.at("requirement_name"),
+                    format!("requirement_map has no requirement called {name:?}"),
+                )
+            }),
+        (None, None) => Ok(None),
+        (Some(_), Some(_)) => Err(error(
+            raw.path(),
+            "give requires or requirement_name, not both",
+        )),
+    }
+}
+
 /// The route match, or every error found in it.
 fn compile_match(raw: &Object, providers: &[Provider]) -> Result<RouteMatch, Vec<ConfigError>> {
     let mut errors = Vec::new();
-    let path = keep(&mut errors, compile_path_match(raw));
+    let route_name = keep(&mut errors, optional_string_match(raw, "route_name"));
+    let virtual_host_name = keep(&mut errors, optional_string_match(raw, "virtual_host_name"));
+    let names_route = raw.has("route_name") || raw.has("virtual_host_name");
+    let path = keep(&mut errors, compile_path_match(raw, names_route));
     let headers = keep(&mut errors, raw.objects("headers")).and_then(|headers| {
         keep_all(
             &mut errors,
@@ -85,26 +117,91 @@ fn compile_match(raw: &Object, providers: &[Provider]) -> Result<RouteMatch, Vec
         )
     });
     let methods = keep(&mut errors, compile_methods(raw));
-    match (path, headers, methods) {
-        (Some(path), Some(headers), Some(methods)) if errors.is_empty() => Ok(RouteMatch {
-            path,
-            headers,
-            methods,
-        }),
+    match (path, headers, methods, route_name, virtual_host_name) {
+        (Some(path), Some(headers), Some(methods), Some(route_name), Some(virtual_host_name))
+            if errors.is_empty() =>
+        {
+            Ok(RouteMatch {
+                path,
+                headers,
+                methods,
+                route_name,
+                virtual_host_name,
+            })
+        }
         _ => Err(errors),
     }
 }
 
-fn compile_path_match(raw: &Object) -> Result<PathMatch, ConfigError> {
+fn optional_string_match(raw: &Object, name: &str) -> Result<Option<StringMatch>, ConfigError> {
+    raw.object(name)?
+        .map(|matcher| compile_string_match(&matcher))
+        .transpose()
+}
+
+/// An Envoy `StringMatcher` (`subjects`, `route_name`, `virtual_host_name`).
+pub(super) fn compile_string_match(raw: &Object) -> Result<StringMatch, ConfigError> {
+    let ignore_case = raw.bool("ignore_case")?;
+    let mut given = ["exact", "prefix", "suffix", "contains", "safe_regex"]
+        .into_iter()
+        .filter(|name| raw.has(name));
+    let (Some(name), None) = (given.next(), given.next()) else {
+        return Err(error(
+            raw.path(),
+            "give exactly one of exact, prefix, suffix, contains or safe_regex",
+        ));
+    };
+    if name == "safe_regex" {
+        if ignore_case {
+            return Err(error(
+                raw.at("ignore_case"),
+                "does not apply to safe_regex: write (?i) in the pattern",
+            ));
+        }
+        let regex = raw.required_object("safe_regex")?;
+        let at = regex.at("regex");
+        return Ok(StringMatch {
+            pattern: Pattern::Regex(anchored_regex(&at, &regex.required_string("regex")?)?),
+            ignore_case,
+        });
+    }
+    let mut text = raw.required_string(name)?;
+    if text.is_empty() {
+        return Err(error(raw.at(name), "must not be empty"));
+    }
+    if ignore_case {
+        text.make_ascii_lowercase();
+    }
+    let pattern = match name {
+        "exact" => Pattern::Exact(text),
+        "prefix" => Pattern::Prefix(text),
+        "suffix" => Pattern::Suffix(text),
+        _ => Pattern::Contains(text),
+    };
+    Ok(StringMatch {
+        pattern,
+        ignore_case,
+    })
+}
+
+/// The path condition; none at all matches any path, but only in a match that names a route
+/// or virtual host.
+fn compile_path_match(raw: &Object, names_route: bool) -> Result<PathMatch, ConfigError> {
     let regex = raw.object("safe_regex")?;
     match (raw.string("prefix")?, raw.string("path")?, regex) {
+        (None, None, None) if names_route => Ok(PathMatch::Prefix(String::new())),
         (Some(prefix), None, None) => {
             Ok(PathMatch::Prefix(starts_with_slash(raw, "prefix", prefix)?))
         }
         (None, Some(exact), None) => Ok(PathMatch::Exact(starts_with_slash(raw, "path", exact)?)),
-        (None, None, Some(regex)) => {
-            compile_regex(&regex.at("regex"), &regex.required_string("regex")?)
-        }
+        (None, None, Some(regex)) => Ok(PathMatch::Regex(anchored_regex(
+            &regex.at("regex"),
+            &regex.required_string("regex")?,
+        )?)),
+        (None, None, None) => Err(error(
+            raw.path(),
+            "give exactly one of prefix, path or safe_regex (or none, with route_name or virtual_host_name)",
+        )),
         _ => Err(error(
             raw.path(),
             "give exactly one of prefix, path or safe_regex",
@@ -117,7 +214,7 @@ fn compile_methods(raw: &Object) -> Result<Vec<String>, ConfigError> {
     for (i, method) in methods.iter().enumerate() {
         if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
             return Err(error(
-                format!("{}[{i}]", raw.at("methods")),
+                raw.at_index("methods", i),
                 format!("{method:?} is not a method name (upper-case letters, like \"GET\")"),
             ));
         }
@@ -135,8 +232,8 @@ fn starts_with_slash(raw: &Object, field: &str, value: String) -> Result<String,
     Ok(value)
 }
 
-/// `safe_regex` must match the whole path, as Envoy's does; regex-lite runs in linear time.
-fn compile_regex(path: &str, pattern: &str) -> Result<PathMatch, ConfigError> {
+/// `safe_regex` must match the whole value, as Envoy's does; regex-lite runs in linear time.
+fn anchored_regex(path: &str, pattern: &str) -> Result<regex_lite::Regex, ConfigError> {
     if pattern.is_empty() || pattern.chars().count() > MAX_REGEX_CHARS {
         return Err(error(
             path,
@@ -151,7 +248,6 @@ fn compile_regex(path: &str, pattern: &str) -> Result<PathMatch, ConfigError> {
     regex_lite::RegexBuilder::new(&format!("^(?:{pattern})$"))
         .size_limit(MAX_REGEX_PROGRAM_BYTES)
         .build()
-        .map(PathMatch::Regex)
         .map_err(|e| error(path, format!("invalid regex: {e}")))
 }
 
@@ -219,7 +315,7 @@ fn compile_header_matcher(
 }
 
 /// One `JwtRequirement`: exactly one member, as in jwt_authn's oneof.
-fn compile_requirement(
+pub(super) fn compile_requirement(
     raw: &Object,
     providers: &[Provider],
     depth: usize,
@@ -279,10 +375,7 @@ fn compile_requirement(
                 return Err(error(p.at("audiences"), "must list at least one audience"));
             }
             if let Some(i) = audiences.iter().position(String::is_empty) {
-                return Err(error(
-                    format!("{}[{i}]", p.at("audiences")),
-                    "must not be empty",
-                ));
+                return Err(error(p.at_index("audiences", i), "must not be empty"));
             }
             Ok(Requirement::Provider {
                 provider,
@@ -306,7 +399,7 @@ fn compile_scopes(rule: &Object, field: &str) -> Result<Vec<String>, ConfigError
     let scopes = rule.strings(field)?;
     if let Some((i, scope)) = scopes.iter().enumerate().find(|(_, s)| !is_scope_token(s)) {
         return Err(error(
-            format!("{}[{i}]", rule.at(field)),
+            rule.at_index(field, i),
             format!(
                 "{scope:?} is not a valid scope (RFC 6749: printable ASCII, no spaces, quotes or backslashes)"
             ),

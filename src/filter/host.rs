@@ -5,11 +5,13 @@ use super::abi;
 use crate::authn::Allowed;
 use crate::error::AuthError;
 use crate::keys::uri::Endpoint;
+use crate::policy::route::{METADATA_KEY, REQUIREMENT_NAME, RouteFacts};
 use crate::proof::certificate::Peer;
 use crate::proof::replay::{self, Admission, ProofId};
 use crate::reply::{self, Client};
 use crate::request::headers;
 use proxy_wasm::types::{BufferType, LogLevel, MapType};
+use std::cell::OnceCell;
 use std::time::Duration;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -79,6 +81,77 @@ impl PeerCertificate {
     }
 }
 
+/// What Envoy knows of the current stream's route, each read from the host on the first
+/// question (the decision asks only what the configuration uses) and kept for the rest of
+/// the decision.
+pub struct RouteProperties<'c> {
+    /// The filter state object `filter_state_rules` reads, if it is configured.
+    filter_state_name: Option<&'c str>,
+    route_name: OnceCell<Option<String>>,
+    virtual_host_name: OnceCell<Option<String>>,
+    requirement_name: OnceCell<Option<String>>,
+    filter_state: OnceCell<Option<String>>,
+}
+
+impl<'c> RouteProperties<'c> {
+    pub fn new(filter_state_name: Option<&'c str>) -> RouteProperties<'c> {
+        RouteProperties {
+            filter_state_name,
+            route_name: OnceCell::new(),
+            virtual_host_name: OnceCell::new(),
+            requirement_name: OnceCell::new(),
+            filter_state: OnceCell::new(),
+        }
+    }
+}
+
+/// A property's value as text; `None` when the host has none, or it is empty (a route
+/// without a name) or not UTF-8.
+fn text_property(path: &[&str]) -> Option<String> {
+    abi::property(path)
+        .ok()
+        .flatten()
+        .filter(|bytes| !bytes.is_empty())
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+}
+
+impl RouteFacts for RouteProperties<'_> {
+    fn route_name(&self) -> Option<&str> {
+        self.route_name
+            .get_or_init(|| text_property(&["xds", "route_name"]))
+            .as_deref()
+    }
+
+    fn virtual_host_name(&self) -> Option<&str> {
+        self.virtual_host_name
+            .get_or_init(|| text_property(&["xds", "virtual_host_name"]))
+            .as_deref()
+    }
+
+    /// Envoy walks the route's `Metadata` message down to the one string value, so the
+    /// module parses no protobuf.
+    fn requirement_name(&self) -> Option<&str> {
+        self.requirement_name
+            .get_or_init(|| {
+                text_property(&[
+                    "xds",
+                    "route_metadata",
+                    "filter_metadata",
+                    METADATA_KEY,
+                    REQUIREMENT_NAME,
+                ])
+            })
+            .as_deref()
+    }
+
+    fn filter_state(&self) -> Option<&str> {
+        let name = self.filter_state_name?;
+        self.filter_state
+            .get_or_init(|| text_property(&["filter_state", name]))
+            .as_deref()
+    }
+}
+
 /// Applies an allowed request's header edits: removals first (client-sent identity headers,
 /// tokens not forwarded), then the new `:path`, then the verified identity. False if the host
 /// refused one: the request must then not go upstream.
@@ -120,11 +193,21 @@ fn replace_header(name: &str, value: &str) -> bool {
 /// Answers the current stream locally with the refusal and its `WWW-Authenticate`
 /// challenges (and a fresh DPoP nonce, when it asks for one), in the form its client reads
 /// (JSON for HTTP, the description for gRPC: [`reply`]).
-pub fn send_denial(error: &AuthError, challenges: &[String], dpop_nonce: Option<String>) {
-    let content_type = abi::header_value(MapType::HttpRequestHeaders, "content-type")
-        .ok()
-        .flatten();
-    let client = Client::from_content_type(content_type.as_deref());
+/// `strip` sends the status alone (`strip_failure_response`).
+pub fn send_denial(
+    error: &AuthError,
+    challenges: &[String],
+    dpop_nonce: Option<String>,
+    strip: bool,
+) {
+    let client = if strip {
+        Client::Stripped
+    } else {
+        let content_type = abi::header_value(MapType::HttpRequestHeaders, "content-type")
+            .ok()
+            .flatten();
+        Client::from_content_type(content_type.as_deref())
+    };
     let reply = reply::refusal_with(error, challenges, dpop_nonce, client);
     let headers: Vec<(&str, &str)> = reply
         .headers

@@ -27,7 +27,7 @@ impl HttpContext for Stream {
         let Ok(mut vm) = self.vm.try_borrow_mut() else {
             // Cannot happen (the host never re-enters the VM), but a stream must never be
             // left paused without an answer.
-            host::send_denial(&AuthError::HostFailure, &[], None);
+            host::send_denial(&AuthError::HostFailure, &[], None, false);
             return Action::Pause;
         };
         let Some(now) = vm.clock() else {

@@ -108,7 +108,14 @@ impl Vm {
             .config
             .binds_certificates()
             .then(host::PeerCertificate::read);
+        let route = host::RouteProperties::new(
+            self.config
+                .filter_state_rules
+                .as_ref()
+                .map(|rules| rules.name.as_str()),
+        );
         let mut request = Request::from_headers(&headers);
+        request.route = &route;
         if let Some(certificate) = &certificate {
             request.peer = certificate.peer();
         }
@@ -156,6 +163,7 @@ impl Vm {
                     &failure.error,
                     &authn::challenges(&self.config, &failure),
                     authn::fresh_nonce(&self.config, &failure, &self.keyring, now),
+                    self.config.strip_failure_response,
                 );
                 Action::Pause
             }
@@ -197,7 +205,12 @@ impl Vm {
         };
         let now = self.clock.unwrap_or_default();
         let nonce = authn::fresh_nonce(&self.config, &failure, &self.keyring, now);
-        host::send_denial(error, &authn::challenges(&self.config, &failure), nonce);
+        host::send_denial(
+            error,
+            &authn::challenges(&self.config, &failure),
+            nonce,
+            self.config.strip_failure_response,
+        );
     }
 
     /// Leaves the refusal's status and reason in the stream's filter state, when asked to.

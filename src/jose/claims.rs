@@ -1,6 +1,7 @@
 //! Registered claims (`iss`, `aud`, `exp`, `nbf`, `iat`) against an injected `now`, and scopes.
 
 use crate::error::{AuthError, BadClaim};
+use crate::policy::matcher::StringMatch;
 use serde_json::{Map, Value};
 
 /// What a provider requires of a token's claims.
@@ -9,6 +10,10 @@ pub struct ClaimRules<'p> {
     pub issuer: &'p str,
     pub audiences: &'p [String],
     pub clock_skew_seconds: u64,
+    /// `sub` must match this (`subjects`).
+    pub subjects: Option<&'p StringMatch>,
+    /// `exp - iat` must be at most this, and `iat` present (`max_lifetime`).
+    pub max_lifetime_seconds: Option<u64>,
 }
 
 /// Checks issuer, time and audience. `now` is seconds since the Unix epoch.
@@ -20,7 +25,33 @@ pub fn check(claims: &Map<String, Value>, rules: ClaimRules, now: u64) -> Result
         return Err(AuthError::IssuerNotAllowed);
     }
     check_time(claims, rules.clock_skew_seconds, now)?;
-    check_audience(claims.get("aud"), rules.audiences)
+    if let Some(max) = rules.max_lifetime_seconds {
+        check_lifetime(claims, max)?;
+    }
+    check_audience(claims.get("aud"), rules.audiences)?;
+    match rules.subjects {
+        Some(subjects)
+            if !claims
+                .get("sub")
+                .and_then(Value::as_str)
+                .is_some_and(|sub| subjects.matches(sub)) =>
+        {
+            Err(AuthError::SubjectNotAllowed)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// jwt_authn's `max_lifetime`: the token says when it was issued, and lives no longer than
+/// this (`exp - iat`, as the token states them; `check_time` has judged both already).
+fn check_lifetime(claims: &Map<String, Value>, max: u64) -> Result<(), AuthError> {
+    let date = |name| claims.get(name).and_then(Value::as_f64);
+    let iat = date("iat").ok_or(AuthError::MissingIssuedAt)?;
+    let exp = date("exp").ok_or(AuthError::MissingExpiry)?;
+    if exp - iat > max as f64 {
+        return Err(AuthError::LifetimeTooLong);
+    }
+    Ok(())
 }
 
 fn check_time(claims: &Map<String, Value>, skew: u64, now: u64) -> Result<(), AuthError> {
@@ -157,6 +188,8 @@ mod tests {
                 issuer: "https://idp/",
                 audiences: &aud,
                 clock_skew_seconds: 60,
+                subjects: None,
+                max_lifetime_seconds: None,
             },
             now,
         )

@@ -271,13 +271,17 @@ pub fn parse_from(bytes: &[u8], origin: Origin) -> Result<ParsedJwks, JwksError>
             keys.push(key);
             continue;
         };
-        skipped.push(SkippedKey {
-            index,
-            kid: key.kid,
-            reason: reason.into(),
-        });
+        // In index order, among those skipped before (no sort linked into the module).
+        let at = skipped.partition_point(|s| s.index < index);
+        skipped.insert(
+            at,
+            SkippedKey {
+                index,
+                kid: key.kid,
+                reason: reason.into(),
+            },
+        );
     }
-    skipped.sort_by_key(|s| s.index);
     if keys.is_empty() {
         return Err(JwksError::NoUsableKeys(skipped));
     }

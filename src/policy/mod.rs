@@ -2,5 +2,7 @@
 
 pub mod access;
 pub mod cors;
+pub mod matcher;
 pub mod requirement;
+pub mod route;
 pub mod rules;

@@ -1,10 +1,13 @@
 //! Which rule applies to a request: rules are tried in order, the first match wins.
 //!
 //! A match is a path condition (`prefix`, `path` or `safe_regex`, never looking at the query
-//! string), optionally narrowed by header conditions and a list of methods.
+//! string), optionally narrowed by header conditions, a list of methods, and the names of the
+//! Envoy route and virtual host the request matched.
 
 use crate::policy::access::Access;
+use crate::policy::matcher::StringMatch;
 use crate::policy::requirement::Requirement;
+use crate::policy::route::{NO_FACTS, RouteFacts};
 use crate::proof::certificate::Peer;
 use crate::request::headers::Header;
 
@@ -20,6 +23,8 @@ pub struct Request<'r> {
     /// The downstream connection's client certificate, when the configuration binds tokens
     /// to certificates (the host is not asked otherwise).
     pub peer: Peer<'r>,
+    /// What Envoy knows of the request beyond its headers, asked only when needed.
+    pub route: &'r dyn RouteFacts,
 }
 
 impl<'r> Request<'r> {
@@ -36,6 +41,7 @@ impl<'r> Request<'r> {
             path: pseudo(":path"),
             headers,
             peer: Peer::default(),
+            route: &NO_FACTS,
         }
     }
 
@@ -73,6 +79,10 @@ pub struct RouteMatch {
     pub headers: Vec<HeaderMatcher>,
     /// Upper-case method names; empty means any method.
     pub methods: Vec<String>,
+    /// Envoy's name of the route the request matched (`xds.route_name`).
+    pub route_name: Option<StringMatch>,
+    /// Envoy's name of the virtual host (`xds.virtual_host_name`).
+    pub virtual_host_name: Option<StringMatch>,
 }
 
 /// How a rule matches the request path (the query string is never part of the match).
@@ -135,13 +145,23 @@ impl RouteMatch {
             path,
             headers: Vec::new(),
             methods: Vec::new(),
+            route_name: None,
+            virtual_host_name: None,
         }
     }
 
+    /// The host is asked for the route's names last, and only by a rule that names them.
     fn matches(&self, request: &Request) -> bool {
+        let named = |matcher: &Option<StringMatch>, name: fn(&dyn RouteFacts) -> Option<&str>| {
+            matcher
+                .as_ref()
+                .is_none_or(|m| name(request.route).is_some_and(|n| m.matches(n)))
+        };
         self.path.matches(request.path_only())
             && (self.methods.is_empty() || self.methods.iter().any(|m| m == request.method))
             && self.headers.iter().all(|h| h.matches(request))
+            && named(&self.route_name, |r| r.route_name())
+            && named(&self.virtual_host_name, |r| r.virtual_host_name())
     }
 }
 
@@ -356,5 +376,84 @@ mod tests {
     #[test]
     fn unmatched_request_has_no_rule() {
         assert_eq!(matched(&paths(), "GET", "/", &[]), None);
+    }
+
+    /// Facts that count how often the host would be asked.
+    #[derive(Default)]
+    struct Counted {
+        facts: crate::policy::route::KnownFacts,
+        asked: std::cell::Cell<usize>,
+    }
+
+    impl RouteFacts for Counted {
+        fn route_name(&self) -> Option<&str> {
+            self.asked.set(self.asked.get() + 1);
+            self.facts.route_name.as_deref()
+        }
+        fn virtual_host_name(&self) -> Option<&str> {
+            self.asked.set(self.asked.get() + 1);
+            self.facts.virtual_host_name.as_deref()
+        }
+        fn requirement_name(&self) -> Option<&str> {
+            unreachable!("rules never ask for it")
+        }
+        fn filter_state(&self) -> Option<&str> {
+            unreachable!("rules never ask for it")
+        }
+    }
+
+    #[test]
+    fn route_and_virtual_host_names_are_asked_only_by_rules_naming_them() {
+        use crate::policy::matcher::{Pattern, StringMatch};
+        let named = |route: Option<Pattern>, host: Option<Pattern>| {
+            let string = |pattern| StringMatch {
+                pattern,
+                ignore_case: false,
+            };
+            rule(RouteMatch {
+                route_name: route.map(string),
+                virtual_host_name: host.map(string),
+                ..RouteMatch::path(PathMatch::Prefix("/".into()))
+            })
+        };
+        let rules = vec![
+            rule(RouteMatch::path(PathMatch::Prefix("/public".into()))),
+            named(Some(Pattern::Exact("orders".into())), None),
+            named(
+                Some(Pattern::Prefix("httproute/shop/".into())),
+                Some(Pattern::Exact("api.example.com:443".into())),
+            ),
+        ];
+        let decide = |path: &str, route: Option<&str>, host: Option<&str>| {
+            let all = headers(&[(":method", "GET"), (":path", path)]);
+            let facts = Counted {
+                facts: crate::policy::route::KnownFacts {
+                    route_name: route.map(str::to_string),
+                    virtual_host_name: host.map(str::to_string),
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            let mut request = Request::from_headers(&all);
+            request.route = &facts;
+            let index = first_match(&rules, &request)
+                .map(|r| rules.iter().position(|x| std::ptr::eq(x, r)).unwrap());
+            (index, facts.asked.get())
+        };
+        assert_eq!(decide("/public/x", Some("orders"), None), (Some(0), 0));
+        assert_eq!(decide("/x", Some("orders"), None), (Some(1), 1));
+        assert_eq!(
+            decide(
+                "/x",
+                Some("httproute/shop/cart/rule/0/match/0/*"),
+                Some("api.example.com:443")
+            ),
+            (Some(2), 3)
+        );
+        assert_eq!(
+            decide("/x", Some("httproute/shop/cart"), Some("other:443")),
+            (None, 3)
+        );
+        assert_eq!(decide("/x", None, None), (None, 2));
     }
 }

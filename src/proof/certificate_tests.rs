@@ -99,7 +99,7 @@ fn outcome(
         Decision::Deny(failure) => Err((
             failure.error.status(),
             authn::challenges(config, &failure),
-            failure.error.description(),
+            failure.error.description().into_owned(),
         )),
         other => panic!("neither allowed nor refused: {other:?}"),
     }

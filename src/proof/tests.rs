@@ -98,7 +98,7 @@ fn refusal(config: &Config, extra: &[(&str, &str)]) -> (u32, Vec<String>, String
         Decision::Deny(failure) => (
             failure.error.status(),
             authn::challenges(config, &failure),
-            failure.error.description(),
+            failure.error.description().into_owned(),
         ),
         other => panic!("not refused: {other:?}"),
     }

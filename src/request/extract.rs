@@ -1,4 +1,5 @@
-//! Where the token is: a header (with an optional prefix such as `Bearer `) or a query parameter.
+//! Where the token is: a header (with an optional prefix such as `Bearer `), a query parameter
+//! or a cookie.
 
 use crate::error::{AuthError, UnreadablePart};
 use crate::request::headers::Header;
@@ -12,6 +13,8 @@ pub enum TokenLocation {
     Header { name: String, value_prefix: String },
     /// A query parameter of `:path`.
     Param(String),
+    /// A cookie of the `cookie` headers (jwt_authn's `from_cookies`).
+    Cookie(String),
 }
 
 /// The prefix of a token sent with the DPoP scheme (RFC 9449 §7.1).
@@ -35,6 +38,45 @@ pub enum Removal<'c> {
     Header(&'c str),
     /// Take this parameter out of the query (see [`without_params`]).
     Param(&'c str),
+    /// Take this cookie out of the `cookie` headers (see [`without_cookies`]).
+    Cookie(&'c str),
+}
+
+/// The request's cookies but those called `names`, as one `cookie` value; `None` when none is
+/// left.
+pub fn without_cookies(headers: &[Header], names: &[&str]) -> Option<String> {
+    let mut kept: Vec<&str> = Vec::new();
+    for (name, _, pair) in cookies(headers) {
+        if !names.contains(&name) {
+            kept.push(pair);
+        }
+    }
+    (!kept.is_empty()).then(|| kept.join("; "))
+}
+
+/// Every cookie of the `cookie` headers: its name (empty without `=`), its value (without the
+/// quotes RFC 6265 allows around it) and the whole pair as sent.
+fn cookies<'r>(headers: &[Header<'r>]) -> Vec<(&'r str, &'r str, &'r str)> {
+    let mut found = Vec::new();
+    for &(header, value) in headers {
+        if !header.eq_ignore_ascii_case("cookie") {
+            continue;
+        }
+        for pair in value.split(';') {
+            let pair = pair.trim_matches([' ', '\t']);
+            if pair.is_empty() {
+                continue;
+            }
+            // A cookie without `=` (some browsers send a nameless value so) has no name.
+            let (name, value) = pair.split_once('=').unwrap_or(("", pair));
+            let value = value
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .unwrap_or(value);
+            found.push((name.trim_end(), value, pair));
+        }
+    }
+    found
 }
 
 /// `path` without the query parameters called `names`; all of them go in one pass, so
@@ -119,6 +161,21 @@ pub fn find_token<'r, 'c>(
                     });
                 for token in values.filter(|t| !t.is_empty()) {
                     record(token, Removal::Param(param), false)?;
+                }
+            }
+            TokenLocation::Cookie(cookie) => {
+                // Bytes that are not UTF-8 read as NUL, as in headers; and a `Cookie` header the
+                // filter may rewrite must be readable whole, not only the token's cookie.
+                let unreadable = headers.iter().any(|(name, value)| {
+                    name.eq_ignore_ascii_case("cookie") && value.contains('\0')
+                });
+                if unreadable {
+                    return Err(AuthError::Unreadable(UnreadablePart::TokenHeader));
+                }
+                for (name, token, _) in cookies(headers) {
+                    if name == cookie && !token.is_empty() {
+                        record(Cow::Borrowed(token), Removal::Cookie(cookie), false)?;
+                    }
                 }
             }
         }
@@ -325,5 +382,61 @@ mod tests {
             ),
             Ok(None)
         );
+    }
+
+    fn cookie_locations() -> &'static [TokenLocation] {
+        Box::leak(Box::new([TokenLocation::Cookie("jwt".into())]))
+    }
+
+    #[test]
+    fn a_cookie_token_is_found_unquoted_across_cookie_headers() {
+        for (cookies, token) in [
+            (vec!["a=1; jwt=abc.def.ghi; b=2"], Some("abc.def.ghi")),
+            (vec!["jwt=\"abc.def.ghi\""], Some("abc.def.ghi")),
+            (vec!["a=1", "jwt=abc.def.ghi"], Some("abc.def.ghi")),
+            (vec!["  jwt=abc.def.ghi  ;x=1"], Some("abc.def.ghi")),
+            (vec!["jwt="], None),
+            (vec!["jwt"], None),
+            (vec!["xjwt=abc.def.ghi; jwtx=1"], None),
+            (vec!["JWT=abc.def.ghi"], None),
+        ] {
+            let all: Vec<Header> = cookies.iter().map(|c| ("cookie", *c)).collect();
+            let found = find_token("/", &all, cookie_locations()).unwrap();
+            assert_eq!(
+                found.as_ref().map(|f| f.token.as_ref()),
+                token,
+                "{cookies:?}"
+            );
+            if let Some(found) = found {
+                assert_eq!(found.removal, Removal::Cookie("jwt"));
+                assert!(!found.dpop);
+            }
+        }
+    }
+
+    #[test]
+    fn two_cookie_tokens_and_unreadable_cookie_headers_are_refused() {
+        let two = [("cookie", "jwt=a.b.c"), ("cookie", "jwt=d.e.f")];
+        assert_eq!(
+            find_token("/", &two, cookie_locations()),
+            Err(AuthError::MultipleTokens)
+        );
+        // Bytes that are not UTF-8 read as NUL, in any cookie: the header could not be rewritten
+        // faithfully without the token's cookie.
+        let unreadable = [("cookie", "other=\0; jwt=a.b.c")];
+        assert_eq!(
+            find_token("/", &unreadable, cookie_locations()),
+            Err(AuthError::Unreadable(UnreadablePart::TokenHeader))
+        );
+    }
+
+    #[test]
+    fn without_cookies_keeps_the_others_in_one_header() {
+        let headers = [("cookie", "a=1; jwt=x;; nameless"), ("Cookie", "b=\"2\"")];
+        assert_eq!(
+            without_cookies(&headers, &["jwt"]).as_deref(),
+            Some("a=1; nameless; b=\"2\"")
+        );
+        assert_eq!(without_cookies(&[("cookie", "jwt=x")], &["jwt"]), None);
     }
 }

@@ -24,7 +24,7 @@ const JWT_RULE: &[(&str, Carry)] = &[
     ("timeout", Carry::Elsewhere),
     ("fromHeaders", Carry::With(from_headers)),
     ("fromParams", Carry::As("from_params")),
-    ("fromCookies", Carry::NotYet(Effect::RefusesMore)),
+    ("fromCookies", Carry::As("from_cookies")),
     ("outputPayloadToHeader", Carry::As("forward_payload_header")),
     ("outputClaimToHeaders", Carry::With(output_claim_to_headers)),
     ("forwardOriginalToken", Carry::As("forward")),

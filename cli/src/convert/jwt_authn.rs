@@ -1,6 +1,6 @@
 //! Envoy's `jwt_authn` (`JwtAuthentication`) to jwt-authz. The configuration is already
 //! shaped like `jwt_authn`'s, so most fields are copied; each field is in a table below with
-//! what becomes of it. A field the filter learns later moves from `NotYet` to `Same`.
+//! what becomes of it.
 
 use super::{Carry, Conversion, Effect, Notes, copy_fields, provider_name, regex_literal};
 use crate::locate;
@@ -24,7 +24,8 @@ const TOP: &[(&str, Carry)] = &[
     (
         "filter_state_rules",
         Carry::Lost(
-            "jwt-authz has no requirement chosen by filter state: its rules apply instead",
+            "the converter does not carry a requirement chosen by filter state (jwt-authz's \
+             filter_state_rules): its rules apply instead",
             Effect::LetsMoreThrough,
         ),
     ),
@@ -35,13 +36,7 @@ const TOP: &[(&str, Carry)] = &[
             Effect::NoDecision,
         ),
     ),
-    (
-        "strip_failure_response",
-        Carry::Lost(
-            "jwt-authz always answers a refusal with WWW-Authenticate and a JSON body",
-            Effect::NoDecision,
-        ),
-    ),
+    ("strip_failure_response", Carry::Same),
 ];
 
 /// A `JwtProvider`.
@@ -52,15 +47,15 @@ const PROVIDER: &[(&str, Carry)] = &[
     ("local_jwks", Carry::With(local_jwks)),
     ("from_headers", Carry::Same),
     ("from_params", Carry::Same),
-    ("from_cookies", Carry::NotYet(Effect::RefusesMore)),
+    ("from_cookies", Carry::Same),
     ("forward", Carry::Same),
     ("clock_skew_seconds", Carry::Same),
     ("claim_to_headers", Carry::Same),
     ("forward_payload_header", Carry::Same),
     ("pad_forward_payload_header", Carry::Same),
     ("jwt_cache_config", Carry::With(jwt_cache_config)),
-    ("subjects", Carry::NotYet(Effect::LetsMoreThrough)),
-    ("max_lifetime", Carry::NotYet(Effect::LetsMoreThrough)),
+    ("subjects", Carry::Same),
+    ("max_lifetime", Carry::Same),
     ("require_expiration", Carry::With(require_expiration)),
     (
         "payload_in_metadata",
@@ -81,13 +76,7 @@ const PROVIDER: &[(&str, Carry)] = &[
         "failed_status_in_metadata",
         Carry::Lost("jwt-authz writes no dynamic metadata", Effect::NoDecision),
     ),
-    (
-        "clear_route_cache",
-        Carry::Lost(
-            "jwt-authz does not clear the route cache: routes cannot match on headers it sets",
-            Effect::NoDecision,
-        ),
-    ),
+    ("clear_route_cache", Carry::With(clear_route_cache)),
 ];
 
 /// How deep requirements may nest in what is converted (jwt-authz refuses more than 8).
@@ -259,16 +248,6 @@ fn convert_provider(
             );
         }
     }
-    let locations = ["from_headers", "from_params"];
-    if provider.contains_key("from_cookies") && !locations.iter().any(|l| provider.contains_key(*l))
-    {
-        notes.add(
-            format!("{at}.from_cookies"),
-            "the only token location: without it jwt-authz reads the default ones \
-             (Authorization: Bearer, access_token), where jwt_authn reads none",
-            Effect::LetsMoreThrough,
-        );
-    }
     out
 }
 
@@ -403,6 +382,19 @@ fn jwt_cache_config(at: &str, value: &Value, provider: &mut Map<String, Value>, 
         notes.add(
             format!("{at}.jwt_max_token_size"),
             "jwt-authz caches every verified token up to max_token_bytes (8 KiB)",
+            Effect::NoDecision,
+        );
+    }
+}
+
+/// jwt-authz has no switch: Envoy picks the route again after any request-header edit by a
+/// Wasm filter, so routes always see the headers it sets.
+fn clear_route_cache(at: &str, value: &Value, _: &mut Map<String, Value>, notes: &mut Notes) {
+    if value != &Value::Bool(true) {
+        notes.add(
+            at,
+            "Envoy picks the route again after jwt-authz sets headers: routes matching them see \
+             the new values",
             Effect::NoDecision,
         );
     }
@@ -714,8 +706,10 @@ fn per_route(document: &Value, notes: &mut Notes) {
             notes.add(
                 path,
                 format!(
-                    "this route picks requirement {name:?}: jwt-authz has no route-name matching or \
-                     requirement_map yet, so the route's requests go through the rules"
+                    "this route picks requirement {name:?}: the converter does not write \
+                     jwt-authz's requirement_map and the route's metadata for it \
+                     (filter_metadata.jwt_authz.requirement_name), so the route's requests go \
+                     through the rules"
                 ),
                 Effect::LetsMoreThrough,
             );

@@ -301,8 +301,6 @@ pub enum Carry {
     As(&'static str),
     /// Converted by this function (the field's path, its value, the object being written).
     With(fn(&str, &Value, &mut Map<String, Value>, &mut Notes)),
-    /// Not in jwt-authz yet (issue 15); `Same` once the filter reads it.
-    NotYet(Effect),
     /// Not carried, for this reason.
     Lost(&'static str, Effect),
     /// Read elsewhere in the conversion.
@@ -330,11 +328,6 @@ pub fn copy_fields(
                 to.insert(ours.to_string(), value.clone());
             }
             Some(Carry::With(convert)) => convert(&path(name), value, to, notes),
-            Some(Carry::NotYet(effect)) => notes.add(
-                path(name),
-                format!("jwt-authz has no `{name}` yet"),
-                *effect,
-            ),
             Some(Carry::Lost(why, effect)) => notes.add(path(name), *why, *effect),
             Some(Carry::Elsewhere) => {}
             None => notes.add(
