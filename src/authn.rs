@@ -60,7 +60,7 @@ pub struct Allowed<'c> {
     pub proofs: Vec<(usize, ProofId)>,
     /// Filter-state values for access logs and later filters (`filter_state`): the first
     /// verified token's identity. Empty unless the configuration asks.
-    pub filter_state: Vec<(String, String)>,
+    pub filter_state: Vec<(&'c str, String)>,
 }
 
 /// The `WWW-Authenticate` challenges of `failure`: one per scheme its provider takes (Bearer

@@ -3,9 +3,11 @@
 
 use super::reader::Object;
 use super::{ConfigError, error};
-use crate::request::filter_state::{CLAIM_PREFIX, ExposedClaim, FilterState};
+use crate::request::filter_state::{CLAIM_PREFIX, ExposedClaim, FilterState, SUB};
 
-/// The `filter_state` member of the top level; off when absent.
+/// The `filter_state` member of the top level; off when absent. Messages are fixed text
+/// after the field's path: formatting each costs module size.
+#[inline(never)]
 pub(super) fn compile(top: &Object) -> Result<FilterState, ConfigError> {
     let Some(raw) = top.object("filter_state")? else {
         return Ok(FilterState::default());
@@ -15,6 +17,14 @@ pub(super) fn compile(top: &Object) -> Result<FilterState, ConfigError> {
         failure: raw.bool("failure")?,
         ..FilterState::default()
     };
+    if state.identity {
+        // `sub` is written as the claims are.
+        state.claims.push(ExposedClaim {
+            property: SUB.into(),
+            claim: "sub".into(),
+            space_delimited: false,
+        });
+    }
     for element in raw.objects("claims")? {
         let entry = element.object()?;
         let name = entry.required_string("name")?;
@@ -24,32 +34,36 @@ pub(super) fn compile(top: &Object) -> Result<FilterState, ConfigError> {
         if name.is_empty() || !name.bytes().all(plain) {
             return Err(error(
                 entry.at("name"),
-                format!("{name:?} must be letters, digits, `_` and `-` only"),
+                "must be letters, digits, `_` and `-` only",
             ));
         }
-        let property = format!("{CLAIM_PREFIX}{name}");
+        let property = [CLAIM_PREFIX, &name].concat();
         if state.claims.iter().any(|c| c.property == property) {
-            return Err(error(entry.at("name"), format!("{name:?} is used twice")));
+            return Err(error(entry.at("name"), "is used twice"));
         }
         let claim = entry.required_string("claim_name")?;
         if claim.is_empty() {
             return Err(error(entry.at("claim_name"), "must not be empty"));
         }
-        state.claims.push(ExposedClaim { property, claim });
+        state.claims.push(ExposedClaim {
+            property,
+            claim,
+            space_delimited: false,
+        });
     }
     if let Some(normalize) = raw.object("normalize_payload_in_metadata")? {
-        let claims = normalize.strings("space_delimited_claims")?;
-        let paths = normalize.array("space_delimited_claims")?.into_iter();
-        for ((path, _), claim) in paths.zip(claims) {
-            if !state.claims.iter().any(|c| c.claim == *claim) {
+        for claim in normalize.strings("space_delimited_claims")? {
+            let mut named = false;
+            for exposed in state.claims.iter_mut().filter(|c| c.claim == claim) {
+                exposed.space_delimited = true;
+                named = true;
+            }
+            if !named {
                 return Err(error(
-                    path,
-                    format!(
-                        "{claim:?} is not the claim_name of any filter_state.claims entry, so it would change nothing"
-                    ),
+                    normalize.at("space_delimited_claims"),
+                    "each must be the claim_name of a filter_state.claims entry (anything else would change nothing)",
                 ));
             }
-            state.space_delimited_claims.push(claim);
         }
     }
     Ok(state)
@@ -122,19 +136,19 @@ mod tests {
             ),
             (
                 json!({"claims": [{"name": "a b", "claim_name": "x"}]}),
-                "filter_state.claims[0].name: \"a b\" must be letters, digits, `_` and `-` only",
+                "filter_state.claims[0].name: must be letters, digits, `_` and `-` only",
             ),
             (
                 json!({"claims": [{"name": "", "claim_name": "x"}]}),
-                "filter_state.claims[0].name: \"\" must be letters",
+                "filter_state.claims[0].name: must be letters",
             ),
             (
                 json!({"claims": [{"name": "a:PLAIN", "claim_name": "x"}]}),
-                "filter_state.claims[0].name: \"a:PLAIN\" must be letters",
+                "filter_state.claims[0].name: must be letters",
             ),
             (
                 json!({"claims": [{"name": "t", "claim_name": "x"}, {"name": "t", "claim_name": "y"}]}),
-                "filter_state.claims[1].name: \"t\" is used twice",
+                "filter_state.claims[1].name: is used twice",
             ),
             (
                 json!({"claims": [{"name": "t", "claim_name": ""}]}),
@@ -146,7 +160,7 @@ mod tests {
             ),
             (
                 json!({"normalize_payload_in_metadata": {"space_delimited_claims": ["scope"]}}),
-                "filter_state.normalize_payload_in_metadata.space_delimited_claims[0]: \"scope\" is not the claim_name",
+                "filter_state.normalize_payload_in_metadata.space_delimited_claims: each must be the claim_name of a filter_state.claims entry",
             ),
             (
                 json!({"normalize_payload_in_metadata": {"space_delimited_claims": [3]}}),

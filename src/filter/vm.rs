@@ -129,12 +129,9 @@ impl Vm {
                     return Action::Pause;
                 }
                 if host::apply_edits(&allowed) {
-                    host::set_filter_state(
-                        allowed
-                            .filter_state
-                            .iter()
-                            .map(|(name, value)| (name.as_str(), value.as_str())),
-                    );
+                    for (name, value) in &allowed.filter_state {
+                        host::set_filter_state(name, value);
+                    }
                     let tally = &mut self.tally;
                     self.counters
                         .count_allowed(&allowed, &mut |counter| tally.add(counter));
@@ -215,11 +212,15 @@ impl Vm {
 
     /// Leaves the refusal's status and reason in the stream's filter state, when asked to.
     fn leave_failure(&self, error: &AuthError) {
-        let values = self
+        if let Some(values) = self
             .config
             .filter_state
-            .refused(error.status(), error.reason());
-        host::set_filter_state(values.iter().map(|(name, value)| (*name, value.as_str())));
+            .refused(error.status(), error.reason())
+        {
+            for (name, value) in values {
+                host::set_filter_state(name, value);
+            }
+        }
     }
 
     /// Whether some provider wants a fetch started now.

@@ -28,9 +28,6 @@ pub struct FilterState {
     pub claims: Vec<ExposedClaim>,
     /// A refused request's status and reason.
     pub failure: bool,
-    /// Claims holding space-delimited lists (`normalize_payload_in_metadata`): written as
-    /// lists, like arrays.
-    pub space_delimited_claims: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +36,9 @@ pub struct ExposedClaim {
     pub property: String,
     /// Claim name or dotted path; see [`claims::lookup`].
     pub claim: String,
+    /// The claim holds a space-delimited list (`normalize_payload_in_metadata`): written as
+    /// a list, like an array.
+    pub space_delimited: bool,
 }
 
 impl FilterState {
@@ -50,13 +50,14 @@ impl FilterState {
     /// The values to write for a request whose first verified token came from `provider`
     /// with `claims`. Absent claims, objects and unsafe values (see
     /// [`identity::header_value`]) are left out.
-    pub fn verified(&self, provider: &str, claims: &Map<String, Value>) -> Vec<(String, String)> {
+    pub fn verified<'s>(
+        &'s self,
+        provider: &str,
+        claims: &Map<String, Value>,
+    ) -> Vec<(&'s str, String)> {
         let mut values = Vec::new();
         if self.identity {
-            values.push((PROVIDER.to_string(), provider.to_string()));
-            if let Some(sub) = claims.get("sub").and_then(identity::header_value) {
-                values.push((SUB.to_string(), sub));
-            }
+            values.push((PROVIDER, provider.to_string()));
             // Auth0 grants a scope in both `scope` and `permissions`: each once.
             let mut scopes: Vec<&str> = Vec::new();
             for scope in claims::granted_scopes(claims) {
@@ -64,35 +65,45 @@ impl FilterState {
                     scopes.push(scope);
                 }
             }
-            if let Some(scopes) = identity::list_value(&scopes) {
-                values.push((SCOPES.to_string(), scopes));
+            if let Some(scopes) = list_value(&scopes) {
+                values.push((SCOPES, scopes));
             }
         }
         for exposed in &self.claims {
-            let Some(claim) = claims::lookup(claims, &exposed.claim) else {
-                continue;
-            };
-            let value = match claim {
-                Value::String(text) if self.space_delimited_claims.contains(&exposed.claim) => {
+            let value = match claims::lookup(claims, &exposed.claim) {
+                Some(Value::String(text))
+                    if exposed.space_delimited =>
+                {
                     let items: Vec<&str> = text.split_ascii_whitespace().collect();
-                    identity::list_value(&items)
+                    list_value(&items)
                 }
-                other => identity::header_value(other),
+                Some(claim) => identity::header_value(claim),
+                None => None,
             };
             if let Some(value) = value {
-                values.push((exposed.property.clone(), value));
+                values.push((exposed.property.as_str(), value));
             }
         }
         values
     }
 
-    /// The values to write for a request refused with `status` and `reason`.
-    pub fn refused(&self, status: u32, reason: &str) -> Vec<(&'static str, String)> {
-        if !self.failure {
-            return Vec::new();
-        }
-        vec![(STATUS, status.to_string()), (REASON, reason.to_string())]
+    /// The values to write for a request refused with `status` (three digits) and `reason`.
+    pub fn refused(&self, status: u32, reason: &'static str) -> Option<[(&'static str, &str); 2]> {
+        // Every status a refusal has (a test holds this to `AuthError::status`).
+        let status = match status {
+            400 => "400",
+            403 => "403",
+            503 => "503",
+            _ => "401",
+        };
+        self.failure.then_some([(STATUS, status), (REASON, reason)])
     }
+}
+
+/// Items joined with commas, as [`identity::header_value`] writes an array, and with its
+/// checks.
+fn list_value(items: &[&str]) -> Option<String> {
+    identity::header_value(&Value::String(items.join(",")))
 }
 
 #[cfg(test)]
@@ -114,11 +125,8 @@ mod tests {
         }
     }
 
-    fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
-        items
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect()
+    fn pairs<'a>(items: &[(&'a str, &str)]) -> Vec<(&'a str, String)> {
+        items.iter().map(|(n, v)| (*n, v.to_string())).collect()
     }
 
     fn user() -> Map<String, Value> {
@@ -139,7 +147,7 @@ mod tests {
         let off = FilterState::default();
         assert!(!off.for_verified());
         assert_eq!(off.verified("idp", &user()), vec![]);
-        assert_eq!(off.refused(401, "expired"), vec![]);
+        assert_eq!(off.refused(401, "expired"), None);
     }
 
     #[test]
@@ -233,10 +241,13 @@ mod tests {
         assert!(!state.for_verified());
         assert_eq!(
             state.refused(401, "expired"),
-            vec![
-                ("jwt_authz.status", "401".to_string()),
-                ("jwt_authz.reason", "expired".to_string())
-            ]
+            Some([("jwt_authz.status", "401"), ("jwt_authz.reason", "expired")])
         );
+        for error in crate::error::AuthError::every_kind() {
+            let written = state.refused(error.status(), error.reason());
+            let [(_, status), (_, reason)] = written.unwrap();
+            assert_eq!(status, error.status().to_string());
+            assert_eq!(reason, error.reason());
+        }
     }
 }

@@ -80,17 +80,7 @@ pub(crate) fn header_value(claim: &Value) -> Option<String> {
             .join(","),
         other => scalar(other)?,
     };
-    safe(text)
-}
-
-/// Items joined with commas, as [`header_value`] writes an array.
-pub(crate) fn list_value(items: &[&str]) -> Option<String> {
-    safe(items.join(","))
-}
-
-/// `text` if it is safe as a header value (or a log field): non-empty, at most 8 KiB, no
-/// control character but tab. Empty values are left out, as Envoy's jwt_authn does.
-fn safe(text: String) -> Option<String> {
+    // Empty values are left out, as Envoy's jwt_authn does.
     let safe = !text.is_empty()
         && text.len() <= MAX_HEADER_VALUE_BYTES
         && text.chars().all(|c| c == '\t' || !c.is_control());
