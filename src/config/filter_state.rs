@@ -61,7 +61,7 @@ pub(super) fn compile(top: &Object) -> Result<FilterState, ConfigError> {
             if !named {
                 return Err(error(
                     normalize.at("space_delimited_claims"),
-                    "each must be the claim_name of a filter_state.claims entry (anything else would change nothing)",
+                    "names a claim no filter_state.claims entry writes",
                 ));
             }
         }
@@ -103,12 +103,14 @@ mod tests {
         assert_eq!(
             properties,
             [
+                "jwt_authz.sub",
                 "jwt_authz.claims.tier",
                 "jwt_authz.claims.email",
                 "jwt_authz.claims.roles"
             ]
         );
-        assert_eq!(state.space_delimited_claims, ["roles"]);
+        let normalized: Vec<bool> = state.claims.iter().map(|c| c.space_delimited).collect();
+        assert_eq!(normalized, [false, false, false, true]);
     }
 
     #[test]
@@ -160,7 +162,7 @@ mod tests {
             ),
             (
                 json!({"normalize_payload_in_metadata": {"space_delimited_claims": ["scope"]}}),
-                "filter_state.normalize_payload_in_metadata.space_delimited_claims: each must be the claim_name of a filter_state.claims entry",
+                "filter_state.normalize_payload_in_metadata.space_delimited_claims: names a claim no filter_state.claims entry writes",
             ),
             (
                 json!({"normalize_payload_in_metadata": {"space_delimited_claims": [3]}}),

@@ -71,9 +71,7 @@ impl FilterState {
         }
         for exposed in &self.claims {
             let value = match claims::lookup(claims, &exposed.claim) {
-                Some(Value::String(text))
-                    if exposed.space_delimited =>
-                {
+                Some(Value::String(text)) if exposed.space_delimited => {
                     let items: Vec<&str> = text.split_ascii_whitespace().collect();
                     list_value(&items)
                 }
@@ -122,6 +120,20 @@ mod tests {
         ExposedClaim {
             property: format!("{CLAIM_PREFIX}{name}"),
             claim: claim.into(),
+            space_delimited: false,
+        }
+    }
+
+    /// `identity` as the configuration sets it: `sub` is one of the claims.
+    fn identity() -> FilterState {
+        FilterState {
+            identity: true,
+            claims: vec![ExposedClaim {
+                property: SUB.into(),
+                claim: "sub".into(),
+                space_delimited: false,
+            }],
+            ..FilterState::default()
         }
     }
 
@@ -152,20 +164,17 @@ mod tests {
 
     #[test]
     fn identity_is_provider_sub_and_granted_scopes() {
-        let state = FilterState {
-            identity: true,
-            ..FilterState::default()
-        };
+        let state = identity();
         assert!(state.for_verified());
         assert_eq!(
             state.verified("idp", &user()),
             pairs(&[
                 ("jwt_authz.provider", "idp"),
-                ("jwt_authz.sub", "auth0|42"),
                 ("jwt_authz.scopes", "read:messages,write:messages,admin"),
+                ("jwt_authz.sub", "auth0|42"),
             ])
         );
-        // No sub, no scopes: only the provider.
+        // No scopes: the provider and sub.
         assert_eq!(
             state.verified("idp", &claims(json!({"sub": 7, "scope": ""}))),
             pairs(&[("jwt_authz.provider", "idp"), ("jwt_authz.sub", "7")])
@@ -204,9 +213,12 @@ mod tests {
 
     #[test]
     fn space_delimited_claims_are_written_as_lists() {
+        let mut roles = exposed("roles", "roles");
+        roles.space_delimited = true;
+        let mut tier = exposed("tier", "tier");
+        tier.space_delimited = true;
         let state = FilterState {
-            claims: vec![exposed("roles", "roles"), exposed("tier", "tier")],
-            space_delimited_claims: vec!["roles".into(), "tier".into()],
+            claims: vec![roles, tier],
             ..FilterState::default()
         };
         assert_eq!(
@@ -220,11 +232,8 @@ mod tests {
 
     #[test]
     fn values_that_could_forge_log_lines_are_left_out() {
-        let state = FilterState {
-            identity: true,
-            claims: vec![exposed("note", "note")],
-            ..FilterState::default()
-        };
+        let mut state = identity();
+        state.claims.push(exposed("note", "note"));
         let c = claims(json!({"sub": "a\nb", "note": "x\r\ny", "scope": "ok"}));
         assert_eq!(
             state.verified("idp", &c),
