@@ -58,9 +58,9 @@ pub struct Allowed<'c> {
     /// The DPoP proofs that passed, with their provider: each must be recorded as used (on
     /// any worker, once) before the request goes on.
     pub proofs: Vec<(usize, ProofId)>,
-    /// Filter-state values for access logs and later filters (`filter_state`): the first
-    /// verified token's identity. Empty unless the configuration asks.
-    pub filter_state: Vec<(&'c str, String)>,
+    /// The first verified token's provider and claims, for the filter state
+    /// (`filter_state`); `None` unless the configuration asks.
+    pub identity: Option<(&'c str, Rc<Map<String, Value>>)>,
 }
 
 /// The `WWW-Authenticate` challenges of `failure`: one per scheme its provider takes (Bearer
@@ -283,7 +283,7 @@ fn allowed<'c>(config: &'c Config, request: &Request, verified: Vec<Verified<'c>
         && let Some(first) = verified.first()
         && let Some(provider) = config.providers.get(first.provider)
     {
-        allowed.filter_state = config.filter_state.verified(&provider.name, &first.claims);
+        allowed.identity = Some((&provider.name, Rc::clone(&first.claims)));
     }
     allowed
 }

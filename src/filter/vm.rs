@@ -129,8 +129,12 @@ impl Vm {
                     return Action::Pause;
                 }
                 if host::apply_edits(&allowed) {
-                    for (name, value) in &allowed.filter_state {
-                        host::set_filter_state(name, value);
+                    if let Some((provider, claims)) = &allowed.identity {
+                        self.config.filter_state.verified(
+                            provider,
+                            claims,
+                            &mut host::set_filter_state,
+                        );
                     }
                     let tally = &mut self.tally;
                     self.counters

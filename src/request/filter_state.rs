@@ -47,17 +47,17 @@ impl FilterState {
         self.identity || !self.claims.is_empty()
     }
 
-    /// The values to write for a request whose first verified token came from `provider`
-    /// with `claims`. Absent claims, objects and unsafe values (see
+    /// Hands `write` each value to write for a request whose first verified token came from
+    /// `provider` with `claims`. Absent claims, objects and unsafe values (see
     /// [`identity::header_value`]) are left out.
-    pub fn verified<'s>(
-        &'s self,
+    pub fn verified(
+        &self,
         provider: &str,
         claims: &Map<String, Value>,
-    ) -> Vec<(&'s str, String)> {
-        let mut values = Vec::new();
+        write: &mut dyn FnMut(&str, &str),
+    ) {
         if self.identity {
-            values.push((PROVIDER, provider.to_string()));
+            write(PROVIDER, provider);
             // Auth0 grants a scope in both `scope` and `permissions`: each once.
             let mut scopes: Vec<&str> = Vec::new();
             for scope in claims::granted_scopes(claims) {
@@ -66,7 +66,7 @@ impl FilterState {
                 }
             }
             if let Some(scopes) = list_value(&scopes) {
-                values.push((SCOPES, scopes));
+                write(SCOPES, &scopes);
             }
         }
         for exposed in &self.claims {
@@ -79,10 +79,9 @@ impl FilterState {
                 None => None,
             };
             if let Some(value) = value {
-                values.push((exposed.property.as_str(), value));
+                write(&exposed.property, &value);
             }
         }
-        values
     }
 
     /// The values to write for a request refused with `status` (three digits) and `reason`.
@@ -137,8 +136,20 @@ mod tests {
         }
     }
 
-    fn pairs<'a>(items: &[(&'a str, &str)]) -> Vec<(&'a str, String)> {
-        items.iter().map(|(n, v)| (*n, v.to_string())).collect()
+    fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+        items
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// What `state` writes for a token of provider `idp` with `claims`.
+    fn written(state: &FilterState, claims: &Map<String, Value>) -> Vec<(String, String)> {
+        let mut values = Vec::new();
+        written(&state, claims, &mut |name, value| {
+            values.push((name.to_string(), value.to_string()))
+        });
+        values
     }
 
     fn user() -> Map<String, Value> {
@@ -158,7 +169,7 @@ mod tests {
     fn nothing_is_written_unless_asked() {
         let off = FilterState::default();
         assert!(!off.for_verified());
-        assert_eq!(off.verified("idp", &user()), vec![]);
+        assert_eq!(written(&off, &user()), vec![]);
         assert_eq!(off.refused(401, "expired"), None);
     }
 
@@ -167,7 +178,7 @@ mod tests {
         let state = identity();
         assert!(state.for_verified());
         assert_eq!(
-            state.verified("idp", &user()),
+            written(&state, &user()),
             pairs(&[
                 ("jwt_authz.provider", "idp"),
                 ("jwt_authz.scopes", "read:messages,write:messages,admin"),
@@ -176,11 +187,11 @@ mod tests {
         );
         // No scopes: the provider and sub.
         assert_eq!(
-            state.verified("idp", &claims(json!({"sub": 7, "scope": ""}))),
+            written(&state, &claims(json!({"sub": 7, "scope": ""}))),
             pairs(&[("jwt_authz.provider", "idp"), ("jwt_authz.sub", "7")])
         );
         assert_eq!(
-            state.verified("idp", &claims(json!({}))),
+            written(&state, &claims(json!({}))),
             pairs(&[("jwt_authz.provider", "idp")])
         );
     }
@@ -200,7 +211,7 @@ mod tests {
             ..FilterState::default()
         };
         assert_eq!(
-            state.verified("idp", &user()),
+            written(&state, &user()),
             pairs(&[
                 ("jwt_authz.claims.tier", "gold"),
                 ("jwt_authz.claims.country", "NL"),
@@ -222,7 +233,7 @@ mod tests {
             ..FilterState::default()
         };
         assert_eq!(
-            state.verified("idp", &user()),
+            written(&state, &user()),
             pairs(&[
                 ("jwt_authz.claims.roles", "editor,viewer"),
                 ("jwt_authz.claims.tier", "gold"),
@@ -236,7 +247,7 @@ mod tests {
         state.claims.push(exposed("note", "note"));
         let c = claims(json!({"sub": "a\nb", "note": "x\r\ny", "scope": "ok"}));
         assert_eq!(
-            state.verified("idp", &c),
+            written(&state, &c),
             pairs(&[("jwt_authz.provider", "idp"), ("jwt_authz.scopes", "ok")])
         );
     }
