@@ -146,7 +146,7 @@ mod tests {
     /// What `state` writes for a token of provider `idp` with `claims`.
     fn written(state: &FilterState, claims: &Map<String, Value>) -> Vec<(String, String)> {
         let mut values = Vec::new();
-        written(&state, claims, &mut |name, value| {
+        state.verified("idp", claims, &mut |name: &str, value: &str| {
             values.push((name.to_string(), value.to_string()))
         });
         values
