@@ -6,6 +6,8 @@
 //! - the access log: `%FILTER_STATE(wasm.jwt_authz.sub:PLAIN)%`;
 //! - RBAC: a `filter_state` principal and a CEL `condition` on `filter_state[...]`;
 //! - Lua: `handle:streamInfo():filterState():get("wasm.jwt_authz.sub")`.
+//!
+//! A space-delimited claim named in `normalize_payload_in_metadata` is logged as a list.
 
 mod support;
 
@@ -21,6 +23,7 @@ provider=%FILTER_STATE(wasm.jwt_authz.provider:PLAIN)% \
 sub=%FILTER_STATE(wasm.jwt_authz.sub:PLAIN)% \
 scopes=%FILTER_STATE(wasm.jwt_authz.scopes:PLAIN)% \
 tier=%FILTER_STATE(wasm.jwt_authz.claims.tier:PLAIN)% \
+roles=%FILTER_STATE(wasm.jwt_authz.claims.roles:PLAIN)% \
 status=%FILTER_STATE(wasm.jwt_authz.status:PLAIN)% \
 reason=%FILTER_STATE(wasm.jwt_authz.reason:PLAIN)%\n";
 
@@ -86,7 +89,11 @@ fn filter(idp: &Idp) -> Value {
     config["filter_state"] = json!({
         "identity": true,
         "failure": true,
-        "claims": [{"name": "tier", "claim_name": "tier"}]
+        "claims": [
+            {"name": "tier", "claim_name": "tier"},
+            {"name": "roles", "claim_name": "roles"}
+        ],
+        "normalize_payload_in_metadata": {"space_delimited_claims": ["roles"]}
     });
     config
 }
@@ -159,6 +166,7 @@ impl Stack {
             .idp
             .claims_for("test-client", AUDIENCE, &["read:messages"]);
         claims["sub"] = json!(sub);
+        claims["roles"] = json!("editor  viewer");
         if let Some(tier) = tier {
             claims["tier"] = json!(tier);
         }
@@ -244,20 +252,20 @@ fn access_log_rbac_and_lua_read_the_identity_and_the_refusal() {
     assert_eq!(
         stack.access_log_line("/api/orders"),
         "ACCESS 200 /api/orders provider=idp sub=auth0|gold-user scopes=read:messages \
-         tier=gold status=- reason=-"
+         tier=gold roles=editor,viewer status=- reason=-"
     );
     assert_eq!(
         stack.access_log_line("/gold/report"),
         "ACCESS 200 /gold/report provider=idp sub=auth0|gold-user scopes=read:messages \
-         tier=gold status=- reason=-"
+         tier=gold roles=editor,viewer status=- reason=-"
     );
     assert_eq!(
         stack.access_log_line("/api/late"),
-        "ACCESS 401 /api/late provider=- sub=- scopes=- tier=- status=401 reason=expired"
+        "ACCESS 401 /api/late provider=- sub=- scopes=- tier=- roles=- status=401 reason=expired"
     );
     assert_eq!(
         stack.access_log_line("/api/anonymous"),
-        "ACCESS 401 /api/anonymous provider=- sub=- scopes=- tier=- status=401 reason=missing"
+        "ACCESS 401 /api/anonymous provider=- sub=- scopes=- tier=- roles=- status=401 reason=missing"
     );
     let log = stack.envoy.log();
     for token in [&gold, &silver, &admin, &expired] {
@@ -298,7 +306,7 @@ fn nothing_is_written_when_not_asked() {
     assert!(found, "{}", envoy.log());
     for line in envoy.log().lines().filter(|l| l.starts_with("ACCESS ")) {
         assert!(
-            line.ends_with("provider=- sub=- scopes=- tier=- status=- reason=-"),
+            line.ends_with("provider=- sub=- scopes=- tier=- roles=- status=- reason=-"),
             "{line}"
         );
     }
