@@ -58,6 +58,9 @@ pub struct Allowed<'c> {
     /// The DPoP proofs that passed, with their provider: each must be recorded as used (on
     /// any worker, once) before the request goes on.
     pub proofs: Vec<(usize, ProofId)>,
+    /// The first verified token's provider and claims, for the filter state
+    /// (`filter_state`); `None` unless the configuration asks.
+    pub identity: Option<(&'c str, Rc<Map<String, Value>>)>,
 }
 
 /// The `WWW-Authenticate` challenges of `failure`: one per scheme its provider takes (Bearer
@@ -275,6 +278,12 @@ fn allowed<'c>(config: &'c Config, request: &Request, verified: Vec<Verified<'c>
         if let Some(rest) = extract::without_cookies(request.headers, &cookies) {
             allowed.set_headers.push(("cookie".into(), rest));
         }
+    }
+    if config.filter_state.for_verified()
+        && let Some(first) = verified.first()
+        && let Some(provider) = config.providers.get(first.provider)
+    {
+        allowed.identity = Some((&provider.name, Rc::clone(&first.claims)));
     }
     allowed
 }

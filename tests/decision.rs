@@ -1043,3 +1043,52 @@ fn a_configuration_without_route_policy_asks_the_host_nothing() {
         authorize(&f.config, request, &mut keyring, Duration::from_secs(NOW));
     }
 }
+
+/// `filter_state`: an allowed request carries its first verified token's provider and claims
+/// for the filter state only when the configuration asks; the values themselves are decided
+/// in `request::filter_state` (unit tests there).
+#[test]
+fn identity_for_the_filter_state_only_when_asked() {
+    let rules = json!([
+        {"match": {"prefix": "/both"}, "requires": {"requires_all": {"requirements": [
+            {"provider_name": "staff"}, {"provider_name": "customers"}]}}},
+        {"match": {"prefix": "/public"}},
+        {"match": {"prefix": "/"}, "requires": {"provider_name": "customers"}}
+    ]);
+    let customers = json!({"from_headers": [{"name": "x-customer-token"}]});
+    let identity = |decision: Decision| match decision {
+        Decision::Allow(allowed) => allowed
+            .identity
+            .map(|(provider, claims)| (provider.to_string(), claims["sub"].clone())),
+        other => panic!("{other:?}"),
+    };
+    let asked = fixture_with(
+        rules.clone(),
+        customers.clone(),
+        json!({"filter_state": {"identity": true}}),
+    );
+    let customer = asked.token(&claims());
+    let as_customer = [("x-customer-token", customer.as_str())];
+    assert_eq!(
+        identity(asked.decide_request("GET", "/api", &as_customer, NOW)),
+        Some(("customers".to_string(), json!("client@clients")))
+    );
+    // Two verified tokens: the requirement's first (staff) is the one written.
+    let staff = format!("Bearer {}", asked.staff_token());
+    let both = [as_customer[0], ("authorization", staff.as_str())];
+    assert_eq!(
+        identity(asked.decide_request("GET", "/both", &both, NOW)),
+        Some(("staff".to_string(), json!("staff|7")))
+    );
+    assert_eq!(identity(asked.decide("/public", None, NOW)), None);
+    // Only refusals asked for, or nothing: nothing is carried.
+    for top_level in [json!({"filter_state": {"failure": true}}), json!({})] {
+        let f = fixture_with(rules.clone(), customers.clone(), top_level);
+        let customer = f.token(&claims());
+        let as_customer = [("x-customer-token", customer.as_str())];
+        assert_eq!(
+            identity(f.decide_request("GET", "/api", &as_customer, NOW)),
+            None
+        );
+    }
+}

@@ -363,6 +363,10 @@ fn regenerate_seeds() {
             serde_json::from_str(include_str!("../fuzz/seeds/config/route-policy")).unwrap(),
         ),
         (
+            "filter-state",
+            serde_json::from_str(include_str!("../fuzz/seeds/config/filter-state")).unwrap(),
+        ),
+        (
             "mistake",
             json!({"providers": {"p": {"issuer": "https://i/", "audiences": ["a"],
             "remote_jwks": {"http_uri": {"uri": "https://i/jwks", "cluster": "c", "timeout": "5"}}}},

@@ -60,7 +60,7 @@ const fn objects(name: &'static str, members: &'static [Member]) -> Member {
 }
 
 /// The top level of the configuration.
-pub static CONFIG: [Member; 7] = [
+pub static CONFIG: [Member; 8] = [
     Member {
         name: "providers",
         kind: Kind::Named(&PROVIDER),
@@ -74,7 +74,20 @@ pub static CONFIG: [Member; 7] = [
     value("realm"),
     value("bypass_cors_preflight"),
     value("strip_failure_response"),
+    object("filter_state", &FILTER_STATE),
 ];
+
+/// What is written to the request's filter state for Envoy's access logs and later filters.
+pub static FILTER_STATE: [Member; 4] = [
+    value("identity"),
+    objects("claims", &EXPOSED_CLAIM),
+    value("failure"),
+    object("normalize_payload_in_metadata", &NORMALIZE_PAYLOAD),
+];
+
+pub static EXPOSED_CLAIM: [Member; 2] = [value("name"), value("claim_name")];
+
+pub static NORMALIZE_PAYLOAD: [Member; 1] = [value("space_delimited_claims")];
 
 /// jwt_authn's `FilterStateRule`: a requirement chosen by a filter state value.
 pub static FILTER_STATE_RULES: [Member; 2] = [

@@ -10,6 +10,7 @@
 
 mod certificate;
 pub mod fields;
+mod filter_state;
 mod reader;
 mod rule;
 
@@ -24,6 +25,7 @@ use crate::policy::rules::Rule;
 use crate::proof::settings::{self, CertificateMode, CertificateSettings, DpopMode, DpopSettings};
 use crate::proof::uri;
 use crate::request::extract::{DPOP_PREFIX, TokenLocation};
+use crate::request::filter_state::FilterState;
 use crate::request::identity::{ClaimToHeader, IdentityHeaders};
 use reader::{Element, Object};
 use serde_json::Value;
@@ -55,6 +57,8 @@ pub struct Config {
     pub bypass_cors_preflight: bool,
     /// Every header some provider may set: client-sent copies are removed from every request.
     pub identity_headers: Vec<String>,
+    /// What is left in the request's filter state for access logs and later filters.
+    pub filter_state: FilterState,
     /// Named requirements (jwt_authn's `requirement_map`): a route picks one through its
     /// metadata, a rule through `requirement_name`.
     pub requirement_map: Vec<(String, Requirement)>,
@@ -277,6 +281,10 @@ impl Config {
             errors.push(e);
             false
         });
+        let filter_state = filter_state::compile(&top).unwrap_or_else(|e| {
+            errors.push(e);
+            FilterState::default()
+        });
         let mut providers = Vec::new();
         let mut refused_providers = Vec::new();
         match top.entries("providers") {
@@ -334,6 +342,7 @@ impl Config {
             rules,
             bypass_cors_preflight,
             identity_headers,
+            filter_state,
             requirement_map,
             filter_state_rules,
             strip_failure_response,
@@ -1255,8 +1264,8 @@ pub(crate) mod tests {
         assert_eq!(
             lines,
             vec![
-                "extra: unknown field `extra`, expected one of `providers`, `rules`, `requirement_map`, `filter_state_rules`, `realm`, `bypass_cors_preflight`, `strip_failure_response`",
-                "rule: unknown field `rule`, expected one of `providers`, `rules`, `requirement_map`, `filter_state_rules`, `realm`, `bypass_cors_preflight`, `strip_failure_response`",
+                "extra: unknown field `extra`, expected one of `providers`, `rules`, `requirement_map`, `filter_state_rules`, `realm`, `bypass_cors_preflight`, `strip_failure_response`, `filter_state`",
+                "rule: unknown field `rule`, expected one of `providers`, `rules`, `requirement_map`, `filter_state_rules`, `realm`, `bypass_cors_preflight`, `strip_failure_response`, `filter_state`",
                 "realm: must be non-empty printable ASCII without quotes or backslashes",
                 "providers.bad_timeout.remote_jwks.http_uri.timeout: invalid duration \"5\": expected seconds like \"5s\" or \"1.5s\"",
                 "providers.many.claim_to_header: unknown field `claim_to_header`, expected one of `issuer`, `audiences`, `remote_jwks`, `oidc_discovery`, `local_jwks`, `from_headers`, `from_params`, `from_cookies`, `forward`, `clock_skew_seconds`, `algorithms`, `max_token_bytes`, `claim_to_headers`, `forward_payload_header`, `pad_forward_payload_header`, `jwt_cache_config`, `dpop`, `certificate_binding`, `subjects`, `max_lifetime`, `require_expiration`",

@@ -98,6 +98,12 @@ unsafe extern "C" {
         return_value_data: *mut *mut u8,
         return_value_size: *mut usize,
     ) -> u32;
+    fn proxy_set_property(
+        path_data: *const u8,
+        path_size: usize,
+        value_data: *const u8,
+        value_size: usize,
+    ) -> u32;
 }
 
 fn result(status: u32) -> Result<(), Failure> {
@@ -308,4 +314,11 @@ pub fn property(path: &[&str]) -> Result<Option<Vec<u8>>, Failure> {
         Err(NOT_FOUND) => Ok(None),
         other => other,
     }
+}
+
+/// Sets property `name` of the current stream: Envoy keeps it in the request's filter state
+/// as `wasm.<name>`, for access logs and later filters.
+pub fn set_property(name: &str, value: &str) -> Result<(), Failure> {
+    // SAFETY: `name` and `value` are valid for their lengths during the call.
+    result(unsafe { proxy_set_property(name.as_ptr(), name.len(), value.as_ptr(), value.len()) })
 }

@@ -171,6 +171,15 @@ pub fn apply_edits(allowed: &Allowed) -> bool {
     removed && path_set && identity_set
 }
 
+/// Leaves `value` in the current stream's filter state as `name` (see
+/// [`crate::request::filter_state`]); a value the host refuses is logged and left out: it
+/// only informs what comes after, and the decision stands.
+pub fn set_filter_state(name: &str, value: &str) {
+    if abi::set_property(name, value).is_err() {
+        log::warn!("jwt-authz: the host refused filter state {name}");
+    }
+}
+
 fn remove_header(name: &str) -> bool {
     abi::remove_header(MapType::HttpRequestHeaders, name).is_ok()
 }

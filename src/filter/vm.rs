@@ -129,6 +129,13 @@ impl Vm {
                     return Action::Pause;
                 }
                 if host::apply_edits(&allowed) {
+                    if let Some((provider, claims)) = &allowed.identity {
+                        self.config.filter_state.verified(
+                            provider,
+                            claims,
+                            &mut host::set_filter_state,
+                        );
+                    }
                     let tally = &mut self.tally;
                     self.counters
                         .count_allowed(&allowed, &mut |counter| tally.add(counter));
@@ -139,12 +146,6 @@ impl Vm {
                 Action::Pause
             }
             Decision::Deny(failure) => {
-                let tally = &mut self.tally;
-                self.counters.count_denial(
-                    failure.error.reason(),
-                    failure.provider,
-                    &mut |counter| tally.add(counter),
-                );
                 log::debug!(
                     "jwt-authz: {} {} {}: {}",
                     failure.error.status(),
@@ -152,12 +153,7 @@ impl Vm {
                     request.path_only(),
                     failure.error.description()
                 );
-                host::send_denial(
-                    &failure.error,
-                    &authn::challenges(&self.config, &failure),
-                    authn::fresh_nonce(&self.config, &failure, &self.keyring, now),
-                    self.config.strip_failure_response,
-                );
+                self.refuse(&failure, now);
                 Action::Pause
             }
             Decision::Wait(provider) if self.waiting.len() >= MAX_WAITING_STREAMS => {
@@ -188,19 +184,35 @@ impl Vm {
 
     /// Answers the current stream with `error`, counted as a denial.
     fn deny(&mut self, error: &AuthError, provider: Option<usize>) {
-        let tally = &mut self.tally;
-        self.counters
-            .count_denial(error.reason(), provider, &mut |counter| tally.add(counter));
         let failure = Failure {
             error: error.clone(),
             provider,
         };
-        let now = self.clock.unwrap_or_default();
-        let nonce = authn::fresh_nonce(&self.config, &failure, &self.keyring, now);
+        self.refuse(&failure, self.clock.unwrap_or_default());
+    }
+
+    /// Answers the current stream with `failure` (a DPoP nonce in it made at `now`), counted
+    /// as a denial, and leaves its status and reason in the filter state when asked to.
+    fn refuse(&mut self, failure: &Failure, now: Duration) {
+        let error = &failure.error;
+        if let Some(values) = self
+            .config
+            .filter_state
+            .refused(error.status(), error.reason())
+        {
+            for (name, value) in values {
+                host::set_filter_state(name, value);
+            }
+        }
+        let tally = &mut self.tally;
+        self.counters
+            .count_denial(error.reason(), failure.provider, &mut |counter| {
+                tally.add(counter)
+            });
         host::send_denial(
             error,
-            &authn::challenges(&self.config, &failure),
-            nonce,
+            &authn::challenges(&self.config, failure),
+            authn::fresh_nonce(&self.config, failure, &self.keyring, now),
             self.config.strip_failure_response,
         );
     }

@@ -63,7 +63,7 @@ impl IdentityHeaders {
 
 /// A claim as a header value: strings as they are, numbers and booleans as JSON text, arrays
 /// of those joined with commas. Control characters (header injection) refuse the value.
-fn header_value(claim: &Value) -> Option<String> {
+pub(crate) fn header_value(claim: &Value) -> Option<String> {
     fn scalar(v: &Value) -> Option<String> {
         match v {
             Value::String(s) => Some(s.clone()),
