@@ -92,7 +92,7 @@ fn a_jwt_authn_configuration_keeps_its_providers_and_rules_and_gains_jwt_authn_s
         notes(&conversion),
         [
             "providers.partners.example.org: renamed partners-example-org: provider names are letters, digits, _ and - (they name metrics) (no decision changes)",
-            "providers.shop.payload_in_metadata: jwt-authz writes no dynamic metadata: use claim_to_headers or forward_payload_header (no decision changes)",
+            "providers.shop.payload_in_metadata: jwt-authz writes chosen values to filter state, not the payload to dynamic metadata: set filter_state.identity and filter_state.claims (no decision changes)",
             "providers.shop.remote_jwks.async_fetch: jwt-authz fetches, refreshes and retries keys its own way (the book's Keys and outages) (no decision changes)",
         ]
     );

@@ -60,21 +60,32 @@ const PROVIDER: &[(&str, Carry)] = &[
     (
         "payload_in_metadata",
         Carry::Lost(
-            "jwt-authz writes no dynamic metadata: use claim_to_headers or forward_payload_header",
+            "jwt-authz writes chosen values to filter state, not the payload to dynamic \
+             metadata: set filter_state.identity and filter_state.claims",
             Effect::NoDecision,
         ),
     ),
     (
         "header_in_metadata",
-        Carry::Lost("jwt-authz writes no dynamic metadata", Effect::NoDecision),
+        Carry::Lost(
+            "jwt-authz writes no JOSE header anywhere for later filters",
+            Effect::NoDecision,
+        ),
     ),
     (
         "normalize_payload_in_metadata",
-        Carry::Lost("jwt-authz writes no dynamic metadata", Effect::NoDecision),
+        Carry::Lost(
+            "jwt-authz's is filter_state.normalize_payload_in_metadata, for the claims it writes",
+            Effect::NoDecision,
+        ),
     ),
     (
         "failed_status_in_metadata",
-        Carry::Lost("jwt-authz writes no dynamic metadata", Effect::NoDecision),
+        Carry::Lost(
+            "jwt-authz writes a refusal's status and reason to filter state, not dynamic \
+             metadata: set filter_state.failure",
+            Effect::NoDecision,
+        ),
     ),
     ("clear_route_cache", Carry::With(clear_route_cache)),
 ];
