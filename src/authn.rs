@@ -249,6 +249,11 @@ fn allowed<'c>(config: &'c Config, request: &Request, verified: Vec<Verified<'c>
                 Removal::Param(name) => params.push(name),
                 Removal::Cookie(name) => cookies.push(name),
             }
+            // The proof leaves with its token: spent here, it is no use upstream, and a copy
+            // in an upstream's log could be replayed to another replica within its window.
+            if token.proof.is_some() && !allowed.remove_headers.iter().any(|n| n == "dpop") {
+                allowed.remove_headers.push(Cow::Borrowed("dpop"));
+            }
         }
         for (name, value) in provider.identity.values(&token.claims, &token.payload_b64) {
             // Two verified tokens setting one header: both values, as repeated headers would.

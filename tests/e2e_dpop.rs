@@ -136,6 +136,9 @@ fn dpop_proofs_in_envoy_with_two_workers() {
     let ok = harness.get(PATH, &[("authorization", &authorization), ("dpop", &proof)]);
     let seen = harness.forwarded("a valid DPoP request", &ok);
     assert_eq!(seen.path, PATH);
+    // The spent proof leaves with the token (forward: false): neither reaches the upstream.
+    assert_eq!(seen.header("dpop"), None);
+    assert_eq!(seen.header("authorization"), None);
 
     // Every replay is a new connection: with two workers, some land on the other one.
     for attempt in 0..8 {
