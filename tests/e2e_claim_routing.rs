@@ -20,8 +20,8 @@ fn filter(idp: &Idp) -> Value {
     config
 }
 
-/// The bootstrap of the other tests, with a route in front of its catch-all that sends
-/// `x-tier: gold` to the cluster `gold`.
+/// The filter in front of two clusters: `x-tier: gold` routes to `gold`, the rest to
+/// `upstream`.
 fn bootstrap_with_gold_route(
     listener: u16,
     admin: u16,
@@ -29,22 +29,18 @@ fn bootstrap_with_gold_route(
     gold: SocketAddr,
     idp: &Idp,
 ) -> String {
-    let yaml = bootstrap::filter_in_front_of(
+    let routes = json!({"virtual_hosts": [{"name": "api", "domains": ["*"], "routes": [
+        {"match": {"prefix": "/", "headers": [{"name": "x-tier", "string_match": {"exact": "gold"}}]},
+         "route": {"cluster": "gold"}},
+        {"match": {"prefix": "/"}, "route": {"cluster": "upstream"}}
+    ]}]});
+    bootstrap::routed(
         listener,
         admin,
-        upstream,
-        &[("idp", idp.addr()), ("gold", gold)],
-        &filter(idp),
-    );
-    let catch_all = "              routes:\n              - match: {prefix: \"/\"}\n";
-    assert!(yaml.contains(catch_all), "the bootstrap's routes moved");
-    yaml.replacen(
-        catch_all,
-        "              routes:\n\
-         \x20             - match: {prefix: \"/\", headers: [{name: x-tier, string_match: {exact: gold}}]}\n\
-         \x20               route: {cluster: gold}\n\
-         \x20             - match: {prefix: \"/\"}\n",
-        1,
+        &routes,
+        &[bootstrap::jwt_authz_filter(&filter(idp))],
+        &[("upstream", upstream), ("gold", gold), ("idp", idp.addr())],
+        None,
     )
 }
 

@@ -98,8 +98,8 @@ fn filter(idp: &Idp) -> Value {
     config
 }
 
-/// The bootstrap of the other tests with an access log on stdout (Envoy's log here), and
-/// Lua and RBAC between jwt-authz and the router.
+/// jwt-authz in front of the echo upstream with an access log on stdout (Envoy's log here),
+/// and Lua and RBAC between jwt-authz and the router.
 fn bootstrap_with_readers(
     listener: u16,
     admin: u16,
@@ -107,8 +107,6 @@ fn bootstrap_with_readers(
     idp: &Idp,
     filter: &Value,
 ) -> String {
-    let yaml =
-        bootstrap::filter_in_front_of(listener, admin, upstream, &[("idp", idp.addr())], filter);
     let access_log = json!([{
         "name": "envoy.access_loggers.stdout",
         "typed_config": {
@@ -123,18 +121,15 @@ fn bootstrap_with_readers(
             "default_source_code": {"inline_string": LUA}
         }
     });
-    let stat_prefix = "          stat_prefix: api\n";
-    let router = "          - name: envoy.filters.http.router\n";
-    assert!(yaml.contains(stat_prefix) && yaml.contains(router));
-    yaml.replacen(
-        stat_prefix,
-        &format!("{stat_prefix}          access_log: {access_log}\n"),
-        1,
-    )
-    .replacen(
-        router,
-        &format!("          - {lua}\n          - {}\n{router}", rbac()),
-        1,
+    let routes = json!({"virtual_hosts": [{"name": "api", "domains": ["*"],
+        "routes": [{"match": {"prefix": "/"}, "route": {"cluster": "upstream"}}]}]});
+    bootstrap::routed(
+        listener,
+        admin,
+        &routes,
+        &[bootstrap::jwt_authz_filter(filter), lua, rbac()],
+        &[("upstream", upstream), ("idp", idp.addr())],
+        Some(&access_log),
     )
 }
 

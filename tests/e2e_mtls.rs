@@ -68,20 +68,7 @@ fn envoy_config(
             "routes": [{"match": {"prefix": "/"}, "route": {"cluster": "upstream"}}]}]},
         "http_filters": [bootstrap::jwt_authz_filter(&filter()), bootstrap::router_filter()]
     });
-    let tls = json!({
-        "name": "envoy.transport_sockets.tls",
-        "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
-            "require_client_certificate": false,
-            "common_tls_context": {
-                "tls_certificates": [{
-                    "certificate_chain": {"inline_string": server.cert_pem},
-                    "private_key": {"inline_string": server.key_pem}
-                }],
-                "validation_context": {"trusted_ca": {"inline_string": pki.ca_pem()}}
-            }
-        }
-    });
+    let tls = pki.downstream_tls(server);
     let listener = json!({
         "name": "mtls",
         "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}},

@@ -6,7 +6,7 @@
 mod support;
 
 use devidp::{DEFAULT_TOKEN_LIFETIME_SECS, Idp};
-use devstack::bootstrap::{self, CALLOUT_BODY_LIMIT};
+use devstack::bootstrap;
 use devstack::{Echo, Envoy, EnvoyOptions, Response, free_port, http};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -87,36 +87,13 @@ fn bootstrap(
             }]
         }
     });
-    let filters = [
-        set_tier,
-        bootstrap::jwt_authz_filter(filter),
-        bootstrap::router_filter(),
-    ];
-    let filters: String = filters
-        .iter()
-        .map(|f| format!("          - {f}\n"))
-        .collect();
-    format!(
-        r#"
-admin:
-  address: {{socket_address: {{address: 127.0.0.1, port_value: {admin}}}}}
-{CALLOUT_BODY_LIMIT}
-static_resources:
-  listeners:
-  - name: api
-    address: {{socket_address: {{address: 127.0.0.1, port_value: {listener}}}}}
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: api
-          route_config: {routes}
-          http_filters:
-{filters}  clusters:
-{upstream}{idp}"#,
-        upstream = bootstrap::static_cluster("upstream", upstream),
-        idp = bootstrap::static_cluster("idp", idp),
+    bootstrap::routed(
+        listener,
+        admin,
+        &routes,
+        &[set_tier, bootstrap::jwt_authz_filter(filter)],
+        &[("upstream", upstream), ("idp", idp)],
+        None,
     )
 }
 

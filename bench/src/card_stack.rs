@@ -171,7 +171,7 @@ mod tests {
                 asymmetric_jwks: keys.asymmetric_jwks(),
                 hmac_jwks: keys.hmac_jwks(),
             },
-            listener_tls: Default::default(),
+            listener_tls: serde_json::Value::Null,
         };
         let _envoy = devstack::Envoy::start(&config.yaml(), admin).unwrap();
         let addr = SocketAddr::from(([127, 0, 0, 1], port));

@@ -218,17 +218,8 @@ pub struct BenchConfig {
     pub primitives_config: String,
     /// The local key sets of the algorithm listeners.
     pub algorithm_keys: AlgorithmKeySets,
-    /// What [`Listener::OursMtls`] serves and trusts.
-    pub listener_tls: TlsMaterial,
-}
-
-/// A TLS listener's certificate and key, and the CA its clients' certificates are checked by;
-/// PEM.
-#[derive(Debug, Clone, Default)]
-pub struct TlsMaterial {
-    pub ca_pem: String,
-    pub server_cert_pem: String,
-    pub server_key_pem: String,
+    /// The TLS transport socket of [`Listener::OursMtls`] ([`devstack::tls::Pki::downstream_tls`]).
+    pub listener_tls: Value,
 }
 
 /// The algorithm listeners' keys: the asymmetric provider's (issuer: the dev IdP's) and the
@@ -273,7 +264,7 @@ impl BenchConfig {
             .collect();
         let id = listener.id();
         let tls = if listener.is_tls() {
-            format!("      transport_socket: {}\n", flow(&self.downstream_tls()))
+            format!("      transport_socket: {}\n", flow(&self.listener_tls))
         } else {
             String::new()
         };
@@ -296,26 +287,6 @@ impl BenchConfig {
           http_filters:
 {filters}{tls}"#
         )
-    }
-
-    /// TLS with the server certificate, client certificates optional and checked against
-    /// the test CA when presented.
-    fn downstream_tls(&self) -> Value {
-        let tls = &self.listener_tls;
-        json!({
-            "name": "envoy.transport_sockets.tls",
-            "typed_config": {
-                "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
-                "require_client_certificate": false,
-                "common_tls_context": {
-                    "tls_certificates": [{
-                        "certificate_chain": {"inline_string": tls.server_cert_pem},
-                        "private_key": {"inline_string": tls.server_key_pem}
-                    }],
-                    "validation_context": {"trusted_ca": {"inline_string": tls.ca_pem}}
-                }
-            }
-        })
     }
 
     /// The listener's HTTP filters, router last, each as JSON (which is YAML).
@@ -568,7 +539,7 @@ mod tests {
                 asymmetric_jwks: r#"{"keys":[]}"#.to_string(),
                 hmac_jwks: r#"{"keys":[]}"#.to_string(),
             },
-            listener_tls: TlsMaterial::default(),
+            listener_tls: Value::Null,
         }
     }
 
@@ -693,12 +664,7 @@ mod tests {
             (Listener::OursDpopFlood, 9112),
         ]);
         let pki = devstack::tls::Pki::new().unwrap();
-        let server = pki.server().unwrap();
-        bench.listener_tls = TlsMaterial {
-            ca_pem: pki.ca_pem(),
-            server_cert_pem: server.cert_pem,
-            server_key_pem: server.key_pem,
-        };
+        bench.listener_tls = pki.downstream_tls(&pki.server().unwrap());
         bench.algorithm_keys = AlgorithmKeySets {
             asymmetric_jwks: keys.asymmetric_jwks(),
             hmac_jwks: keys.hmac_jwks(),

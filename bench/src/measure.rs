@@ -115,19 +115,17 @@ impl Bench<'_> {
             .sender
             .as_ref()
             .ok_or("the sender-constrained workloads were not set up")?;
-        let repeated = sender::bearer(&self.repeated);
-        let certificate_bound = sender::bearer(&setup.certificate_token);
-        let dpop = || setup.dpop_headers(addr);
-        let fixed = |headers: &Vec<(String, String)>| {
-            let headers = headers.clone();
-            move || headers.clone()
+        let (token, tls) = match workload {
+            Workload::MtlsBearer => (&self.repeated, Some(&setup.tls)),
+            Workload::CertificateBound => (&setup.certificate_token, Some(&setup.tls)),
+            _ => (&self.repeated, None),
         };
-        let (repeated, certificate_bound) = (fixed(&repeated), fixed(&certificate_bound));
-        let (headers, tls): (&(dyn Fn() -> Vec<(String, String)> + Sync), _) = match workload {
-            Workload::Dpop => (&dpop, None),
-            Workload::MtlsBearer => (&repeated, Some(&setup.tls)),
-            Workload::CertificateBound => (&certificate_bound, Some(&setup.tls)),
-            _ => (&repeated, None),
+        let bearer = sender::bearer(token);
+        let same_bearer = || bearer.clone();
+        let dpop = || setup.dpop_headers(addr);
+        let headers: &(dyn Fn() -> Vec<(String, String)> + Sync) = match workload {
+            Workload::Dpop => &dpop,
+            _ => &same_bearer,
         };
         with(&sender::Target { addr, tls, headers })
     }

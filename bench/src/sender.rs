@@ -21,7 +21,7 @@ use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
 use serde_json::json;
 
-use crate::envoy_config::{AUDIENCE, TlsMaterial};
+use crate::envoy_config::AUDIENCE;
 use crate::load::LoadResult;
 use crate::procstat;
 use crate::tokens;
@@ -41,8 +41,9 @@ pub struct SenderSetup {
     pub certificate_token: String,
     /// The TLS client: trusts the test CA's server, presents `client`.
     pub tls: Arc<ClientConfig>,
-    /// What the TLS listener serves and trusts.
-    pub listener_tls: TlsMaterial,
+    /// The TLS listener's transport socket: the test CA's server certificate, and its
+    /// clients' certificates asked for.
+    pub listener_tls: serde_json::Value,
 }
 
 impl SenderSetup {
@@ -69,11 +70,7 @@ impl SenderSetup {
             dpop_token,
             certificate_token,
             tls,
-            listener_tls: TlsMaterial {
-                ca_pem: pki.ca_pem(),
-                server_cert_pem: server.cert_pem,
-                server_key_pem: server.key_pem,
-            },
+            listener_tls: pki.downstream_tls(&server),
         })
     }
 

@@ -27,12 +27,45 @@ pub fn filter_in_front_of(
     clusters: &[(&str, SocketAddr)],
     filter: &Value,
 ) -> String {
-    let clusters: String = std::iter::once(("upstream", upstream))
+    let routes = serde_json::json!({"virtual_hosts": [{"name": "api", "domains": ["*"],
+        "routes": [{"match": {"prefix": "/"}, "route": {"cluster": "upstream"}}]}]});
+    let clusters: Vec<(&str, SocketAddr)> = std::iter::once(("upstream", upstream))
         .chain(clusters.iter().copied())
-        .map(|(name, addr)| static_cluster(name, addr))
         .collect();
-    // JSON is YAML: the filter configuration goes in as one quoted flow scalar.
-    let filter = serde_json::to_string(&filter.to_string()).unwrap_or_default();
+    routed(
+        listener,
+        admin,
+        &routes,
+        &[jwt_authz_filter(filter)],
+        &clusters,
+        None,
+    )
+}
+
+/// Envoy listening on `listener` (admin on `admin`) with `filters` (then the router) in front
+/// of the route configuration `route_config` (JSON), with `envoy/envoy.yaml`'s path
+/// normalisation, one cluster per `(name, address)` in `clusters`, and the connection
+/// manager's `access_log` (JSON) when given.
+pub fn routed(
+    listener: u16,
+    admin: u16,
+    route_config: &Value,
+    filters: &[Value],
+    clusters: &[(&str, SocketAddr)],
+    access_log: Option<&Value>,
+) -> String {
+    let access_log = access_log.map_or(String::new(), |log| {
+        format!("          access_log: {log}\n")
+    });
+    let clusters: String = clusters
+        .iter()
+        .map(|&(name, addr)| static_cluster(name, addr))
+        .collect();
+    let filters: String = filters
+        .iter()
+        .chain(std::iter::once(&router_filter()))
+        .map(|filter| format!("          - {filter}\n"))
+        .collect();
     format!(
         r#"
 admin:
@@ -48,35 +81,13 @@ static_resources:
         typed_config:
           "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
           stat_prefix: api
-          normalize_path: true
+{access_log}          normalize_path: true
           merge_slashes: true
           path_with_escaped_slashes_action: UNESCAPE_AND_REDIRECT
-          route_config:
-            virtual_hosts:
-            - name: api
-              domains: ["*"]
-              routes:
-              - match: {{prefix: "/"}}
-                route: {{cluster: upstream}}
+          route_config: {route_config}
           http_filters:
-          - name: envoy.filters.http.wasm
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
-              config:
-                name: jwt_authz
-                root_id: jwt_authz
-                vm_config:
-                  runtime: envoy.wasm.runtime.v8
-                  code: {{local: {{filename: {module}}}}}
-                configuration:
-                  "@type": type.googleapis.com/google.protobuf.StringValue
-                  value: {filter}
-          - name: envoy.filters.http.router
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-  clusters:
-{clusters}"#,
-        module = module_path().display(),
+{filters}  clusters:
+{clusters}"#
     )
 }
 

@@ -119,6 +119,26 @@ impl Pki {
         http::read_response(&mut BufReader::new(stream), true)
     }
 
+    /// Envoy's downstream TLS transport socket (JSON, which is YAML) ending TLS with
+    /// `server`'s certificate, asking for client certificates from this CA without requiring
+    /// one.
+    pub fn downstream_tls(&self, server: &Identity) -> serde_json::Value {
+        serde_json::json!({
+            "name": "envoy.transport_sockets.tls",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
+                "require_client_certificate": false,
+                "common_tls_context": {
+                    "tls_certificates": [{
+                        "certificate_chain": {"inline_string": server.cert_pem},
+                        "private_key": {"inline_string": server.key_pem}
+                    }],
+                    "validation_context": {"trusted_ca": {"inline_string": self.ca_pem()}}
+                }
+            }
+        })
+    }
+
     /// A TLS client that trusts this CA's servers and presents `client`'s certificate when
     /// given.
     pub fn client_config(&self, client: Option<&Identity>) -> Result<ClientConfig, String> {
