@@ -3,7 +3,6 @@
 //! what becomes of it.
 
 use super::{Carry, Conversion, Effect, Notes, copy_fields, provider_name, regex_literal};
-use crate::locate;
 use jwt_authz::config::Config;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
@@ -18,17 +17,10 @@ const TOP: &[(&str, Carry)] = &[
     ("@type", Carry::Elsewhere),
     ("providers", Carry::Elsewhere),
     ("rules", Carry::Elsewhere),
-    // Inlined where rules name one; routes that name one are reported with the route.
+    // Inlined where rules or routes name one (see `route_choices`).
     ("requirement_map", Carry::Elsewhere),
     ("bypass_cors_preflight", Carry::Same),
-    (
-        "filter_state_rules",
-        Carry::Lost(
-            "the converter does not carry a requirement chosen by filter state (jwt-authz's \
-             filter_state_rules): its rules apply instead",
-            Effect::LetsMoreThrough,
-        ),
-    ),
+    ("filter_state_rules", Carry::Elsewhere),
     (
         "stat_prefix",
         Carry::Lost(
@@ -190,13 +182,42 @@ pub fn convert(origin: &str, original: &Value, document: &Value) -> Result<Conve
             rules.push(rule);
         }
     }
+    let filter_state_rules = match object.get("filter_state_rules") {
+        Some(rules) => Some(context.filter_state_rules(rules)?),
+        None => None,
+    };
     // jwt_authn lets a request that no rule matches through unverified; jwt-authz refuses it.
     let everything = json!({"prefix": "/"});
     if rules.last().is_none_or(|r| r["match"] != everything) {
-        rules.push(json!({"match": everything}));
+        match filter_state_rules {
+            None => rules.push(json!({"match": everything})),
+            // A rule for every path would come before the filter state is read.
+            Some(_) => notes.add(
+                "filter_state_rules",
+                "a request that no rule matches and whose filter state names no requirement is \
+                 refused here; jwt_authn lets it through unverified",
+                Effect::RefusesMore,
+            ),
+        }
     }
+    if rules.is_empty() {
+        // jwt-authz needs a rule: this one matches nothing (every request has a :method).
+        rules.push(json!({"match": {"prefix": "/", "headers": [
+            {"name": ":method", "present_match": true, "invert_match": true}
+        ]}}));
+    }
+    let chosen = context.route_choices(document, &mut notes)?;
+    rules.splice(0..0, chosen.rules);
     config.insert("rules".into(), Value::Array(rules));
-    per_route(document, &mut notes);
+    if !chosen.requirement_map.is_empty() {
+        config.insert(
+            "requirement_map".into(),
+            Value::Object(chosen.requirement_map),
+        );
+    }
+    if let Some(filter_state_rules) = filter_state_rules {
+        config.insert("filter_state_rules".into(), filter_state_rules);
+    }
     Ok(Conversion {
         origin: origin.to_string(),
         config: Value::Object(config),
@@ -500,6 +521,103 @@ impl RuleContext<'_> {
         Ok(Some(out))
     }
 
+    /// `filter_state_rules` with jwt-authz's provider names; jwt_authn's empty requirement
+    /// (no verification) as `allow_missing_or_failed`.
+    fn filter_state_rules(&self, rules: &Value) -> Result<Value, String> {
+        let at = "filter_state_rules";
+        let name = rules
+            .get("name")
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("{at}.name: must be a string"))?;
+        let mut requires = Map::new();
+        for (value, requirement) in rules
+            .get("requires")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            let converted = self.requirement(&format!("{at}.requires.{value}"), requirement, 0)?;
+            requires.insert(value.clone(), converted.unwrap_or_else(verifies_nothing));
+        }
+        Ok(json!({"name": name, "requires": requires}))
+    }
+
+    /// What routes choose with `PerRouteConfig`. jwt_authn takes a route's
+    /// `requirement_name` before its rules and filter state. A route (or virtual host) whose
+    /// name no other has gets a rule on that name, first of all: the configuration then
+    /// decides alone, with the routes as they are. Any other needs the route to say it in its
+    /// metadata (jwt-authz's `requirement_map`, also before every rule), which is an edit to
+    /// the routes, so the note says which and how.
+    fn route_choices(&self, document: &Value, notes: &mut Notes) -> Result<RouteChoices, String> {
+        let mut routes = Vec::new();
+        let mut virtual_hosts = Vec::new();
+        let mut requirement_map = Map::new();
+        for per_route in per_route_configs(document) {
+            let Some(name) = per_route.config.get("requirement_name") else {
+                if per_route.config.get("disabled") == Some(&Value::Bool(true)) {
+                    notes.add(
+                        &per_route.at,
+                        "jwt_authn is off on this route: turn the Wasm filter off there with \
+                         typed_per_filter_config (envoy.config.route.v3.FilterConfig, disabled: true)",
+                        Effect::RefusesMore,
+                    );
+                }
+                continue;
+            };
+            let at = format!("{}.requirement_name", per_route.at);
+            let name = name
+                .as_str()
+                .ok_or_else(|| format!("{at}: must be a string"))?;
+            let named = self.requirement_map.get(name).ok_or_else(|| {
+                format!("{at}: no requirement {name:?} in requirement_map")
+            })?;
+            let requires = self.requirement(&format!("requirement_map.{name}"), named, 0)?;
+            let (matcher, list, holder) = match (&per_route.unique_name, per_route.is_route) {
+                (Some(route), true) => ("route_name", &mut routes, route),
+                (Some(host), false) => ("virtual_host_name", &mut virtual_hosts, host),
+                (None, _) => {
+                    requirement_map.insert(name.to_string(), requires.unwrap_or_else(verifies_nothing));
+                    let whose = match per_route.is_route {
+                        true => "this route has no name of its own",
+                        false => "this virtual host has no name of its own",
+                    };
+                    let routes = match per_route.is_route {
+                        true => format!("the route {}", per_route.holder),
+                        false => format!(
+                            "each route of {} without a PerRouteConfig of its own",
+                            per_route.holder
+                        ),
+                    };
+                    notes.add(
+                        at,
+                        format!(
+                            "{whose}, so jwt-authz's requirement_map has {name:?} and the route \
+                             must name it: add `metadata: {{filter_metadata: {{jwt_authz: \
+                             {{requirement_name: {name}}}}}}}` to {routes}; until then its \
+                             requests go through the rules"
+                        ),
+                        Effect::LetsMoreThrough,
+                    );
+                    continue;
+                }
+            };
+            let mut condition = Map::new();
+            condition.insert(matcher.into(), json!({"exact": holder}));
+            let mut rule = Map::new();
+            rule.insert("match".into(), Value::Object(condition));
+            if let Some(requires) = requires {
+                rule.insert("requires".into(), requires);
+            }
+            list.push(Value::Object(rule));
+        }
+        let mut rules = routes;
+        rules.append(&mut virtual_hosts);
+        Ok(RouteChoices {
+            rules,
+            requirement_map,
+        })
+    }
+
     /// A requirement with provider names as jwt-authz has them; `None` for jwt_authn's empty
     /// requirement (no verification).
     fn requirement(
@@ -556,6 +674,11 @@ impl RuleContext<'_> {
         };
         Ok(Some(converted))
     }
+}
+
+/// jwt_authn's empty requirement where jwt-authz needs one: no token needed, none refused.
+fn verifies_nothing() -> Value {
+    json!({"allow_missing_or_failed": {}})
 }
 
 /// Whether a requirement always verifies a token (so leaving its rule out could let through
@@ -707,30 +830,96 @@ fn header_condition(header: &Value) -> Result<Value, String> {
     Ok(Value::Object(out))
 }
 
-/// `jwt_authn` settings on routes (`PerRouteConfig`): not carried.
-fn per_route(document: &Value, notes: &mut Notes) {
-    locate::walk(document, String::new(), &mut |path, object| {
-        if object.get("@type").and_then(Value::as_str) != Some(PER_ROUTE_TYPE) {
-            return;
+/// What routes choose through `jwt_authn`'s `PerRouteConfig`, as jwt-authz carries it.
+#[derive(Default)]
+struct RouteChoices {
+    /// Rules for the routes and virtual hosts that choose, to go before every other rule.
+    rules: Vec<Value>,
+    /// The requirements routes pick through their metadata.
+    requirement_map: Map<String, Value>,
+}
+
+/// Where a `PerRouteConfig` is.
+struct PerRoute<'d> {
+    /// Its path in the document.
+    at: String,
+    /// The path of the route or virtual host that holds it.
+    holder: String,
+    /// That holder's name, when no other route (or virtual host) of the document has it.
+    unique_name: Option<String>,
+    is_route: bool,
+    config: &'d Map<String, Value>,
+}
+
+/// Every `PerRouteConfig` in a route's or virtual host's `typed_per_filter_config`, bare or
+/// in a `FilterConfig`'s `config`.
+fn per_route_configs(document: &Value) -> Vec<PerRoute<'_>> {
+    let mut found = Vec::new();
+    let mut names: BTreeMap<(bool, String), usize> = BTreeMap::new();
+    holders(document, String::new(), None, &mut |path, is_route, holder| {
+        let name = holder.get("name").and_then(Value::as_str).unwrap_or("");
+        if !name.is_empty() {
+            *names.entry((is_route, name.to_string())).or_default() += 1;
         }
-        if let Some(name) = object.get("requirement_name").and_then(Value::as_str) {
-            notes.add(
-                path,
-                format!(
-                    "this route picks requirement {name:?}: the converter does not write \
-                     jwt-authz's requirement_map and the route's metadata for it \
-                     (filter_metadata.jwt_authz.requirement_name), so the route's requests go \
-                     through the rules"
-                ),
-                Effect::LetsMoreThrough,
-            );
-        } else if object.get("disabled") == Some(&Value::Bool(true)) {
-            notes.add(
-                path,
-                "jwt_authn is off on this route: turn the Wasm filter off there with \
-                 typed_per_filter_config (envoy.config.route.v3.FilterConfig, disabled: true)",
-                Effect::RefusesMore,
-            );
+        let settings = holder.get("typed_per_filter_config").and_then(Value::as_object);
+        for (key, setting) in settings.into_iter().flatten() {
+            let at = format!("{path}.typed_per_filter_config.{key}");
+            let typed = |v: &Value| v.get("@type").and_then(Value::as_str) == Some(PER_ROUTE_TYPE);
+            let (at, config) = match setting.get("config") {
+                Some(inner) if typed(inner) => (format!("{at}.config"), inner),
+                _ if typed(setting) => (at, setting),
+                _ => continue,
+            };
+            let Some(config) = config.as_object() else {
+                continue;
+            };
+            found.push(PerRoute {
+                at,
+                holder: path.to_string(),
+                unique_name: (!name.is_empty()).then(|| name.to_string()),
+                is_route,
+                config,
+            });
         }
     });
+    for per_route in &mut found {
+        let key = (per_route.is_route, per_route.unique_name.clone().unwrap_or_default());
+        if names.get(&key) != Some(&1) {
+            per_route.unique_name = None;
+        }
+    }
+    found
+}
+
+/// Calls `visit` with every route (`true`) and virtual host (`false`) in `value`: the
+/// elements of `routes` and `virtual_hosts` arrays.
+fn holders<'d>(
+    value: &'d Value,
+    path: String,
+    array: Option<&str>,
+    visit: &mut dyn FnMut(&str, bool, &'d Map<String, Value>),
+) {
+    match value {
+        Value::Object(object) => {
+            match array {
+                Some("routes") => visit(&path, true, object),
+                Some("virtual_hosts") => visit(&path, false, object),
+                _ => {}
+            }
+            for (key, child) in object {
+                let child_path = match path.is_empty() {
+                    true => key.clone(),
+                    false => format!("{path}.{key}"),
+                };
+                let array = child.is_array().then_some(key.as_str());
+                holders(child, child_path, array, visit);
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                holders(child, format!("{path}[{i}]"), array, visit);
+            }
+        }
+        _ => {}
+    }
 }
