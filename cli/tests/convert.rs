@@ -170,10 +170,12 @@ fn pick(name: &str) -> Value {
 
 #[test]
 fn routes_that_pick_a_requirement_get_a_rule_by_name_or_metadata_before_every_other_rule() {
-    let provider = |iss: &str| json!({
-        "issuer": iss, "audiences": ["a"],
-        "remote_jwks": {"http_uri": {"uri": "https://idp.example/jwks", "cluster": "idp", "timeout": "5s"}}
-    });
+    let provider = |iss: &str| {
+        json!({
+            "issuer": iss, "audiences": ["a"],
+            "remote_jwks": {"http_uri": {"uri": "https://idp.example/jwks", "cluster": "idp", "timeout": "5s"}}
+        })
+    };
     let jwt_authn = json!({
         "providers": {"staff": provider("https://staff.example/"), "shop": provider("https://shop.example/")},
         "requirement_map": {"staff": {"provider_name": "staff"}, "open": {}, "unused": {"provider_name": "shop"}},
@@ -216,9 +218,11 @@ fn routes_that_pick_a_requirement_get_a_rule_by_name_or_metadata_before_every_ot
         "only what routes without a name of their own pick"
     );
     let routes = "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes";
-    let pick_note = |i: usize, name: &str, why: &str| format!(
-        "{routes}[{i}].typed_per_filter_config.jwt.requirement_name: {why}, so jwt-authz's requirement_map has {name:?} and the route must name it: add `metadata: {{filter_metadata: {{jwt_authz: {{requirement_name: {name}}}}}}}` to the route {routes}[{i}]; until then its requests go through the rules (LETS MORE THROUGH)"
-    );
+    let pick_note = |i: usize, name: &str, why: &str| {
+        format!(
+            "{routes}[{i}].typed_per_filter_config.jwt.requirement_name: {why}, so jwt-authz's requirement_map has {name:?} and the route must name it: add `metadata: {{filter_metadata: {{jwt_authz: {{requirement_name: {name}}}}}}}` to the route {routes}[{i}]; until then its requests go through the rules (LETS MORE THROUGH)"
+        )
+    };
     assert_eq!(
         notes(&conversion),
         [
@@ -228,7 +232,10 @@ fn routes_that_pick_a_requirement_get_a_rule_by_name_or_metadata_before_every_ot
         "a name two routes have is no route's own"
     );
 
-    let missing = routed_jwt_authn(json!([{"name": "api", "routes": [route(Some("a"), pick("nope"))]}]), jwt_authn);
+    let missing = routed_jwt_authn(
+        json!([{"name": "api", "routes": [route(Some("a"), pick("nope"))]}]),
+        jwt_authn,
+    );
     assert_eq!(
         convert::convert(&[("m.json".into(), missing)]).unwrap_err(),
         "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[0].typed_per_filter_config.jwt.requirement_name: no requirement \"nope\" in requirement_map"
@@ -258,7 +265,9 @@ fn filter_state_rules_keep_jwt_authn_s_meaning() {
     );
     assert_eq!(
         notes(&conversion)[1..],
-        ["filter_state_rules: a request that no rule matches and whose filter state names no requirement is refused here; jwt_authn lets it through unverified (refuses more)"]
+        [
+            "filter_state_rules: a request that no rule matches and whose filter state names no requirement is refused here; jwt_authn lets it through unverified (refuses more)"
+        ]
     );
     let unknown = json!({"providers": {"p": provider}, "filter_state_rules": {"name": "tier", "requires": {"gold": {"provider_name": "q"}}}});
     assert_eq!(

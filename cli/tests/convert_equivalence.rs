@@ -10,7 +10,9 @@
 //! answers is printed (`cargo test -p jwt-authz-cli --test convert_equivalence -- --nocapture`).
 
 use devidp::{Idp, IdpConfig};
-use devstack::bootstrap::{jwt_authn_filter, jwt_authz_filter, listener, static_cluster};
+use devstack::bootstrap::{
+    jwt_authn_filter, jwt_authz_filter, listener, routed_listener, static_cluster,
+};
 use devstack::{Echo, Envoy, EnvoyOptions, RecordedRequest, free_port, http, workspace_root};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -36,7 +38,8 @@ fn idp(issuer: &str) -> Idp {
     Idp::start("127.0.0.1:0", config).expect("dev IdP starts")
 }
 
-fn start(original: &Value, converted: &Value) -> Stack {
+/// Envoy with the listeners `listeners` writes for the native and our port.
+fn start(listeners: impl FnOnce(u16, u16) -> String) -> Stack {
     let shop = idp("https://idp.example.com/");
     let partners = idp("https://partners.example.org/");
     let echo = Echo::start("127.0.0.1:0").expect("echo starts");
@@ -44,9 +47,8 @@ fn start(original: &Value, converted: &Value) -> Stack {
     let (native, ours, admin) = (port(), port(), port());
     let yaml = format!(
         "admin:\n  address: {{socket_address: {{address: 127.0.0.1, port_value: {admin}}}}}\n\
-         static_resources:\n  listeners:\n{}{}  clusters:\n{}{}{}",
-        listener("native", native, &jwt_authn_filter(original)),
-        listener("ours", ours, &jwt_authz_filter(converted)),
+         static_resources:\n  listeners:\n{}  clusters:\n{}{}{}",
+        listeners(native, ours),
         static_cluster("upstream", echo.addr()),
         static_cluster("idp_jwks", shop.addr()),
         static_cluster("partners_jwks", partners.addr()),
@@ -175,7 +177,10 @@ fn the_converted_configuration_decides_as_native_jwt_authn_does() {
     let conversions = jwt_authz_cli::convert::convert(&[(FIXTURE.into(), text)]).expect("converts");
     assert_eq!(conversions.len(), 1);
     let converted = &conversions[0].config;
-    let stack = start(&original, converted);
+    let stack = start(|native, ours| {
+        listener("native", native, &jwt_authn_filter(&original))
+            + &listener("ours", ours, &jwt_authz_filter(converted))
+    });
     let t = tokens(&stack);
     let bearer = |token: &str| ("authorization", format!("Bearer {token}"));
     let partner = |token: &str| ("x-partner-token", token.to_string());
@@ -295,10 +300,20 @@ fn the_converted_configuration_decides_as_native_jwt_authn_does() {
         ("/other", "expired: no rule", vec![bearer(&t.shop_expired)]),
     ];
 
+    let (allowed, refused) = compare(&stack, &t, &cases);
+    assert!(
+        allowed >= 15 && refused >= 15,
+        "both kinds of answer are exercised"
+    );
+}
+
+/// Sends every case to both listeners, prints the table, and fails on any difference; the
+/// counts of requests let through and refused.
+fn compare(stack: &Stack, t: &Tokens, cases: &[Case]) -> (usize, usize) {
     let mut table = String::new();
     let mut differences = Vec::new();
     let (mut allowed, mut refused) = (0, 0);
-    for (path, what, headers) in &cases {
+    for (path, what, headers) in cases {
         let path = if path.ends_with("access_token=") {
             format!("{path}{}", t.shop)
         } else {
@@ -337,8 +352,181 @@ fn the_converted_configuration_decides_as_native_jwt_authn_does() {
         "decisions differ:\n{}\n\n{table}",
         differences.join("\n")
     );
+    (allowed, refused)
+}
+
+/// The filter state object `set_filter_state` sets from the request's `x-tier` (a test's
+/// shortcut: a deployment sets it from what the client cannot choose).
+const TIER: &str = "example.tier";
+
+fn set_tier() -> Value {
+    json!({
+        "name": "envoy.filters.http.set_filter_state",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.set_filter_state.v3.Config",
+            "on_request_headers": [{
+                "object_key": TIER,
+                "factory_key": "envoy.string",
+                "format_string": {"text_format_source": {"inline_string": "%REQ(x-tier)%"}}
+            }]
+        }
+    })
+}
+
+/// A route that picks a `jwt_authn` requirement by name.
+fn route(name: Option<&str>, prefix: &str, requirement_name: Option<&str>) -> Value {
+    let mut route = json!({"match": {"prefix": prefix}, "route": {"cluster": "upstream"}});
+    if let Some(name) = name {
+        route["name"] = json!(name);
+    }
+    if let Some(requirement) = requirement_name {
+        route["typed_per_filter_config"] = json!({"envoy.filters.http.jwt_authn": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.PerRouteConfig",
+            "requirement_name": requirement
+        }});
+    }
+    route
+}
+
+#[test]
+fn requirements_chosen_by_routes_and_filter_state_are_chosen_alike() {
+    let remote = |cluster: &str, uri: &str| json!({"http_uri": {"uri": uri, "cluster": cluster, "timeout": "3s"}});
+    let original = json!({
+        "providers": {
+            "shop": {"issuer": "https://idp.example.com/", "audiences": [API],
+                     "remote_jwks": remote("idp_jwks", "https://idp.example.com/.well-known/jwks.json"),
+                     "claim_to_headers": [{"header_name": "x-user-id", "claim_name": "sub"}]},
+            "partners": {"issuer": "https://partners.example.org/",
+                         "audiences": ["https://partners-api.example.com"],
+                         "remote_jwks": remote("partners_jwks", "https://partners.example.org/.well-known/jwks.json"),
+                         "from_headers": [{"name": "x-partner-token"}],
+                         "claim_to_headers": [{"header_name": "x-partner-id", "claim_name": "sub"}]}
+        },
+        "requirement_map": {"staff": {"provider_name": "shop"}, "partner": {"provider_name": "partners"}},
+        "rules": [{"match": {"prefix": "/open/"}}],
+        "filter_state_rules": {"name": TIER, "requires": {"gold": {"provider_name": "partners"}, "silver": {"provider_name": "shop"}}}
+    });
+    let routes = json!({"virtual_hosts": [{"name": "api", "domains": ["*"], "routes": [
+        route(Some("staff-area"), "/staff/", Some("staff")),
+        route(Some("partner-area"), "/partner/", Some("partner")),
+        route(None, "/legacy/", Some("partner")),
+        route(None, "/", None)
+    ]}]});
+    let native_filters = [set_tier(), jwt_authn_filter(&original)];
+    // What convert reads: the listener as it runs today.
+    let running = json!({"static_resources": {"listeners": [{"filter_chains": [{"filters": [{
+        "name": "envoy.filters.network.http_connection_manager",
+        "typed_config": {"route_config": routes, "http_filters": native_filters}
+    }]}]}]}});
+    let conversions =
+        jwt_authz_cli::convert::convert(&[("envoy.json".into(), running.to_string())])
+            .expect("converts");
+    let conversion = &conversions[0];
+    let legacy = "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[2]";
+    let listed: Vec<String> = conversion
+        .not_carried
+        .iter()
+        .map(|n| n.at.clone())
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            "filter_state_rules".to_string(),
+            format!(
+                "{legacy}.typed_per_filter_config.envoy.filters.http.jwt_authn.requirement_name"
+            ),
+        ],
+        "the unnamed route needs metadata; no rule for every path before the filter state"
+    );
     assert!(
-        allowed >= 15 && refused >= 15,
-        "both kinds of answer are exercised:\n{table}"
+        conversion.not_carried[1]
+            .why
+            .contains(&format!("to the route {legacy}"))
+    );
+    // Done as the note says: the unnamed route names its requirement in its metadata.
+    let mut our_routes = routes.clone();
+    our_routes["virtual_hosts"][0]["routes"][2]["metadata"] =
+        json!({"filter_metadata": {"jwt_authz": {"requirement_name": "partner"}}});
+    let stack = start(|native, ours| {
+        routed_listener("native", native, &routes, &native_filters)
+            + &routed_listener(
+                "ours",
+                ours,
+                &our_routes,
+                &[set_tier(), jwt_authz_filter(&conversion.config)],
+            )
+    });
+    let t = tokens(&stack);
+    let bearer = |token: &str| ("authorization", format!("Bearer {token}"));
+    let partner = |token: &str| ("x-partner-token", token.to_string());
+    let tier = |value: &str| ("x-tier", value.to_string());
+    let cases: Vec<Case> = vec![
+        ("/staff/a", "shop token", vec![bearer(&t.shop)]),
+        ("/staff/a", "partner token", vec![partner(&t.partner)]),
+        ("/staff/a", "no token", vec![]),
+        (
+            "/staff/a",
+            "expired shop token",
+            vec![bearer(&t.shop_expired)],
+        ),
+        (
+            "/staff/a",
+            "shop token, other audience",
+            vec![bearer(&t.shop_other_audience)],
+        ),
+        (
+            "/staff/a",
+            "gold tier, partner token",
+            vec![tier("gold"), partner(&t.partner)],
+        ),
+        ("/partner/a", "partner token", vec![partner(&t.partner)]),
+        ("/partner/a", "shop token", vec![bearer(&t.shop)]),
+        ("/partner/a", "no token", vec![]),
+        (
+            "/partner/a",
+            "partner token, other audience",
+            vec![partner(&t.partner_other_audience)],
+        ),
+        (
+            "/partner/a",
+            "silver tier, shop token",
+            vec![tier("silver"), bearer(&t.shop)],
+        ),
+        ("/legacy/a", "partner token", vec![partner(&t.partner)]),
+        ("/legacy/a", "shop token", vec![bearer(&t.shop)]),
+        ("/legacy/a", "no token", vec![]),
+        ("/open/a", "no token", vec![]),
+        ("/open/a", "gold tier, no token", vec![tier("gold")]),
+        (
+            "/other",
+            "gold tier, partner token",
+            vec![tier("gold"), partner(&t.partner)],
+        ),
+        (
+            "/other",
+            "gold tier, shop token",
+            vec![tier("gold"), bearer(&t.shop)],
+        ),
+        ("/other", "gold tier, no token", vec![tier("gold")]),
+        (
+            "/other",
+            "silver tier, shop token",
+            vec![tier("silver"), bearer(&t.shop)],
+        ),
+        (
+            "/other",
+            "silver tier, expired shop token",
+            vec![tier("silver"), bearer(&t.shop_expired)],
+        ),
+        (
+            "/other",
+            "silver tier, partner token",
+            vec![tier("silver"), partner(&t.partner)],
+        ),
+    ];
+    let (allowed, refused) = compare(&stack, &t, &cases);
+    assert!(
+        allowed >= 7 && refused >= 12,
+        "both kinds of answer are exercised"
     );
 }

@@ -157,6 +157,14 @@ pub fn listener(name: &str, port: u16, filter: &Value) -> String {
 /// cluster `cluster` (HTTP/1.1 and HTTP/2 without TLS), with `envoy/envoy.yaml`'s path
 /// normalisation (JSON is YAML).
 pub fn listener_to(name: &str, port: u16, filters: &[Value], cluster: &str) -> String {
+    let routes = serde_json::json!({"virtual_hosts": [{"name": name, "domains": ["*"],
+        "routes": [{"match": {"prefix": "/"}, "route": {"cluster": cluster}}]}]});
+    routed_listener(name, port, &routes, filters)
+}
+
+/// A listener on `port` whose HTTP filters are `filters` and the router, in front of the
+/// route configuration `route_config` (JSON), as [`listener_to`].
+pub fn routed_listener(name: &str, port: u16, route_config: &Value, filters: &[Value]) -> String {
     let filters: String = filters
         .iter()
         .chain(std::iter::once(&router_filter()))
@@ -174,13 +182,7 @@ pub fn listener_to(name: &str, port: u16, filters: &[Value], cluster: &str) -> S
           normalize_path: true
           merge_slashes: true
           path_with_escaped_slashes_action: UNESCAPE_AND_REDIRECT
-          route_config:
-            virtual_hosts:
-            - name: {name}
-              domains: ["*"]
-              routes:
-              - match: {{prefix: "/"}}
-                route: {{cluster: {cluster}}}
+          route_config: {route_config}
           http_filters:
 {filters}"#
     )

@@ -568,15 +568,17 @@ impl RuleContext<'_> {
             let name = name
                 .as_str()
                 .ok_or_else(|| format!("{at}: must be a string"))?;
-            let named = self.requirement_map.get(name).ok_or_else(|| {
-                format!("{at}: no requirement {name:?} in requirement_map")
-            })?;
+            let named = self
+                .requirement_map
+                .get(name)
+                .ok_or_else(|| format!("{at}: no requirement {name:?} in requirement_map"))?;
             let requires = self.requirement(&format!("requirement_map.{name}"), named, 0)?;
             let (matcher, list, holder) = match (&per_route.unique_name, per_route.is_route) {
                 (Some(route), true) => ("route_name", &mut routes, route),
                 (Some(host), false) => ("virtual_host_name", &mut virtual_hosts, host),
                 (None, _) => {
-                    requirement_map.insert(name.to_string(), requires.unwrap_or_else(verifies_nothing));
+                    requirement_map
+                        .insert(name.to_string(), requires.unwrap_or_else(verifies_nothing));
                     let whose = match per_route.is_route {
                         true => "this route has no name of its own",
                         false => "this virtual host has no name of its own",
@@ -856,34 +858,45 @@ struct PerRoute<'d> {
 fn per_route_configs(document: &Value) -> Vec<PerRoute<'_>> {
     let mut found = Vec::new();
     let mut names: BTreeMap<(bool, String), usize> = BTreeMap::new();
-    holders(document, String::new(), None, &mut |path, is_route, holder| {
-        let name = holder.get("name").and_then(Value::as_str).unwrap_or("");
-        if !name.is_empty() {
-            *names.entry((is_route, name.to_string())).or_default() += 1;
-        }
-        let settings = holder.get("typed_per_filter_config").and_then(Value::as_object);
-        for (key, setting) in settings.into_iter().flatten() {
-            let at = format!("{path}.typed_per_filter_config.{key}");
-            let typed = |v: &Value| v.get("@type").and_then(Value::as_str) == Some(PER_ROUTE_TYPE);
-            let (at, config) = match setting.get("config") {
-                Some(inner) if typed(inner) => (format!("{at}.config"), inner),
-                _ if typed(setting) => (at, setting),
-                _ => continue,
-            };
-            let Some(config) = config.as_object() else {
-                continue;
-            };
-            found.push(PerRoute {
-                at,
-                holder: path.to_string(),
-                unique_name: (!name.is_empty()).then(|| name.to_string()),
-                is_route,
-                config,
-            });
-        }
-    });
+    holders(
+        document,
+        String::new(),
+        None,
+        &mut |path, is_route, holder| {
+            let name = holder.get("name").and_then(Value::as_str).unwrap_or("");
+            if !name.is_empty() {
+                *names.entry((is_route, name.to_string())).or_default() += 1;
+            }
+            let settings = holder
+                .get("typed_per_filter_config")
+                .and_then(Value::as_object);
+            for (key, setting) in settings.into_iter().flatten() {
+                let at = format!("{path}.typed_per_filter_config.{key}");
+                let typed =
+                    |v: &Value| v.get("@type").and_then(Value::as_str) == Some(PER_ROUTE_TYPE);
+                let (at, config) = match setting.get("config") {
+                    Some(inner) if typed(inner) => (format!("{at}.config"), inner),
+                    _ if typed(setting) => (at, setting),
+                    _ => continue,
+                };
+                let Some(config) = config.as_object() else {
+                    continue;
+                };
+                found.push(PerRoute {
+                    at,
+                    holder: path.to_string(),
+                    unique_name: (!name.is_empty()).then(|| name.to_string()),
+                    is_route,
+                    config,
+                });
+            }
+        },
+    );
     for per_route in &mut found {
-        let key = (per_route.is_route, per_route.unique_name.clone().unwrap_or_default());
+        let key = (
+            per_route.is_route,
+            per_route.unique_name.clone().unwrap_or_default(),
+        );
         if names.get(&key) != Some(&1) {
             per_route.unique_name = None;
         }
