@@ -904,13 +904,17 @@ fn per_route_configs(document: &Value) -> Vec<PerRoute<'_>> {
     found
 }
 
+/// What [`holders`] calls with each route or virtual host: its path, whether it is a route,
+/// the object.
+type VisitHolder<'v, 'd> = dyn FnMut(&str, bool, &'d Map<String, Value>) + 'v;
+
 /// Calls `visit` with every route (`true`) and virtual host (`false`) in `value`: the
 /// elements of `routes` and `virtual_hosts` arrays.
 fn holders<'d>(
     value: &'d Value,
     path: String,
     array: Option<&str>,
-    visit: &mut dyn FnMut(&str, bool, &'d Map<String, Value>),
+    visit: &mut VisitHolder<'_, 'd>,
 ) {
     match value {
         Value::Object(object) => {
