@@ -3,7 +3,9 @@
 //! `fixtures/convert/jwt_authn.json` as it is, one running jwt-authz with what `convert` made
 //! of it. Every request goes to both; each must be let through by both, with the same identity
 //! headers and tokens reaching the upstream, or refused by both with the same status (but for
-//! the documented 403/401 of a wrong audience).
+//! the documented 403/401 of a wrong audience). A second test does the same for routes that
+//! pick requirements (`PerRouteConfig`'s `requirement_name`) and `filter_state_rules`, with
+//! the routes in front of both filters and `set_filter_state` before them.
 //!
 //! Two dev IdPs stand in for the fixture's issuers (`https://idp.example.com/` and
 //! `https://partners.example.org/`), its key-fetch clusters pointing at them. The table of
