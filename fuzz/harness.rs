@@ -78,10 +78,11 @@ pub fn proof(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let (proof, claims) = text.split_once('\n').unwrap_or((&text, ""));
     let settings = DpopSettings::new(DpopMode::Allowed, Algorithm::asymmetric(), 60, None);
+    let access_token_hash = dpop::access_token_hash("token");
     let request = ProofRequest {
         method: "GET",
         uri: Some("https://api.example.com/orders"),
-        access_token: "token",
+        access_token_hash: &access_token_hash,
         now: NOW,
         clock_skew_seconds: 60,
         nonce_key: None,

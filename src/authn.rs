@@ -438,7 +438,7 @@ impl<'c, 'r> Session<'c, 'r, '_> {
                 forwarded.as_deref(),
             )
         };
-        let check = || self.check_proof(provider, &token);
+        let check = || self.check_proof(index, provider, &token);
         let (dpop, certificates) = (&provider.dpop, &provider.certificate_binding);
         match sender::confirm(dpop, certificates, sent_as_dpop, &claims, presented, check) {
             Ok(proof) => {
@@ -449,8 +449,13 @@ impl<'c, 'r> Session<'c, 'r, '_> {
         }
     }
 
-    /// The request's DPoP proof, for `token` of `provider`.
-    fn check_proof(&self, provider: &Provider, token: &str) -> Result<Proof, ProofFault> {
+    /// The request's DPoP proof, for `token` of `provider` (number `provider_index`).
+    fn check_proof(
+        &self,
+        provider_index: usize,
+        provider: &Provider,
+        token: &str,
+    ) -> Result<Proof, ProofFault> {
         let request = &self.request;
         let header = |name: &str| {
             request
@@ -467,10 +472,11 @@ impl<'c, 'r> Session<'c, 'r, '_> {
             },
         };
         let uri = origin.and_then(|o| dpop::expected_uri(&o, request.path_only()));
+        let access_token_hash = self.keyring.access_token_hash(provider_index, token);
         let proof_request = ProofRequest {
             method: request.method,
             uri: uri.as_deref(),
-            access_token: token,
+            access_token_hash: &access_token_hash,
             now: self.now.as_secs(),
             clock_skew_seconds: provider.clock_skew_seconds,
             nonce_key: self.keyring.nonce_key(),

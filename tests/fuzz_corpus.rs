@@ -437,10 +437,11 @@ fn the_bound_proof_seed_passes_every_check() {
     let seed = include_str!("../fuzz/seeds/proof/es256-bound");
     let (proof, claims) = seed.split_once('\n').unwrap();
     let settings = DpopSettings::new(DpopMode::Allowed, Algorithm::asymmetric(), 60, None);
+    let access_token_hash = dpop::access_token_hash("token");
     let request = ProofRequest {
         method: "GET",
         uri: Some("https://api.example.com/orders"),
-        access_token: "token",
+        access_token_hash: &access_token_hash,
         now: harness::NOW,
         clock_skew_seconds: 60,
         nonce_key: None,

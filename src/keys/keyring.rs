@@ -5,10 +5,11 @@ use crate::config::{Config, KeySource};
 use crate::jose::jwt::Algorithm;
 use crate::keys::cache::{KeyCache, Lookup};
 use crate::keys::token_cache::{Entry, TokenCache};
+use crate::proof::dpop;
 use crate::proof::key_cache::ProofKeys;
 use crate::proof::nonce::NonceKey;
 use serde_json::{Map, Value};
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -101,6 +102,17 @@ impl Keyring {
         p.verified.get(token, p.generation())
     }
 
+    /// The DPoP `ath` of `token` for `provider`: kept with the token when it is cached.
+    pub fn access_token_hash(&self, provider: usize, token: &str) -> String {
+        match self.verified(provider, token) {
+            Some(entry) => entry
+                .access_token_hash
+                .get_or_init(|| dpop::access_token_hash(token))
+                .clone(),
+            None => dpop::access_token_hash(token),
+        }
+    }
+
     /// Remembers that `token` verified with `provider`'s current key set.
     pub fn remember(
         &mut self,
@@ -114,6 +126,7 @@ impl Keyring {
                 generation: p.generation(),
                 claims,
                 payload_b64,
+                access_token_hash: OnceCell::new(),
             };
             p.verified.insert(token, entry);
         }

@@ -8,6 +8,7 @@
 //! for cached tokens too. Time, issuer and audience are still checked on every hit.
 
 use serde_json::{Map, Value};
+use std::cell::OnceCell;
 use std::rc::Rc;
 
 /// What a verified token leaves behind.
@@ -18,6 +19,9 @@ pub struct Entry {
     pub claims: Rc<Map<String, Value>>,
     /// The token's payload segment (base64url), for `forward_payload_header`.
     pub payload_b64: Rc<str>,
+    /// The token's DPoP `ath`, made when a proof first comes with it: a client sends its
+    /// cached token with a new proof on every request.
+    pub access_token_hash: OnceCell<String>,
 }
 
 #[derive(Debug)]
@@ -143,6 +147,7 @@ mod tests {
             generation,
             claims: Rc::new(claims),
             payload_b64: "e30".into(),
+            access_token_hash: OnceCell::new(),
         }
     }
 

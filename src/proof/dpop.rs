@@ -35,8 +35,9 @@ pub struct ProofRequest<'a> {
     /// The request URI without query and fragment, normalised ([`uri::normalise`]); `None`
     /// when the request does not say (no `:authority`), which no proof then matches.
     pub uri: Option<&'a str>,
-    /// The access token sent with the proof.
-    pub access_token: &'a str,
+    /// The `ath` a proof for the access token sent with it must carry
+    /// ([`access_token_hash`]); the caller may keep it with a cached token.
+    pub access_token_hash: &'a str,
     /// Seconds since the epoch.
     pub now: u64,
     /// The provider's clock skew, allowed on both sides of the window.
@@ -64,6 +65,11 @@ pub fn expected_uri(origin: &str, path_only: &str) -> Option<String> {
         "/"
     };
     uri::normalise(&format!("{origin}{path}"))
+}
+
+/// The `ath` of `access_token` (RFC 9449 §4.2): base64url of its SHA-256.
+pub fn access_token_hash(access_token: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Hash::Sha256.digest(access_token.as_bytes()))
 }
 
 /// Checks the request's one `DPoP` header under `settings` for `request`.
@@ -133,8 +139,7 @@ pub fn check(
     if jti.len() > MAX_JTI_BYTES {
         return Err(ProofFault::JtiTooLong);
     }
-    let ath = URL_SAFE_NO_PAD.encode(Hash::Sha256.digest(request.access_token.as_bytes()));
-    if claims.get("ath").and_then(Value::as_str) != Some(ath.as_str()) {
+    if claims.get("ath").and_then(Value::as_str) != Some(request.access_token_hash) {
         return Err(ProofFault::AccessTokenHashMismatch);
     }
     if let Some(period) = settings.nonce_period_seconds {
@@ -277,6 +282,7 @@ mod tests {
     const NOW: u64 = 1_700_000_000;
     const URI: &str = "https://api.example.com/orders";
     const TOKEN: &str = "header.payload.signature";
+    static ATH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| access_token_hash(TOKEN));
 
     fn settings() -> DpopSettings {
         DpopSettings::new(DpopMode::Required, Algorithm::asymmetric(), 60, None)
@@ -322,7 +328,7 @@ mod tests {
         ProofRequest {
             method: "GET",
             uri: Some(URI),
-            access_token: TOKEN,
+            access_token_hash: ATH.as_str(),
             now: NOW,
             clock_skew_seconds: 10,
             nonce_key: None,

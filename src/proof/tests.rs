@@ -394,6 +394,49 @@ fn a_cached_bound_token_still_needs_its_proof() {
 }
 
 #[test]
+fn a_cached_token_keeps_its_ath_and_each_proof_is_still_checked_against_it() {
+    let config = config("required");
+    let token = bound_token();
+    let authorization = format!("DPoP {token}");
+    let mut keyring = Keyring::new(&config);
+    let now = Duration::from_secs(NOW);
+    let mut send = |claims: Value| {
+        let proof = sign_proof(&claims);
+        let headers = [
+            (":method", "GET"),
+            (":path", "/orders"),
+            (":scheme", "http"),
+            (":authority", "api.example.com"),
+            ("authorization", authorization.as_str()),
+            ("dpop", proof.as_str()),
+        ];
+        match authorize(&config, Request::from_headers(&headers), &mut keyring, now) {
+            Decision::Allow(_) => None,
+            Decision::Deny(failure) => Some(failure.error.description().into_owned()),
+            waiting => Some(format!("not decided: {waiting:?}")),
+        }
+    };
+    let with_jti = |claims: Value, jti: &str| {
+        let mut claims = claims;
+        claims["jti"] = json!(jti);
+        claims
+    };
+    assert_eq!(send(proof_claims(&token)), None);
+    // The token is cached now, with its ath: a proof for another token is refused...
+    assert_eq!(
+        send(with_jti(proof_claims("another.access.token"), "j-2")),
+        Some("DPoP proof ath does not match the access token".into())
+    );
+    // ...and one for this token passes.
+    assert_eq!(send(with_jti(proof_claims(&token), "j-3")), None);
+    let expected = b64(Hash::Sha256.digest(token.as_bytes()));
+    assert_eq!(keyring.access_token_hash(0, &token), expected);
+    assert_eq!(keyring.access_token_hash(0, "not.cached.token"), {
+        b64(Hash::Sha256.digest(b"not.cached.token"))
+    });
+}
+
+#[test]
 fn dpop_settings_are_validated_with_their_paths() {
     for (dpop, expected) in [
         (
