@@ -129,10 +129,11 @@ mod tests {
         uri: &str,
     ) -> Result<dpop::Proof, jwt_authz::error::ProofFault> {
         let settings = DpopSettings::new(DpopMode::Required, vec![Algorithm::ES256], 60, None);
+        let access_token_hash = dpop::access_token_hash(token);
         let request = ProofRequest {
             method: "GET",
             uri: Some(uri),
-            access_token: token,
+            access_token_hash: &access_token_hash,
             now: NOW,
             clock_skew_seconds: 5,
             nonce_key: None,

@@ -220,7 +220,7 @@ fn routes_that_pick_a_requirement_get_a_rule_by_name_or_metadata_before_every_ot
     let routes = "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes";
     let pick_note = |i: usize, name: &str, why: &str| {
         format!(
-            "{routes}[{i}].typed_per_filter_config.jwt.requirement_name: {why}, so jwt-authz's requirement_map has {name:?} and the route must name it: add `metadata: {{filter_metadata: {{jwt_authz: {{requirement_name: {name}}}}}}}` to the route {routes}[{i}]; until then its requests go through the rules (LETS MORE THROUGH)"
+            "{routes}[{i}].typed_per_filter_config.jwt.requirement_name: {why}, so jwt-authz's requirement_map has {name:?} and the route must name it: add `metadata: {{filter_metadata: {{jwt_authz: {{requirement_name: {name:?}}}}}}}` to the route {routes}[{i}]; until then its requests go through the rules (LETS MORE THROUGH)"
         )
     };
     assert_eq!(
@@ -239,6 +239,39 @@ fn routes_that_pick_a_requirement_get_a_rule_by_name_or_metadata_before_every_ot
     assert_eq!(
         convert::convert(&[("m.json".into(), missing)]).unwrap_err(),
         "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[0].typed_per_filter_config.jwt.requirement_name: no requirement \"nope\" in requirement_map"
+    );
+}
+
+#[test]
+fn a_per_route_choice_outside_routes_and_virtual_hosts_is_listed_not_dropped() {
+    let jwt_authn = json!({
+        "providers": {"staff": {"issuer": "https://staff.example/", "audiences": ["a"],
+            "remote_jwks": {"http_uri": {"uri": "https://idp.example/jwks", "cluster": "idp", "timeout": "5s"}}}},
+        "requirement_map": {"staff": {"provider_name": "staff"}},
+        "rules": [{"match": {"prefix": "/"}}]
+    });
+    let hosts = json!([{"name": "api", "domains": ["*"], "routes": [
+        {"match": {"prefix": "/"}, "route": {"weighted_clusters": {"clusters": [
+            {"name": "app", "weight": 1, "typed_per_filter_config": pick("staff")}
+        ]}}}
+    ]}]);
+    let mut bootstrap: Value = serde_json::from_str(&routed_jwt_authn(hosts, jwt_authn)).unwrap();
+    let route_config =
+        "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config";
+    bootstrap["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+        ["route_config"]["typed_per_filter_config"] = pick("staff");
+    let conversion = convert_one(&[("bootstrap.json".into(), bootstrap.to_string())]);
+    let why = "a PerRouteConfig outside a route or virtual host is not carried: the requests it covers go through the rules (LETS MORE THROUGH)";
+    let mut listed = notes(&conversion);
+    listed.sort();
+    assert_eq!(
+        listed,
+        [
+            format!("{route_config}.typed_per_filter_config.jwt: {why}"),
+            format!(
+                "{route_config}.virtual_hosts[0].routes[0].route.weighted_clusters.clusters[0].typed_per_filter_config.jwt: {why}"
+            ),
+        ]
     );
 }
 

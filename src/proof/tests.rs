@@ -430,6 +430,10 @@ fn a_cached_token_keeps_its_ath_and_each_proof_is_still_checked_against_it() {
     // ...and one for this token passes.
     assert_eq!(send(with_jti(proof_claims(&token), "j-3")), None);
     let expected = b64(Hash::Sha256.digest(token.as_bytes()));
+    let kept = keyring
+        .verified(0, &token)
+        .and_then(|e| e.access_token_hash.get());
+    assert_eq!(kept, Some(&expected));
     assert_eq!(keyring.access_token_hash(0, &token), expected);
     assert_eq!(keyring.access_token_hash(0, "not.cached.token"), {
         b64(Hash::Sha256.digest(b"not.cached.token"))

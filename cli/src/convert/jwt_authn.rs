@@ -106,7 +106,7 @@ pub fn find(document: &Value) -> Vec<(String, &Value)> {
 }
 
 /// Every object typed `JwtAuthentication` within `value`, with its path as
-/// [`locate::walk`] writes it (`a.b[2].c`).
+/// [`crate::locate::walk`] writes it (`a.b[2].c`).
 fn typed_within<'v>(value: &'v Value, path: String, found: &mut Vec<(String, &'v Value)>) {
     match value {
         Value::Object(object) => {
@@ -552,7 +552,21 @@ impl RuleContext<'_> {
         let mut routes = Vec::new();
         let mut virtual_hosts = Vec::new();
         let mut requirement_map = Map::new();
-        for per_route in per_route_configs(document) {
+        let per_routes = per_route_configs(document);
+        // jwt_authn also takes a PerRouteConfig at the route configuration's level or in a
+        // weighted cluster, before its rules: not carried, and never silently dropped.
+        crate::locate::walk(document, String::new(), &mut |path, object| {
+            let typed = object.get("@type").and_then(Value::as_str) == Some(PER_ROUTE_TYPE);
+            if typed && !per_routes.iter().any(|p| p.at == path) {
+                notes.add(
+                    path,
+                    "a PerRouteConfig outside a route or virtual host is not carried: the \
+                     requests it covers go through the rules",
+                    Effect::LetsMoreThrough,
+                );
+            }
+        });
+        for per_route in per_routes {
             let Some(name) = per_route.config.get("requirement_name") else {
                 if per_route.config.get("disabled") == Some(&Value::Bool(true)) {
                     notes.add(
@@ -595,7 +609,7 @@ impl RuleContext<'_> {
                         format!(
                             "{whose}, so jwt-authz's requirement_map has {name:?} and the route \
                              must name it: add `metadata: {{filter_metadata: {{jwt_authz: \
-                             {{requirement_name: {name}}}}}}}` to {routes}; until then its \
+                             {{requirement_name: {name:?}}}}}}}` to {routes}; until then its \
                              requests go through the rules"
                         ),
                         Effect::LetsMoreThrough,
