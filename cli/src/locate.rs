@@ -160,10 +160,10 @@ fn envoy_bootstrap(place: &str, bootstrap: &Value, inventory: &mut Inventory) {
 }
 
 /// Calls `visit` on every object in `value`, with its path (`a.b[2].c`).
-pub fn walk(
-    value: &Value,
+pub fn walk<'v>(
+    value: &'v Value,
     path: String,
-    visit: &mut dyn FnMut(&str, &serde_json::Map<String, Value>),
+    visit: &mut dyn FnMut(&str, &'v serde_json::Map<String, Value>),
 ) {
     match value {
         Value::Object(object) => {

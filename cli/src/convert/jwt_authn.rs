@@ -872,40 +872,37 @@ struct PerRoute<'d> {
 fn per_route_configs(document: &Value) -> Vec<PerRoute<'_>> {
     let mut found = Vec::new();
     let mut names: BTreeMap<(bool, String), usize> = BTreeMap::new();
-    holders(
-        document,
-        String::new(),
-        None,
-        &mut |path, is_route, holder| {
-            let name = holder.get("name").and_then(Value::as_str).unwrap_or("");
-            if !name.is_empty() {
-                *names.entry((is_route, name.to_string())).or_default() += 1;
-            }
-            let settings = holder
-                .get("typed_per_filter_config")
-                .and_then(Value::as_object);
-            for (key, setting) in settings.into_iter().flatten() {
-                let at = format!("{path}.typed_per_filter_config.{key}");
-                let typed =
-                    |v: &Value| v.get("@type").and_then(Value::as_str) == Some(PER_ROUTE_TYPE);
-                let (at, config) = match setting.get("config") {
-                    Some(inner) if typed(inner) => (format!("{at}.config"), inner),
-                    _ if typed(setting) => (at, setting),
-                    _ => continue,
-                };
-                let Some(config) = config.as_object() else {
-                    continue;
-                };
-                found.push(PerRoute {
-                    at,
-                    holder: path.to_string(),
-                    unique_name: (!name.is_empty()).then(|| name.to_string()),
-                    is_route,
-                    config,
-                });
-            }
-        },
-    );
+    crate::locate::walk(document, String::new(), &mut |path, holder| {
+        let Some(is_route) = holder_kind(path) else {
+            return;
+        };
+        let name = holder.get("name").and_then(Value::as_str).unwrap_or("");
+        if !name.is_empty() {
+            *names.entry((is_route, name.to_string())).or_default() += 1;
+        }
+        let settings = holder
+            .get("typed_per_filter_config")
+            .and_then(Value::as_object);
+        for (key, setting) in settings.into_iter().flatten() {
+            let at = format!("{path}.typed_per_filter_config.{key}");
+            let typed = |v: &Value| v.get("@type").and_then(Value::as_str) == Some(PER_ROUTE_TYPE);
+            let (at, config) = match setting.get("config") {
+                Some(inner) if typed(inner) => (format!("{at}.config"), inner),
+                _ if typed(setting) => (at, setting),
+                _ => continue,
+            };
+            let Some(config) = config.as_object() else {
+                continue;
+            };
+            found.push(PerRoute {
+                at,
+                holder: path.to_string(),
+                unique_name: (!name.is_empty()).then(|| name.to_string()),
+                is_route,
+                config,
+            });
+        }
+    });
     for per_route in &mut found {
         let key = (
             per_route.is_route,
@@ -918,39 +915,13 @@ fn per_route_configs(document: &Value) -> Vec<PerRoute<'_>> {
     found
 }
 
-/// What [`holders`] calls with each route or virtual host: its path, whether it is a route,
-/// the object.
-type VisitHolder<'v, 'd> = dyn FnMut(&str, bool, &'d Map<String, Value>) + 'v;
-
-/// Calls `visit` with every route (`true`) and virtual host (`false`) in `value`: the
-/// elements of `routes` and `virtual_hosts` arrays.
-fn holders<'d>(
-    value: &'d Value,
-    path: String,
-    array: Option<&str>,
-    visit: &mut VisitHolder<'_, 'd>,
-) {
-    match value {
-        Value::Object(object) => {
-            match array {
-                Some("routes") => visit(&path, true, object),
-                Some("virtual_hosts") => visit(&path, false, object),
-                _ => {}
-            }
-            for (key, child) in object {
-                let child_path = match path.is_empty() {
-                    true => key.clone(),
-                    false => format!("{path}.{key}"),
-                };
-                let array = child.is_array().then_some(key.as_str());
-                holders(child, child_path, array, visit);
-            }
-        }
-        Value::Array(items) => {
-            for (i, child) in items.iter().enumerate() {
-                holders(child, format!("{path}[{i}]"), array, visit);
-            }
-        }
-        _ => {}
+/// Whether the object at `path` ([`crate::locate::walk`]'s form) is a route (`true`) or a
+/// virtual host (`false`): an element of a `routes` or `virtual_hosts` array.
+fn holder_kind(path: &str) -> Option<bool> {
+    let (array, _) = path.strip_suffix(']')?.rsplit_once('[')?;
+    match array.rsplit('.').next()? {
+        "routes" => Some(true),
+        "virtual_hosts" => Some(false),
+        _ => None,
     }
 }
